@@ -1,0 +1,171 @@
+"""The per-host reconciler: make the hypervisor match what the database wants.
+
+Each tick compares the rows assigned to this host with what the driver reports and starts
+at most one operation per instance; every operation is idempotent, so a crash anywhere is
+mended by the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from overcast.agent.store import AgentStore
+from overcast.db.models import Instance
+from overcast.drivers.base import Driver, DriverError, PowerState, VmStatus
+from overcast.lifecycle import State
+
+log = logging.getLogger("overcast.agent")
+
+GUEST_SHUTDOWN = ("Client.InstanceInitiatedShutdown", "Instance initiated shutdown")
+CRASHED = ("Server.InternalError", "The instance stopped unexpectedly")
+HEARTBEAT_EVERY = 5.0
+
+
+class Agent:
+    def __init__(self, store: AgentStore, driver: Driver, host_name: str, zone: str,
+                 interval: float = 1.0, workers: int = 32) -> None:
+        self.store, self.driver = store, driver
+        self.host_name, self.zone, self.interval = host_name, zone, interval
+        self.host_id = ""
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-op")
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_heartbeat = 0.0
+
+    # running --------------------------------------------------------------------------------
+    def register(self) -> str:
+        self.host_id = self.store.heartbeat(self.host_name, self.driver.name, self.zone,
+                                            self.driver.capacity())
+        self._last_heartbeat = time.monotonic()
+        return self.host_id
+
+    def start(self) -> None:
+        if not self.host_id:
+            self.register()
+        self._thread = threading.Thread(target=self._loop, name="agent", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.store.wake()
+        if self._thread:
+            self._thread.join(timeout=10)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep reconciling whatever went wrong this time
+                log.exception("agent tick failed")
+            self.store.wait_for_change(self.interval)
+
+    def tick(self) -> None:
+        if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
+            self.register()
+        rows = self.store.for_host(self.host_id)
+        observed = self.driver.list()
+        for row in rows:
+            self._reconcile(row, observed.get(row.id))
+        wanted = {r.id for r in rows}
+        strays = [name for name in observed if name not in wanted]
+        if strays:
+            self._remove_strays(strays)
+
+    def _remove_strays(self, strays: list[str]) -> None:
+        """VMs with no live row: terminated while we were down, or never ours. Remove only
+        those the database knows ended (or never heard of)."""
+        known = self.store.known_ids(self.host_id)
+        live = {r.id for r in self.store.for_host(self.host_id)}
+        for name in strays:
+            if name not in live and (name in known or name.startswith("i-")):
+                log.info("removing VM %s that has no live instance", name)
+                self._submit(name, lambda n=name: self.driver.destroy(n))
+
+    # deciding -------------------------------------------------------------------------------
+    def _reconcile(self, row: Instance, vm: VmStatus | None) -> None:
+        state = State(row.state)
+        power = vm.state if vm else None
+        if state == State.PENDING:
+            self._pending(row, power)
+        elif state == State.RUNNING:
+            self._running(row, power, vm)
+        elif state == State.STOPPING:
+            self._stopping(row, power)
+        elif state == State.STOPPED and power == PowerState.RUNNING:
+            self._submit(row.id, lambda: self.driver.stop(row.id))
+        elif state == State.SHUTTING_DOWN:
+            self._shutting_down(row, power)
+
+    def _pending(self, row: Instance, power: PowerState | None) -> None:
+        if power == PowerState.RUNNING:
+            self.store.observe(row.id, "booted", expected=State.PENDING)
+            return
+        if power is None:
+            def action() -> None:
+                self.driver.create(self.store.launch_spec(row))
+            failure = "launch_failed"
+        else:
+            def action() -> None:
+                self.driver.start(row.id)
+            failure = "powered_off"
+        self._submit(row.id, action, then=("booted", State.PENDING), failure=failure)
+
+    def _running(self, row: Instance, power: PowerState | None, vm: VmStatus | None) -> None:
+        if power != PowerState.RUNNING:
+            reason = CRASHED if power in (PowerState.CRASHED, None) else GUEST_SHUTDOWN
+            if vm and vm.reason:
+                reason = (reason[0], vm.reason)
+            self.store.observe(row.id, "powered_off", reason, expected=State.RUNNING)
+        elif row.reboot_requested:
+            self._submit(row.id, lambda: self._reboot(row.id))
+
+    def _reboot(self, name: str) -> None:
+        self.driver.reboot(name)
+        self.store.reboot_done(name)
+
+    def _stopping(self, row: Instance, power: PowerState | None) -> None:
+        if power == PowerState.RUNNING:
+            self._submit(row.id, lambda: self.driver.stop(row.id, force=row.force_stop),
+                         then=("powered_off", State.STOPPING))
+        else:
+            self.store.observe(row.id, "powered_off", expected=State.STOPPING)
+
+    def _shutting_down(self, row: Instance, power: PowerState | None) -> None:
+        if power is None:
+            self.store.observe(row.id, "destroyed", expected=State.SHUTTING_DOWN)
+        else:
+            self._submit(row.id, lambda: self.driver.destroy(row.id),
+                         then=("destroyed", State.SHUTTING_DOWN))
+
+    # doing ----------------------------------------------------------------------------------
+    def _submit(self, name: str, action: Callable[[], None],
+                then: tuple[str, State] | None = None, failure: str | None = None) -> None:
+        with self._busy_lock:
+            if name in self._busy:
+                return
+            self._busy.add(name)
+        self._pool.submit(self._run, name, action, then, failure)
+
+    def _run(self, name: str, action: Callable[[], None], then: tuple[str, State] | None,
+             failure: str | None) -> None:
+        try:
+            action()
+            if then:
+                self.store.observe(name, then[0], expected=then[1])
+        except DriverError as exc:
+            log.warning("%s: %s", name, exc)
+            if failure:
+                self.store.observe(name, failure, ("Server.InternalError", str(exc)),
+                                   expected=State.PENDING)
+        except Exception:
+            log.exception("%s: driver operation failed", name)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(name)

@@ -1,0 +1,99 @@
+"""The EC2 Query API as a WSGI app: read the form, verify SigV4, dispatch, serialize."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug.wrappers import Request, Response
+
+# Importing the handler modules fills the action table.
+from overcast.api.ec2 import instances, keypairs, meta, protocol, sigv4  # noqa: F401
+from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
+from overcast.cloud.launch import DryRunOk
+from overcast.cloud.service import Cloud
+from overcast.errors import CloudError
+from overcast.identity.context import Context
+
+log = logging.getLogger("overcast.ec2")
+MAX_BODY = 1024 * 1024
+XML = "text/xml;charset=UTF-8"
+
+
+def _xml(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, content_type=XML)
+
+
+def _error(code: str, message: str, request_id: str, status: int = 400) -> Response:
+    return _xml(protocol.serialize_error(code, message, request_id), status)
+
+
+class Ec2App:
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def _lookup(self, access_key_id: str) -> str | None:
+        found = self.cloud.identity.lookup(access_key_id)
+        return found[0] if found else None
+
+    def _authenticate(self, request: Request, body: bytes) -> Context:
+        signed = sigv4.SignedRequest(
+            method=request.method, host=request.headers.get("Host", ""),
+            path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
+            query_string=request.query_string.decode("latin-1"),
+            headers=dict(request.headers), body=body)
+        access_key_id, _region = sigv4.verify(signed, self._lookup)
+        found = self.cloud.identity.lookup(access_key_id)
+        assert found is not None
+        return found[1]
+
+    @staticmethod
+    def _params(request: Request, body: bytes) -> dict[str, str]:
+        params = dict(parse_qsl(request.query_string.decode("utf-8", "replace"),
+                                keep_blank_values=True))
+        if request.method == "POST" and body:
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        return params
+
+    def handle(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            if (request.content_length or 0) > MAX_BODY:
+                raise protocol.Ec2Error("RequestEntityTooLarge", "The request is too large.", 413)
+            body = request.get_data(cache=False) if request.method == "POST" else b""
+            params = self._params(request, body)
+            ctx = self._authenticate(request, body)
+            result, op = self._dispatch(ctx, params, request.headers.get("Host", ""))
+            return _xml(protocol.serialize_response(op, result, request_id))
+        except sigv4.AuthError as exc:
+            return _error(exc.code, exc.message, request_id, exc.status)
+        except protocol.Ec2Error as exc:
+            return _error(exc.code, exc.message, request_id, exc.status)
+        except (DryRunOperation, DryRunOk):
+            return _error("DryRunOperation",
+                          "Request would have succeeded, but DryRun flag is set.",
+                          request_id, 412)
+        except CloudError as exc:
+            return _error(exc.code, exc.message, request_id)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            return _error("InternalError", "An internal error has occurred.", request_id, 500)
+
+    def _dispatch(self, ctx: Context, params: dict[str, str], host: str) -> tuple[dict, Any]:
+        name = params.get("Action")
+        if not name:
+            raise protocol.Ec2Error("MissingAction", "The request must contain the parameter "
+                                    "Action")
+        op = protocol.operation_model(name)
+        handler = ACTIONS.get(name)
+        if handler is None:
+            raise protocol.Ec2Error("InvalidAction", f"The action {name} is not valid for this "
+                                    "web service.")
+        call = Call(self.cloud, ctx, protocol.parse_params(op, params), host)
+        return handler(call), op

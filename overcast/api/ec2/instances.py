@@ -1,0 +1,191 @@
+"""EC2 instance actions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
+from overcast.cloud import filters as flt
+from overcast.cloud.instances import StateChange, check_instance_ids, private_dns_name
+from overcast.cloud.launch import RunRequest
+from overcast.db import as_utc, utcnow
+from overcast.db.models import Instance
+from overcast.errors import InvalidParameter, invalid
+from overcast.lifecycle import STATE_CODES, State
+
+RUN_TAG_TYPES = {"instance", "volume", "network-interface"}
+
+
+def state_dict(state: str) -> dict[str, Any]:
+    return {"Code": STATE_CODES[State(state)], "Name": str(state)}
+
+
+def render_instance(row: Instance, tags: dict[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "InstanceId": row.id, "ImageId": row.image_id, "State": state_dict(row.state),
+        "PrivateDnsName": private_dns_name(row), "PublicDnsName": "",
+        "StateTransitionReason": row.transition_reason, "KeyName": row.key_name,
+        "AmiLaunchIndex": row.launch_index, "ProductCodes": [],
+        "InstanceType": row.instance_type, "LaunchTime": as_utc(row.launch_time),
+        "Placement": {"AvailabilityZone": row.availability_zone, "GroupName": "",
+                      "Tenancy": "default"},
+        "Monitoring": {"State": "disabled"}, "PrivateIpAddress": row.private_ip,
+        "PublicIpAddress": row.public_ip, "Architecture": "x86_64",
+        "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "BlockDeviceMappings": [],
+        "VirtualizationType": "hvm", "ClientToken": row.client_token or "",
+        "Tags": tag_list(tags), "SecurityGroups": [], "Hypervisor": "xen",
+        "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
+        "CpuOptions": {"CoreCount": row.vcpus, "ThreadsPerCore": 1},
+        "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances",
+    }
+    if row.state_reason_code:
+        found["StateReason"] = {"Code": row.state_reason_code,
+                                "Message": row.state_reason_message}
+    return found
+
+
+def _user_data(raw: str | None) -> bytes:
+    if not raw:
+        return b""
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise invalid("Invalid BASE64 encoding of user data.") from exc
+
+
+def _check_tag_specs(call: Call) -> None:
+    for spec in call.get("TagSpecifications", []):
+        rtype = spec.get("ResourceType")
+        if rtype not in RUN_TAG_TYPES:
+            raise invalid(f"'{rtype}' is not a valid taggable resource type for this "
+                          "operation.")
+
+
+def _required(call: Call, name: str) -> Any:
+    value = call.params.get(name)
+    if value is None:
+        raise InvalidParameter("MissingParameter",
+                               f"The request must contain the parameter {name}")
+    return value
+
+
+@action("RunInstances")
+def run_instances(call: Call) -> dict[str, Any]:
+    _check_tag_specs(call)
+    placement = call.get("Placement", {})
+    req = RunRequest(
+        image_id=_required(call, "ImageId"), instance_type=call.get("InstanceType", "t3.micro"),
+        min_count=_required(call, "MinCount"), max_count=_required(call, "MaxCount"),
+        key_name=call.get("KeyName"), user_data=_user_data(call.get("UserData")),
+        tags=tags_for(call, "instance"), client_token=call.get("ClientToken"),
+        availability_zone=placement.get("AvailabilityZone") or None,
+        dry_run=bool(call.get("DryRun")))
+    launched = call.cloud.run_instances(call.ctx, req)
+    tags = req.tags
+    return {"ReservationId": launched.reservation_id, "OwnerId": call.ctx.account_id,
+            "Groups": [], "Instances": [render_instance(r, tags) for r in launched.instances]}
+
+
+def reservations(items: Sequence[flt.Tagged[Instance]], owner: str) -> list[dict[str, Any]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for tagged in items:
+        grouped.setdefault(tagged.item.reservation_id, []).append(
+            render_instance(tagged.item, tagged.tags))
+    return [{"ReservationId": rid, "OwnerId": owner, "Groups": [], "Instances": instances}
+            for rid, instances in grouped.items()]
+
+
+@action("DescribeInstances")
+def describe_instances(call: Call) -> dict[str, Any]:
+    ids = call.get("InstanceIds", [])
+    filters = flt.parse_filters(call.get("Filters"))
+    items, token = call.cloud.instances.describe(call.ctx, ids, filters,
+                                                 call.get("MaxResults"), call.get("NextToken"))
+    dry_run_check(call)
+    return {"Reservations": reservations(items, call.ctx.account_id), "NextToken": token}
+
+
+def _changes(changes: list[StateChange]) -> list[dict[str, Any]]:
+    return [{"InstanceId": c.instance_id, "CurrentState": state_dict(c.current),
+             "PreviousState": state_dict(c.previous)} for c in changes]
+
+
+def _change(call: Call, event: str, force: bool = False) -> list[StateChange]:
+    ids = call.get("InstanceIds", [])
+    check_instance_ids(ids)
+    if call.get("DryRun"):
+        call.cloud.instances.describe(call.ctx, ids, [])
+        dry_run_check(call)
+    return call.cloud.instances.change(call.ctx, ids, event, force)
+
+
+@action("StartInstances")
+def start_instances(call: Call) -> dict[str, Any]:
+    return {"StartingInstances": _changes(_change(call, "start"))}
+
+
+@action("StopInstances")
+def stop_instances(call: Call) -> dict[str, Any]:
+    force = bool(call.get("Force"))
+    return {"StoppingInstances": _changes(_change(call, "stop", force))}
+
+
+@action("RebootInstances")
+def reboot_instances(call: Call) -> dict[str, Any]:
+    _change(call, "reboot")
+    return {}
+
+
+@action("TerminateInstances")
+def terminate_instances(call: Call) -> dict[str, Any]:
+    return {"TerminatingInstances": _changes(_change(call, "terminate"))}
+
+
+STATUS_FILTERS: dict[str, flt.Extractor] = {
+    "availability-zone": lambda t: t.item.availability_zone,
+    "instance-state-name": lambda t: t.item.state,
+    "instance-state-code": lambda t: str(STATE_CODES[State(t.item.state)]),
+    "instance-status.status": lambda t: _health(t.item),
+    "system-status.status": lambda t: _health(t.item),
+}
+
+
+def _health(row: Instance) -> str:
+    return "ok" if row.state == State.RUNNING else "not-applicable"
+
+
+def _status(row: Instance) -> dict[str, Any]:
+    health = _health(row)
+    detail = [{"Name": "reachability", "Status": "passed"}] if health == "ok" else []
+    return {"InstanceId": row.id, "AvailabilityZone": row.availability_zone,
+            "InstanceState": state_dict(row.state),
+            "InstanceStatus": {"Status": health, "Details": detail},
+            "SystemStatus": {"Status": health, "Details": detail}}
+
+
+@action("DescribeInstanceStatus")
+def describe_instance_status(call: Call) -> dict[str, Any]:
+    ids = call.get("InstanceIds", [])
+    filters = flt.parse_filters(call.get("Filters"))
+    flt.check_filters(filters, STATUS_FILTERS)
+    items, _ = call.cloud.instances.describe(call.ctx, ids, [])
+    dry_run_check(call)
+    if not call.get("IncludeAllInstances"):
+        items = [t for t in items if t.item.state == State.RUNNING]
+    items = [t for t in items if flt.matches(t, filters, STATUS_FILTERS)]
+    max_results = call.get("MaxResults")
+    flt.check_max_results(max_results, 5, 1000)
+    chunk, token = flt.page(items, lambda t: t.item.id, max_results, call.get("NextToken"))
+    return {"InstanceStatuses": [_status(t.item) for t in chunk], "NextToken": token}
+
+
+@action("GetConsoleOutput")
+def get_console_output(call: Call) -> dict[str, Any]:
+    instance_id = _required(call, "InstanceId")
+    output = call.cloud.instances.console_output(call.ctx, instance_id)
+    dry_run_check(call)
+    return {"InstanceId": instance_id, "Timestamp": utcnow(),
+            "Output": base64.b64encode(output[-65536:]).decode() if output else None}

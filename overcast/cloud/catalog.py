@@ -1,0 +1,86 @@
+"""Instance types, the region and its availability zones."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from overcast.db import Database
+from overcast.db.models import Host, InstanceType
+from overcast.errors import Conflict, NotFound, invalid
+
+GIB = 1024
+# name: (vCPUs, memory MiB) as AWS publishes them; every type gets an 8 GiB root disk.
+BUILTIN_TYPES: dict[str, tuple[int, int]] = {
+    "t2.nano": (1, GIB // 2), "t2.micro": (1, GIB), "t2.small": (1, 2 * GIB),
+    "t2.medium": (2, 4 * GIB), "t2.large": (2, 8 * GIB),
+    "t3.nano": (2, GIB // 2), "t3.micro": (2, GIB), "t3.small": (2, 2 * GIB),
+    "t3.medium": (2, 4 * GIB), "t3.large": (2, 8 * GIB), "t3.xlarge": (4, 16 * GIB),
+    "t3.2xlarge": (8, 32 * GIB),
+    "m5.large": (2, 8 * GIB), "m5.xlarge": (4, 16 * GIB), "m5.2xlarge": (8, 32 * GIB),
+    "c5.large": (2, 4 * GIB), "c5.xlarge": (4, 8 * GIB),
+    "r5.large": (2, 16 * GIB),
+}
+DEFAULT_DISK_GIB = 8
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+
+
+class Catalog:
+    def __init__(self, db: Database, region: str) -> None:
+        self.db = db
+        self.region = region
+        self._types: dict[str, InstanceType] | None = None
+
+    def seed(self) -> None:
+        with self.db.session() as s:
+            have = set(s.scalars(select(InstanceType.name)))
+            for name, (vcpus, memory) in BUILTIN_TYPES.items():
+                if name not in have:
+                    s.add(InstanceType(name=name, vcpus=vcpus, memory_mib=memory,
+                                       disk_gib=DEFAULT_DISK_GIB, builtin=True))
+        self._types = None
+
+    def instance_types(self) -> dict[str, InstanceType]:
+        if self._types is None:
+            with self.db.session() as s:
+                self._types = {t.name: t for t in s.scalars(select(InstanceType))}
+        return self._types
+
+    def instance_type(self, name: str) -> InstanceType:
+        found = self.instance_types().get(name)
+        if found is None:
+            raise invalid(f"The instance type '{name}' is not supported in this region.")
+        return found
+
+    def create_instance_type(self, name: str, vcpus: int, memory_mib: int,
+                             disk_gib: int) -> InstanceType:
+        if not _TYPE_NAME.match(name):
+            raise invalid(f"Invalid instance type name '{name}': use family.size, e.g. x1.big")
+        if vcpus < 1 or memory_mib < 64 or disk_gib < 1:
+            raise invalid("An instance type needs at least 1 vCPU, 64 MiB and 1 GiB of disk.")
+        with self.db.session() as s:
+            if s.get(InstanceType, name):
+                raise Conflict("InvalidParameterValue", f"Instance type '{name}' exists.")
+            itype = InstanceType(name=name, vcpus=vcpus, memory_mib=memory_mib,
+                                 disk_gib=disk_gib, builtin=False)
+            s.add(itype)
+        self._types = None
+        return itype
+
+    def delete_instance_type(self, name: str) -> None:
+        with self.db.session() as s:
+            itype = s.get(InstanceType, name)
+            if itype is None:
+                raise NotFound("InvalidParameterValue", f"No instance type '{name}'.")
+            s.delete(itype)
+        self._types = None
+
+    def availability_zones(self) -> list[str]:
+        with self.db.session() as s:
+            zones = sorted(set(s.scalars(select(Host.availability_zone))))
+        return zones or [self.default_zone]
+
+    @property
+    def default_zone(self) -> str:
+        return f"{self.region}a"

@@ -1,0 +1,59 @@
+"""Compute hosts: registered and kept alive by their agents, read by the scheduler."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.db import Database, as_utc, utcnow
+from overcast.db.models import Host, Instance
+from overcast.drivers.base import HostCapacity
+from overcast.ids import new_hex
+from overcast.lifecycle import State
+from overcast.scheduler import HostSnapshot
+
+ALIVE_FOR = timedelta(seconds=30)
+# Stopped instances keep their disk but give back CPU and memory.
+HOLDS_CPU = (State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN)
+HOLDS_DISK = (*HOLDS_CPU, State.STOPPED)
+
+
+class Hosts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
+        """Register the host or refresh it; returns its ID."""
+        with self.db.session() as s:
+            host = s.scalar(select(Host).where(Host.name == name))
+            if host is None:
+                host = Host(id=new_hex(), name=name, enabled=True)
+                s.add(host)
+            host.driver, host.availability_zone = driver, zone
+            host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
+            host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
+            return host.id
+
+    def snapshots(self, s: Session) -> list[HostSnapshot]:
+        usage: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        rows = s.execute(select(Instance.host_id, Instance.state, Instance.vcpus,
+                                Instance.memory_mib, Instance.disk_gib)
+                         .where(Instance.state.in_([str(x) for x in HOLDS_DISK])))
+        for host_id, state, vcpus, memory, disk in rows:
+            used = usage[host_id]
+            if state in HOLDS_CPU:
+                used[0] += vcpus
+                used[1] += memory
+            used[2] += disk
+        now = utcnow()
+        return [HostSnapshot(h.id, h.name, h.availability_zone, h.vcpus, h.memory_mib,
+                             h.disk_gib, *usage[h.id], enabled=h.enabled,
+                             alive=now - as_utc(h.last_seen) < ALIVE_FOR)
+                for h in s.scalars(select(Host).order_by(Host.name))]
+
+    def list(self) -> list[HostSnapshot]:
+        with self.db.session() as s:
+            return self.snapshots(s)

@@ -1,0 +1,184 @@
+"""RunInstances: validate, check quotas, place, and record the intent as pending rows."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.cloud import tags as tagsvc
+from overcast.cloud.catalog import Catalog
+from overcast.cloud.hosts import HOLDS_CPU, Hosts
+from overcast.cloud.images import Images
+from overcast.cloud.keypairs import KeyPairs
+from overcast.config import Settings
+from overcast.db import Database, utcnow
+from overcast.db.models import Instance, InstanceType, Project
+from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
+from overcast.identity.context import Context
+from overcast.ids import new_id, new_uuid
+from overcast.lifecycle import State
+from overcast.scheduler import Demand, Ratios, place
+
+MAX_USER_DATA = 16 * 1024
+MAX_COUNT = 1000
+DEFAULT_SUBNET = ipaddress.ip_network("172.31.0.0/16")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    image_id: str
+    instance_type: str = "t3.micro"
+    min_count: int = 1
+    max_count: int = 1
+    key_name: str | None = None
+    user_data: bytes = b""
+    tags: dict[str, str] = field(default_factory=dict)
+    client_token: str | None = None
+    availability_zone: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Launched:
+    reservation_id: str
+    instances: list[Instance]
+
+
+class DryRunOk(Exception):
+    """Raised when a DryRun request would have succeeded."""
+
+
+def _check_counts(req: RunRequest) -> None:
+    if req.min_count < 1:
+        raise invalid(f"Value ({req.min_count}) for parameter minCount is invalid. "
+                      "Expected a positive integer.")
+    if req.max_count < 1:
+        raise invalid(f"Value ({req.max_count}) for parameter maxCount is invalid. "
+                      "Expected a positive integer.")
+    if req.min_count > req.max_count:
+        raise invalid("minCount must be less than or equal to maxCount",
+                      "InvalidParameterCombination")
+    if req.max_count > MAX_COUNT:
+        raise invalid(f"maxCount must be at most {MAX_COUNT}")
+    if len(req.user_data) > MAX_USER_DATA:
+        raise invalid(f"User data is limited to {MAX_USER_DATA} bytes")
+    if req.client_token is not None and not 0 < len(req.client_token) <= 64:
+        raise invalid("The client token must be 1 to 64 characters long.")
+
+
+def quotas(project: Project, settings: Settings) -> tuple[int, int]:
+    """A project's (max instances, max vCPUs): its own or the cloud's defaults."""
+    return (settings.default_max_instances if project.max_instances is None
+            else project.max_instances,
+            settings.default_max_vcpus if project.max_vcpus is None else project.max_vcpus)
+
+
+def _new_mac() -> str:
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+
+
+class Launcher:
+    def __init__(self, db: Database, settings: Settings, catalog: Catalog, images: Images,
+                 keypairs: KeyPairs, hosts: Hosts) -> None:
+        self.db, self.settings, self.catalog = db, settings, catalog
+        self.images, self.keypairs, self.hosts = images, keypairs, hosts
+
+    def run(self, ctx: Context, req: RunRequest) -> Launched:
+        _check_counts(req)
+        tagsvc.validate(req.tags)
+        self.images.get(ctx, req.image_id)
+        itype = self.catalog.instance_type(req.instance_type)
+        if req.key_name is not None:
+            self.keypairs.get(ctx, req.key_name)
+        if req.availability_zone and req.availability_zone not in \
+                self.catalog.availability_zones():
+            raise invalid(f"Invalid availability zone: [{req.availability_zone}]")
+        if req.dry_run:
+            raise DryRunOk()
+        with self.db.session() as s:
+            if req.client_token:
+                earlier = self._by_token(s, ctx, req.client_token)
+                if earlier:
+                    return Launched(earlier[0].reservation_id, earlier)
+            count = self._allowed_count(s, ctx, req, itype)
+            hosts = self._place(s, req, itype, count)
+            rows = self._create_rows(s, ctx, req, itype, hosts)
+        return Launched(rows[0].reservation_id, rows)
+
+    @staticmethod
+    def _by_token(s: Session, ctx: Context, token: str) -> list[Instance]:
+        return list(s.scalars(select(Instance).where(
+            Instance.project_id == ctx.project_id, Instance.client_token == token)
+            .order_by(Instance.launch_index)))
+
+    def _allowed_count(self, s: Session, ctx: Context, req: RunRequest,
+                       itype: InstanceType) -> int:
+        project = s.scalar(select(Project).where(Project.id == ctx.project_id)
+                           .with_for_update())
+        assert project is not None
+        live = list(s.execute(select(Instance.state, Instance.vcpus).where(
+            Instance.project_id == ctx.project_id,
+            Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))))
+        max_instances, max_vcpus = quotas(project, self.settings)
+        by_count = max_instances - len(live)
+        used_vcpus = sum(v for state, v in live if state in HOLDS_CPU)
+        by_vcpus = (max_vcpus - used_vcpus) // itype.vcpus
+        if by_count < req.min_count:
+            raise QuotaExceeded(
+                "InstanceLimitExceeded",
+                f"Your quota allows for {max(by_count, 0)} more running instance(s). "
+                f"You requested at least {req.min_count}.")
+        if by_vcpus < req.min_count:
+            raise QuotaExceeded(
+                "VcpuLimitExceeded",
+                f"You have requested more vCPU capacity than your current vCPU limit of "
+                f"{max_vcpus} allows for the instance bucket that the specified instance "
+                f"type belongs to.")
+        return min(req.max_count, by_count, by_vcpus)
+
+    def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int) -> list:
+        demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, req.availability_zone)
+        ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio)
+        hosts = place(self.hosts.snapshots(s), demand, count, ratios)
+        if len(hosts) < req.min_count:
+            raise InsufficientCapacity(
+                "InsufficientInstanceCapacity",
+                f"We currently do not have sufficient {itype.name} capacity in the "
+                f"Availability Zone you requested. Our system will be working on "
+                f"provisioning additional capacity.")
+        return hosts
+
+    def _free_ips(self, s: Session, ctx: Context):  # noqa: ANN202 - a generator
+        used = set(s.scalars(select(Instance.private_ip).where(
+            Instance.project_id == ctx.project_id, Instance.private_ip.is_not(None))))
+        for offset, address in enumerate(DEFAULT_SUBNET.hosts()):
+            if offset >= 3 and str(address) not in used:  # .1-.3 are reserved, as on AWS
+                yield str(address)
+
+    def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceType,
+                     hosts: list) -> list[Instance]:
+        reservation = new_id("r")
+        now = utcnow()
+        addresses = self._free_ips(s, ctx)
+        rows = []
+        for index, host in enumerate(hosts):
+            row = Instance(
+                id=new_id("i"), uuid=new_uuid(), project_id=ctx.project_id,
+                reservation_id=reservation, launch_index=index, client_token=req.client_token,
+                image_id=req.image_id, instance_type=itype.name, vcpus=itype.vcpus,
+                memory_mib=itype.memory_mib, disk_gib=itype.disk_gib, key_name=req.key_name,
+                user_data=req.user_data, state=State.PENDING, host_id=host.id,
+                availability_zone=host.availability_zone, private_ip=next(addresses),
+                mac_address=_new_mac(), launch_time=now, updated_at=now.timestamp())
+            s.add(row)
+            rows.append(row)
+        s.flush()
+        for row in rows:
+            if req.tags:
+                tagsvc.add(s, ctx.project_id, row.id, req.tags)
+        return rows
+

@@ -1,0 +1,45 @@
+"""The service layer in one object: what every face calls."""
+
+from __future__ import annotations
+
+from overcast.cloud.catalog import Catalog
+from overcast.cloud.hosts import Hosts
+from overcast.cloud.images import Images
+from overcast.cloud.instances import Instances
+from overcast.cloud.keypairs import KeyPairs
+from overcast.cloud.launch import Launcher
+from overcast.cloud.tags import Tags
+from overcast.config import Settings
+from overcast.db import Database
+from overcast.identity.secrets import SecretBox
+from overcast.identity.service import Identity
+
+
+class Cloud:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.sqlalchemy_url)
+        self.identity = Identity(self.db, SecretBox(settings.data_dir / "secret.key"))
+        self.catalog = Catalog(self.db, settings.region)
+        self.hosts = Hosts(self.db)
+        self.images = Images(self.db)
+        self.keypairs = KeyPairs(self.db)
+        self.instances = Instances(self.db, settings.terminated_retention)
+        self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
+                                 self.hosts)
+        self.tags = Tags(self.db)
+        self.tags.resolvers.update({
+            "instance": self.instances.exists,
+            "image": self.images.exists,
+            "key-pair": lambda s, ctx, rid: any(k.id == rid for k in self.keypairs.list(ctx)),
+        })
+
+    def prepare(self) -> None:
+        """Migrate the schema and seed the catalog; safe to call on every start."""
+        self.db.migrate()
+        self.catalog.seed()
+
+    def run_instances(self, ctx, req):  # noqa: ANN001, ANN201 - thin pass-through
+        launched = self.launcher.run(ctx, req)
+        self.instances.changed.set()
+        return launched

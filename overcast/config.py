@@ -1,0 +1,86 @@
+"""Typed settings: environment > config file (DATA_DIR/overcast.toml) > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+ENV_PREFIX = "OVERCAST_"
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "overcast"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = default_data_dir()
+    database_url: str = ""  # empty: SQLite in data_dir
+    listen: str = "127.0.0.1:8773"
+    driver: str = "fake"
+    region: str = "overcast-1"
+    host_name: str = "local"
+    # the fake driver's knobs (tests and benchmarks)
+    fake_boot_delay: float = 0.5
+    fake_vcpus: int = 64
+    fake_memory_mib: int = 262144
+    fake_disk_gib: int = 2048
+    # qemu
+    qemu_accel: str = "auto"
+    # scheduling
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    # per-project quota defaults
+    default_max_instances: int = 20
+    default_max_vcpus: int = 64
+    # how long terminated instances stay visible, in seconds
+    terminated_retention: float = 3600.0
+    agent_interval: float = 1.0
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'overcast.db'}"
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+def _coerce(name: str, current: object, raw: object) -> object:
+    if isinstance(current, Path):
+        return Path(str(raw)).expanduser()
+    if isinstance(current, bool):
+        return str(raw).lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        return int(str(raw))
+    if isinstance(current, float):
+        return float(str(raw))
+    return str(raw)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; `overrides` (from the command line) win over everything else."""
+    settings = Settings()
+    data_dir = overrides.get("data_dir") or os.environ.get(ENV_PREFIX + "DATA_DIR")
+    if data_dir:
+        settings = replace(settings, data_dir=Path(str(data_dir)).expanduser())
+    layers: list[dict[str, object]] = []
+    config_file = settings.data_dir / "overcast.toml"
+    if config_file.exists():
+        layers.append(tomllib.loads(config_file.read_text()))
+    layers.append({f.name: os.environ[ENV_PREFIX + f.name.upper()]
+                   for f in fields(Settings) if ENV_PREFIX + f.name.upper() in os.environ})
+    layers.append({k: v for k, v in overrides.items() if v is not None})
+    for layer in layers:
+        changes = {}
+        for f in fields(Settings):
+            if f.name in layer:
+                changes[f.name] = _coerce(f.name, getattr(settings, f.name), layer[f.name])
+        settings = replace(settings, **changes)
+    return settings

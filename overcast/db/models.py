@@ -1,0 +1,146 @@
+"""SQLAlchemy models: one table per resource; every tenant resource carries project_id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    account_id: Mapped[str] = mapped_column(String(12), unique=True)
+    max_instances: Mapped[int | None] = mapped_column(Integer)
+    max_vcpus: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessKey(Base):
+    __tablename__ = "access_keys"
+    access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    driver: Mapped[str] = mapped_column(String(32))
+    availability_zone: Mapped[str] = mapped_column(String(64))
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InstanceType(Base):
+    __tablename__ = "instance_types"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[int] = mapped_column(Integer)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Image(Base):
+    __tablename__ = "images"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(32), default="available")
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    architecture: Mapped[str] = mapped_column(String(32), default="x86_64")
+    disk_path: Mapped[str | None] = mapped_column(Text)
+    disk_format: Mapped[str] = mapped_column(String(16), default="qcow2")
+    kernel_path: Mapped[str | None] = mapped_column(Text)
+    ramdisk_path: Mapped[str | None] = mapped_column(Text)
+    kernel_cmdline: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    default_user: Mapped[str] = mapped_column(String(64), default="root")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KeyPair(Base):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    key_type: Mapped[str] = mapped_column(String(16))
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    reservation_id: Mapped[str] = mapped_column(String(32), index=True)
+    launch_index: Mapped[int] = mapped_column(Integer, default=0)
+    client_token: Mapped[str | None] = mapped_column(String(128))
+    image_id: Mapped[str] = mapped_column(String(32))
+    instance_type: Mapped[str] = mapped_column(String(64))
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[int] = mapped_column(Integer)
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    user_data: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    state_reason_code: Mapped[str] = mapped_column(String(64), default="")
+    state_reason_message: Mapped[str] = mapped_column(Text, default="")
+    transition_reason: Mapped[str] = mapped_column(Text, default="")
+    force_stop: Mapped[bool] = mapped_column(Boolean, default=False)
+    reboot_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(64))
+    private_ip: Mapped[str | None] = mapped_column(String(64))
+    mac_address: Mapped[str] = mapped_column(String(32))
+    public_ip: Mapped[str | None] = mapped_column(String(64))
+    launch_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    terminated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256), default="")
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    resource_type: Mapped[str] = mapped_column(String(32))

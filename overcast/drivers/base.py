@@ -1,0 +1,125 @@
+"""The driver protocol: what every hypervisor back end offers the agent.
+
+A driver makes a described VM exist, runs it, stops it, removes it and lists what really
+exists. It knows nothing of the database, tenants or scheduling; every call is idempotent so
+the agent can repeat it after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class PowerState(StrEnum):
+    """What a driver observes of one VM."""
+
+    RUNNING = "running"  # booted (or booting) and consuming CPU
+    STOPPED = "stopped"  # defined (disk exists) but not running
+    CRASHED = "crashed"  # the VM process died without being asked to stop
+
+
+@dataclass(frozen=True)
+class PortForward:
+    """Forward host_ip:host_port on the host to guest_port in the guest."""
+
+    protocol: str  # "tcp" or "udp"
+    host_ip: str
+    host_port: int
+    guest_port: int
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """How the guest is wired: its addresses and the ports its security groups open."""
+
+    mac_address: str
+    private_ip: str
+    subnet_cidr: str
+    gateway_ip: str
+    public_ip: str | None = None
+    forwards: tuple[PortForward, ...] = ()
+
+
+@dataclass(frozen=True)
+class BootImage:
+    """The image an instance boots from, as files on this host."""
+
+    disk_path: str | None  # root disk (qcow2 or raw); None for kernel+initrd-only images
+    disk_format: str = "qcow2"
+    kernel_path: str | None = None  # direct kernel boot when set
+    ramdisk_path: str | None = None
+    kernel_cmdline: str = ""
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything a driver needs to create one VM. `name` is the Overcast instance ID."""
+
+    name: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+    image: BootImage
+    network: NetworkSpec
+    user_data: bytes = b""
+    # Where the guest reaches the metadata service (host, port) through its own channel.
+    metadata_endpoint: tuple[str, int] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VmStatus:
+    name: str
+    state: PowerState
+    reason: str = ""  # why it is stopped or crashed, when the driver knows
+
+
+@dataclass(frozen=True)
+class HostCapacity:
+    vcpus: int
+    memory_mib: int
+    disk_gib: int
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    console_output: bool = False
+    reboot: bool = True
+    live_network_update: bool = False
+
+
+class DriverError(Exception):
+    """A driver operation failed; the message is safe to show a user."""
+
+
+class Driver(Protocol):
+    name: str
+
+    def capabilities(self) -> Capabilities: ...
+
+    def capacity(self) -> HostCapacity: ...
+
+    def create(self, spec: LaunchSpec) -> None:
+        """Make the VM exist (disk, definition) and start it. No-op if it already exists."""
+
+    def start(self, name: str) -> None:
+        """Start a stopped VM. No-op if it runs."""
+
+    def stop(self, name: str, force: bool = False, timeout: float = 60.0) -> None:
+        """Stop gracefully (ACPI), going hard after `timeout` or at once when `force`."""
+
+    def reboot(self, name: str) -> None: ...
+
+    def destroy(self, name: str) -> None:
+        """Remove the VM and everything it owns. No-op if it is gone."""
+
+    def list(self) -> dict[str, VmStatus]:
+        """What really exists on this host, keyed by name."""
+
+    def console_output(self, name: str) -> bytes:
+        """The tail of the VM's serial console (at most 64 KiB)."""
+
+    def update_network(self, name: str, network: NetworkSpec) -> None:
+        """Apply changed port forwards to a running VM (if live_network_update)."""

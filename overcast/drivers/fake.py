@@ -1,0 +1,106 @@
+"""An in-memory driver for tests and scale benchmarks. With a state file, its VMs outlive a
+restart of the controller the way qemu processes do."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from overcast.drivers.base import (
+    Capabilities,
+    DriverError,
+    HostCapacity,
+    LaunchSpec,
+    NetworkSpec,
+    PowerState,
+    VmStatus,
+)
+
+
+class FakeDriver:
+    name = "fake"
+
+    def __init__(self, capacity: HostCapacity, boot_delay: float = 0.0,
+                 state_file: Path | None = None) -> None:
+        self._capacity = capacity
+        self.boot_delay = boot_delay
+        self._state_file = state_file
+        self._lock = threading.Lock()
+        self._vms: dict[str, str] = self._load()
+        self._consoles: dict[str, bytes] = {}
+        self.networks: dict[str, NetworkSpec] = {}
+        self.fail_next_create: str | None = None  # tests: make the next create fail
+
+    def _load(self) -> dict[str, str]:
+        if self._state_file and self._state_file.exists():
+            return json.loads(self._state_file.read_text())
+        return {}
+
+    def _save(self) -> None:
+        if self._state_file:
+            tmp = self._state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._vms))
+            tmp.replace(self._state_file)
+
+    def _set(self, name: str, state: PowerState | None) -> None:
+        with self._lock:
+            if state is None:
+                self._vms.pop(name, None)
+            else:
+                self._vms[name] = state.value
+            self._save()
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(console_output=True, live_network_update=True)
+
+    def capacity(self) -> HostCapacity:
+        return self._capacity
+
+    def create(self, spec: LaunchSpec) -> None:
+        if spec.name in self._vms:
+            return
+        if self.fail_next_create:
+            message, self.fail_next_create = self.fail_next_create, None
+            raise DriverError(message)
+        time.sleep(self.boot_delay)
+        self.networks[spec.name] = spec.network
+        self._consoles[spec.name] = f"fake console of {spec.name}: booted\n".encode()
+        self._set(spec.name, PowerState.RUNNING)
+
+    def _require(self, name: str) -> None:
+        if name not in self._vms:
+            raise DriverError(f"no VM named {name}")
+
+    def start(self, name: str) -> None:
+        self._require(name)
+        time.sleep(self.boot_delay)
+        self._set(name, PowerState.RUNNING)
+
+    def stop(self, name: str, force: bool = False, timeout: float = 60.0) -> None:
+        self._require(name)
+        self._set(name, PowerState.STOPPED)
+
+    def reboot(self, name: str) -> None:
+        self._require(name)
+        self._consoles[name] = self._consoles.get(name, b"") + b"rebooted\n"
+
+    def destroy(self, name: str) -> None:
+        self._consoles.pop(name, None)
+        self.networks.pop(name, None)
+        self._set(name, None)
+
+    def list(self) -> dict[str, VmStatus]:
+        with self._lock:
+            return {n: VmStatus(n, PowerState(s)) for n, s in self._vms.items()}
+
+    def console_output(self, name: str) -> bytes:
+        return self._consoles.get(name, b"")[-65536:]
+
+    def update_network(self, name: str, network: NetworkSpec) -> None:
+        self.networks[name] = network
+
+    # for tests: what a guest or a crash would do
+    def power_off(self, name: str, crashed: bool = False) -> None:
+        self._set(name, PowerState.CRASHED if crashed else PowerState.STOPPED)

@@ -1,0 +1,45 @@
+"""Domain exceptions. Each carries an EC2-style code (the richest vocabulary we serve) and a
+kind that the other faces map to their own status codes."""
+
+from __future__ import annotations
+
+
+class CloudError(Exception):
+    kind = "invalid"  # invalid | not_found | conflict | quota | capacity | forbidden | auth
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class InvalidParameter(CloudError):
+    kind = "invalid"
+
+
+class NotFound(CloudError):
+    kind = "not_found"
+
+
+class Conflict(CloudError):
+    kind = "conflict"
+
+
+class QuotaExceeded(CloudError):
+    kind = "quota"
+
+
+class InsufficientCapacity(CloudError):
+    kind = "capacity"
+
+
+class Forbidden(CloudError):
+    kind = "forbidden"
+
+
+class AuthenticationFailed(CloudError):
+    kind = "auth"
+
+
+def invalid(message: str, code: str = "InvalidParameterValue") -> InvalidParameter:
+    return InvalidParameter(code, message)

@@ -1,0 +1,83 @@
+"""Instance states and the one table of allowed transitions.
+
+Both faces map these states to their own vocabulary; nothing else decides what may follow
+what.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from overcast.errors import Conflict
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    SHUTTING_DOWN = "shutting-down"
+    TERMINATED = "terminated"
+
+
+# EC2's numeric state codes.
+STATE_CODES = {
+    State.PENDING: 0, State.RUNNING: 16, State.SHUTTING_DOWN: 32,
+    State.TERMINATED: 48, State.STOPPING: 64, State.STOPPED: 80,
+}
+
+NOOP = "noop"
+
+# (event, from) -> to. A target of NOOP means: accepted, nothing changes (EC2 answers with the
+# current state). Anything missing is an IncorrectInstanceState.
+TRANSITIONS: dict[tuple[str, State], State | str] = {
+    # user actions
+    ("start", State.STOPPED): State.PENDING,
+    ("start", State.PENDING): NOOP,
+    ("start", State.RUNNING): NOOP,
+    ("stop", State.RUNNING): State.STOPPING,
+    ("stop", State.STOPPING): NOOP,
+    ("stop", State.STOPPED): NOOP,
+    ("reboot", State.RUNNING): NOOP,
+    ("terminate", State.PENDING): State.SHUTTING_DOWN,
+    ("terminate", State.RUNNING): State.SHUTTING_DOWN,
+    ("terminate", State.STOPPING): State.SHUTTING_DOWN,
+    ("terminate", State.STOPPED): State.SHUTTING_DOWN,
+    ("terminate", State.SHUTTING_DOWN): NOOP,
+    ("terminate", State.TERMINATED): NOOP,
+    # what the agent observes
+    ("booted", State.PENDING): State.RUNNING,
+    ("powered_off", State.STOPPING): State.STOPPED,
+    ("powered_off", State.RUNNING): State.STOPPED,  # guest shut down or crashed
+    ("powered_off", State.PENDING): State.STOPPED,
+    ("launch_failed", State.PENDING): State.TERMINATED,
+    ("destroyed", State.SHUTTING_DOWN): State.TERMINATED,
+}
+
+# What the hypervisor should be doing for an instance in each state.
+WANT_RUNNING = {State.PENDING, State.RUNNING}
+WANT_STOPPED = {State.STOPPING, State.STOPPED}
+WANT_GONE = {State.SHUTTING_DOWN, State.TERMINATED}
+
+VERBS = {"start": "started", "stop": "stopped", "reboot": "rebooted", "terminate": "terminated"}
+
+
+class IncorrectInstanceState(Conflict):
+    def __init__(self, instance_id: str, state: State, event: str) -> None:
+        verb = VERBS.get(event, event)
+        super().__init__(
+            "IncorrectInstanceState",
+            f"The instance '{instance_id}' is not in a state from which it can be {verb}.",
+        )
+
+
+def next_state(instance_id: str, state: State, event: str) -> State:
+    """The state after `event`, or the same state for an accepted no-op."""
+    target = TRANSITIONS.get((event, State(state)))
+    if target is None:
+        raise IncorrectInstanceState(instance_id, State(state), event)
+    return State(state) if target == NOOP else State(target)
+
+
+def allowed(state: State, event: str) -> bool:
+    return (event, State(state)) in TRANSITIONS
