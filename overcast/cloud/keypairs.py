@@ -6,6 +6,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import select
@@ -75,7 +76,7 @@ def parse_public_key(material: bytes) -> tuple[str, str, str]:
     try:
         key = (serialization.load_pem_public_key(text) if text.startswith(b"-----")
                else serialization.load_ssh_public_key(text))
-    except (ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, IndexError, UnicodeDecodeError, UnsupportedAlgorithm) as exc:
         raise InvalidParameter("InvalidKey.Format",
                                "Key is not in valid OpenSSH public key format") from exc
     if isinstance(key, ed25519.Ed25519PublicKey):

@@ -60,8 +60,8 @@ def _check_counts(req: RunRequest) -> None:
         raise invalid(f"Value ({req.max_count}) for parameter maxCount is invalid. "
                       "Expected a positive integer.")
     if req.min_count > req.max_count:
-        raise invalid("minCount must be less than or equal to maxCount",
-                      "InvalidParameterCombination")
+        raise invalid(f"Value ({req.max_count}) for parameter maxCount is invalid. "
+                      f"Must be greater than or equal to minCount ({req.min_count}).")
     if req.max_count > MAX_COUNT:
         raise invalid(f"maxCount must be at most {MAX_COUNT}")
     if len(req.user_data) > MAX_USER_DATA:

@@ -1,0 +1,160 @@
+"""Fixtures that run a real `overcast up` in a subprocess and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+# Set by .ci/run for the PostgreSQL pass: a server URL on which tests create databases.
+PG_SERVER = os.environ.get("OVERCAST_TEST_POSTGRES")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fresh_database() -> str | None:
+    if not PG_SERVER:
+        return None
+    import psycopg
+
+    name = f"overcast_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = PG_SERVER.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@dataclass
+class RunningCloud:
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def overcast(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "overcast.cli.main", *args]
+        if args and args[0] not in ("up",):
+            argv += ["--data-dir", str(self.data_dir)]
+        result = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"overcast {shlex.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def start(self) -> None:
+        run_file = self.data_dir / "run.json"
+        run_file.unlink(missing_ok=True)
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "overcast.cli.main", "up", "--data-dir", str(self.data_dir),
+             "--listen", f"127.0.0.1:{self.port}"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not run_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"overcast up did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.05)
+        self.credentials = self.project_credentials("admin")
+
+    def project_credentials(self, project: str) -> dict[str, str]:
+        out = self.overcast("credentials", "--project", project, "--format", "env").stdout
+        pairs = (line.removeprefix("export ").split("=", 1) for line in out.splitlines())
+        return {k: shlex.split(v)[0] for k, v in pairs}
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def client(self, credentials: dict[str, str] | None = None, **config: object):  # noqa: ANN201
+        creds = credentials or self.credentials
+        return boto3.client(
+            "ec2", endpoint_url=self.endpoint, region_name=creds["AWS_DEFAULT_REGION"],
+            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"max_attempts": 1}, **config))
+
+    def aws(self, *args: str, credentials: dict[str, str] | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+        env = {**self.env, **(credentials or self.credentials)}
+        result = subprocess.run([sys.executable, "-m", "awscli", "ec2", *args, "--output",
+                                 "json"], env=env, capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"aws ec2 {shlex.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def aws_json(self, *args: str) -> dict:
+        return json.loads(self.aws(*args).stdout or "{}")
+
+
+def cloud_env(tmp: Path, **settings: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OVERCAST_"))}
+    env.update({"OVERCAST_DRIVER": "fake", "OVERCAST_FAKE_BOOT_DELAY": "0.05",
+                "OVERCAST_AGENT_INTERVAL": "0.2", "HOME": str(tmp),
+                "AWS_CONFIG_FILE": str(tmp / "aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials")})
+    database = _fresh_database()
+    if database:
+        env["OVERCAST_DATABASE_URL"] = database
+    env.update({f"OVERCAST_{k.upper()}": str(v) for k, v in settings.items()})
+    return env
+
+
+def start_cloud(tmp: Path, **settings: object) -> RunningCloud:
+    cloud = RunningCloud(tmp / "data", free_port(), cloud_env(tmp, **settings))
+    cloud.start()
+    return cloud
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    running = start_cloud(tmp_path_factory.mktemp("cloud"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def ec2(cloud: RunningCloud):  # noqa: ANN201
+    return cloud.client()
+
+
+@pytest.fixture(scope="session")
+def image_id(ec2) -> str:  # noqa: ANN001
+    return ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+
+def wait_for_state(ec2, instance_ids: list[str], state: str,  # noqa: ANN001
+                   timeout: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [i for r in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
+                 for i in r["Instances"]]
+        if all(i["State"]["Name"] == state for i in found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not {state}: {[(i['InstanceId'], i['State']) for i in found]}")
+        time.sleep(0.1)
