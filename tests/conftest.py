@@ -101,8 +101,9 @@ class RunningCloud:
     def aws(self, *args: str, credentials: dict[str, str] | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
         env = {**self.env, **(credentials or self.credentials)}
-        result = subprocess.run([sys.executable, "-m", "awscli", "ec2", *args, "--output",
-                                 "json"], env=env, capture_output=True, text=True, timeout=120)
+        output = [] if "--output" in args else ["--output", "json"]
+        result = subprocess.run([sys.executable, "-m", "awscli", "ec2", *args, *output],
+                                env=env, capture_output=True, text=True, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"aws ec2 {shlex.join(args)} failed:\n{result.stderr}")
         return result

@@ -30,7 +30,6 @@ class Catalog:
     def __init__(self, db: Database, region: str) -> None:
         self.db = db
         self.region = region
-        self._types: dict[str, InstanceType] | None = None
 
     def seed(self) -> None:
         with self.db.session() as s:
@@ -39,16 +38,15 @@ class Catalog:
                 if name not in have:
                     s.add(InstanceType(name=name, vcpus=vcpus, memory_mib=memory,
                                        disk_gib=DEFAULT_DISK_GIB, builtin=True))
-        self._types = None
 
     def instance_types(self) -> dict[str, InstanceType]:
-        if self._types is None:
-            with self.db.session() as s:
-                self._types = {t.name: t for t in s.scalars(select(InstanceType))}
-        return self._types
+        """Read every time: admins add types from another process."""
+        with self.db.session() as s:
+            return {t.name: t for t in s.scalars(select(InstanceType))}
 
     def instance_type(self, name: str) -> InstanceType:
-        found = self.instance_types().get(name)
+        with self.db.session() as s:
+            found = s.get(InstanceType, name)
         if found is None:
             raise invalid(f"The instance type '{name}' is not supported in this region.")
         return found
@@ -65,7 +63,6 @@ class Catalog:
             itype = InstanceType(name=name, vcpus=vcpus, memory_mib=memory_mib,
                                  disk_gib=disk_gib, builtin=False)
             s.add(itype)
-        self._types = None
         return itype
 
     def delete_instance_type(self, name: str) -> None:
@@ -74,7 +71,6 @@ class Catalog:
             if itype is None:
                 raise NotFound("InvalidParameterValue", f"No instance type '{name}'.")
             s.delete(itype)
-        self._types = None
 
     def availability_zones(self) -> list[str]:
         with self.db.session() as s:

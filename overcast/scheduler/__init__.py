@@ -68,7 +68,7 @@ def place(hosts: list[HostSnapshot], demand: Demand, count: int,
         options = candidates(list(pool.values()), demand, ratios)
         if not options:
             break
-        best = max(options, key=lambda h: (weigh(h, ratios), h.name))
+        best = min(options, key=lambda h: (-weigh(h, ratios), h.name))
         pool[best.id] = claim(best, demand)
         placed.append(best)
     return placed
