@@ -68,6 +68,7 @@ def _banner(cloud: Cloud, listen: str, first_start: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = settings_from(args, listen=args.listen, driver=args.driver)
     lock = _lock(settings.data_dir)
     stopping = _stop_on_signals()
