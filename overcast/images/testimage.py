@@ -56,7 +56,7 @@ RC_BOOT = """#!/bin/sh
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 say() { echo "overcast-testimage: $*" > /dev/console; }
 # busybox 1.35 wget -q crashes when the connection fails: silence it by redirection instead
-fetch() { wget -T 5 -O "$2" "$1" >/dev/null 2>&1; }
+fetch() { wget -T 5 -O "$2" "$1" >/dev/console 2>&1; }
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -75,7 +75,7 @@ if [ -b /dev/vda ]; then
     mkdir -p /mnt/disk
     mount -t ext4 /dev/vda /mnt/disk 2>/dev/null && DISK="vda:$(cat /sys/block/vda/size)"
 fi
-MD=http://169.254.169.254/latest
+MD=http://169.254.169.254:80/latest  # explicit port: no getservbyname in static busybox
 KEYS=none
 if fetch "$MD/meta-data/public-keys/0/openssh-key" /run/openssh-key; then
     cat /run/openssh-key >> /root/.ssh/authorized_keys && KEYS=installed
