@@ -86,7 +86,7 @@ class Database:
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.connect() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     def dispose(self) -> None:
         self.engine.dispose()

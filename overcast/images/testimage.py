@@ -56,7 +56,7 @@ RC_BOOT = """#!/bin/sh
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 say() { echo "overcast-testimage: $*" > /dev/console; }
 # busybox 1.35 wget -q crashes when the connection fails: silence it by redirection instead
-fetch() { wget -T 5 -O "$2" "$1" >/dev/console 2>&1; }
+fetch() { timeout 10 wget -O "$2" "$1" >/dev/console 2>&1; }
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
