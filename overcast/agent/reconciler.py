@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from overcast.agent.store import AgentStore
 from overcast.db.models import Instance
-from overcast.drivers.base import Driver, DriverError, PowerState, VmStatus
+from overcast.drivers.base import Driver, DriverError, NetworkSpec, PowerState, VmStatus
 from overcast.lifecycle import State
 
 log = logging.getLogger("overcast.agent")
@@ -37,6 +37,9 @@ class Agent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_heartbeat = 0.0
+        self._live_network = driver.capabilities().live_network_update
+        self._applied: dict[str, NetworkSpec] = {}  # what each running VM's network is
+        self._network_dirty = True  # recheck networks on the next tick
 
     # running --------------------------------------------------------------------------------
     def register(self) -> str:
@@ -64,15 +67,19 @@ class Agent:
                 self.tick()
             except Exception:  # keep reconciling whatever went wrong this time
                 log.exception("agent tick failed")
-            self.store.wait_for_change(self.interval)
+            if self.store.wait_for_change(self.interval):
+                self._network_dirty = True
 
     def tick(self) -> None:
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
             self.register()
         rows = self.store.for_host(self.host_id)
         observed = self.driver.list()
+        check_networks, self._network_dirty = self._network_dirty, False
         for row in rows:
             self._reconcile(row, observed.get(row.id))
+            if check_networks and self._live_network:
+                self._sync_network(row, observed.get(row.id))
         wanted = {r.id for r in rows}
         strays = [name for name in observed if name not in wanted]
         if strays:
@@ -106,6 +113,7 @@ class Agent:
     def _pending(self, row: Instance, power: PowerState | None) -> None:
         if power == PowerState.RUNNING:
             self.store.observe(row.id, "booted", expected=State.PENDING)
+            self._network_dirty = True
             return
         if power is None:
             def action() -> None:
@@ -125,6 +133,18 @@ class Agent:
             self.store.observe(row.id, "powered_off", reason, expected=State.RUNNING)
         elif row.reboot_requested:
             self._submit(row.id, lambda: self._reboot(row.id))
+
+    def _sync_network(self, row: Instance, vm: VmStatus | None) -> None:
+        """Apply security-group changes to a running VM at once."""
+        if row.state != State.RUNNING or vm is None or vm.state != PowerState.RUNNING:
+            self._applied.pop(row.id, None)
+            return
+        wanted = self.store.network(row)
+        if self._applied.get(row.id) != wanted:
+            def action() -> None:
+                self.driver.update_network(row.id, wanted)
+                self._applied[row.id] = wanted
+            self._submit(row.id, action)
 
     def _reboot(self, name: str) -> None:
         self.driver.reboot(name)
@@ -159,6 +179,7 @@ class Agent:
             action()
             if then:
                 self.store.observe(name, then[0], expected=then[1])
+                self._network_dirty = self._network_dirty or then[0] == "booted"
         except DriverError as exc:
             log.warning("%s: %s", name, exc)
             if failure:

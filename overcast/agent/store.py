@@ -10,7 +10,7 @@ from typing import Protocol
 
 from overcast.cloud.service import Cloud
 from overcast.db.models import Image, Instance
-from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec
+from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
 from overcast.lifecycle import State
 
 
@@ -19,10 +19,11 @@ class AgentStore(Protocol):
     def for_host(self, host_id: str) -> list[Instance]: ...
     def known_ids(self, host_id: str) -> set[str]: ...
     def launch_spec(self, row: Instance) -> LaunchSpec: ...
+    def network(self, row: Instance) -> NetworkSpec: ...
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None: ...
     def reboot_done(self, instance_id: str) -> None: ...
-    def wait_for_change(self, timeout: float) -> None: ...
+    def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
 
 
@@ -34,10 +35,31 @@ def boot_image(image: Image | None) -> BootImage:
                      kernel_cmdline=image.kernel_cmdline)
 
 
+# A rule wider than this opens only the well-known ports inside it: user-mode networking
+# forwards port by port.
+MAX_FORWARDED_RANGE = 256
+WELL_KNOWN_PORTS = (22, 80, 443, 3389, 8080)
+
+
+def forwarded_ports(rules: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
+    """(protocol, port) pairs to forward for a set of ingress rules the host can reach."""
+    found: set[tuple[str, int]] = set()
+    for protocol, low, high in rules:
+        protocols = ("tcp", "udp") if protocol in ("-1", "all") else (protocol,)
+        if protocol in ("-1", "all") or low < 0:
+            low, high = 0, 65535
+        ports = (range(max(low, 1), high + 1) if high - low < MAX_FORWARDED_RANGE
+                 else [p for p in WELL_KNOWN_PORTS if low <= p <= high])
+        found.update((proto, port) for proto in protocols if proto in ("tcp", "udp")
+                     for port in ports)
+    return sorted(found)
+
+
 class LocalStore:
-    def __init__(self, cloud: Cloud) -> None:
+    def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
         self.cloud = cloud
         self.instances = cloud.instances
+        self.metadata_endpoint = metadata_endpoint
 
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
         return self.cloud.hosts.heartbeat(name, driver, zone, capacity)
@@ -51,12 +73,35 @@ class LocalStore:
     def launch_spec(self, row: Instance) -> LaunchSpec:
         with self.cloud.db.session() as s:
             image = s.get(Image, row.image_id)
-        network = NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
-                              subnet_cidr="172.31.0.0/16", gateway_ip="172.31.0.1",
-                              public_ip=row.public_ip)
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
-                          disk_gib=row.disk_gib, image=boot_image(image), network=network,
-                          user_data=row.user_data or b"")
+                          disk_gib=row.disk_gib, image=boot_image(image),
+                          network=self.network(row), user_data=row.user_data or b"",
+                          metadata_endpoint=self.metadata_endpoint)
+
+    def network(self, row: Instance) -> NetworkSpec:
+        """The instance's addresses and the forwards its security groups call for."""
+        public_ip = self.cloud.addresses.ensure_public_ip(row.id)
+        rules = self._open_ports(row.id)
+        forwards = tuple(PortForward(proto, public_ip, port, port)
+                         for proto, port in forwarded_ports(rules)) if public_ip else ()
+        return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
+                           subnet_cidr=self._subnet_cidr(row), gateway_ip=self._gateway(row),
+                           public_ip=public_ip, forwards=forwards)
+
+    def _open_ports(self, instance_id: str) -> list[tuple[str, int, int]]:
+        groups = getattr(self.cloud, "security_groups", None)
+        return groups.open_ports(instance_id) if groups is not None else []
+
+    def _subnet_cidr(self, row: Instance) -> str:
+        vpcs = getattr(self.cloud, "vpcs", None)
+        subnet = vpcs.subnet_cidr(row) if vpcs is not None and hasattr(vpcs, "subnet_cidr") \
+            else None
+        return subnet or "172.31.0.0/16"
+
+    def _gateway(self, row: Instance) -> str:
+        import ipaddress
+
+        return str(ipaddress.ip_network(self._subnet_cidr(row))[1])
 
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None:
@@ -65,9 +110,11 @@ class LocalStore:
     def reboot_done(self, instance_id: str) -> None:
         self.instances.reboot_done(instance_id)
 
-    def wait_for_change(self, timeout: float) -> None:
+    def wait_for_change(self, timeout: float) -> bool:
         if self.instances.changed.wait(timeout):
             self.instances.changed.clear()
+            return True
+        return False
 
     def wake(self) -> None:
         self.instances.changed.set()

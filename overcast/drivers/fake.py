@@ -53,7 +53,7 @@ class FakeDriver:
             self._save()
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(console_output=True, live_network_update=True)
+        return Capabilities(console_output=True, live_network_update=False)
 
     def capacity(self) -> HostCapacity:
         return self._capacity

@@ -1,0 +1,36 @@
+"""Public IPs in the no-root networking mode: each instance gets its own loopback address
+(127.100.x.y) on its host, on which the ports its security groups open are forwarded."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from sqlalchemy import select
+
+from overcast.db import Database
+from overcast.db.models import Instance
+from overcast.lifecycle import State
+
+PUBLIC_POOL = ipaddress.ip_network("127.100.0.0/16")
+
+
+class Addresses:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def ensure_public_ip(self, instance_id: str) -> str | None:
+        """The instance's public IP, allocated on first use; unique among the live instances
+        of its host (loopback addresses are local to a host)."""
+        with self.db.session() as s:
+            row = s.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
+            if row is None or row.state == State.TERMINATED:
+                return None
+            if row.public_ip:
+                return row.public_ip
+            used = set(s.scalars(select(Instance.public_ip).where(
+                Instance.host_id == row.host_id, Instance.public_ip.is_not(None))))
+            for address in PUBLIC_POOL.hosts():
+                if str(address) not in used:
+                    row.public_ip = str(address)
+                    return row.public_ip
+        return None
