@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from overcast.cloud.addresses import Addresses
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import Hosts
 from overcast.cloud.images import Images
@@ -22,6 +23,7 @@ class Cloud:
         self.identity = Identity(self.db, SecretBox(settings.data_dir / "secret.key"))
         self.catalog = Catalog(self.db, settings.region)
         self.hosts = Hosts(self.db)
+        self.addresses = Addresses(self.db)
         self.images = Images(self.db)
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
