@@ -3,12 +3,13 @@
     python -m overcast.images.testimage OUT_DIR
 
 Ingredients (apt): linux-image-cloud-amd64 (kernel + virtio modules), busybox-static (the whole
-userland), dropbear-bin (SSH), e2fsprogs (mkfs.ext4 -d) and qemu-utils (qemu-img). Output:
+userland), dropbear-bin (SSH), e2fsprogs (mkfs.ext4 -d) and qemu-utils (qemu-img). Output, with
+FP the build's fingerprint (files of earlier builds are kept: overlays may be backed by them):
 
-    OUT_DIR/vmlinuz       the cloud kernel
-    OUT_DIR/initrd        a gzipped newc cpio: busybox, dropbear, the modules, our init scripts
-    OUT_DIR/disk.qcow2    a small ext4 data disk (the guest mounts it on /mnt/disk when present)
-    OUT_DIR/image.json    manifest: paths, disk format, kernel command line, fingerprint
+    OUT_DIR/vmlinuz-FP       the cloud kernel
+    OUT_DIR/initrd-FP.gz     a gzipped newc cpio: busybox, dropbear, modules, our init scripts
+    OUT_DIR/disk-FP.qcow2    a small ext4 data disk (the guest mounts it on /mnt/disk)
+    OUT_DIR/image.json       manifest: paths, disk format, kernel command line, fingerprint
 
 The guest is a pure initramfs system; it boots without the disk too. Its init brings eth0 up
 with DHCP, fetches the SSH key and user data from http://169.254.169.254/, runs user data that
@@ -40,23 +41,53 @@ KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet loglevel=3"
 MANIFEST = "image.json"
 DISK_MIB = 32
 WANTED_MODULES = (
-    "virtio_pci", "virtio_net", "virtio_blk", "virtio-rng", "button", "evdev",
+    "virtio_pci",
+    "virtio_net",
+    "virtio_blk",
+    "virtio-rng",
+    "button",
+    "evdev",
 )
 ELF_TOOLS = ("/usr/sbin/dropbear", "/usr/bin/dropbearkey")
 BUSYBOX = "/bin/busybox"
 
 DIRECTORIES = (
-    "bin", "sbin", "usr", "usr/bin", "usr/sbin", "lib", "lib64", "lib/modules", "etc",
-    "etc/dropbear", "etc/acpi", "etc/acpi/PWRF", "proc", "sys", "dev", "run", "mnt", "var",
-    "var/log", "root", "root/.ssh",
+    "bin",
+    "sbin",
+    "usr",
+    "usr/bin",
+    "usr/sbin",
+    "lib",
+    "lib64",
+    "lib/modules",
+    "etc",
+    "etc/dropbear",
+    "etc/acpi",
+    "etc/acpi/PWRF",
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "mnt",
+    "var",
+    "var/log",
+    "root",
+    "root/.ssh",
 )
 
 RC_BOOT = """#!/bin/sh
 # overcast test image: one-shot boot script run by busybox init (::sysinit)
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 say() { echo "overcast-testimage: $*" > /dev/console; }
-# busybox 1.35 wget -q crashes when the connection fails: silence it by redirection instead
-fetch() { timeout 10 wget -O "$2" "$1" >/dev/console 2>&1; }
+# fetch URL FILE. busybox 1.35's static wget crashes with -T (and -q): bound it with
+# timeout instead. After one failure to connect, stop trying: there is no metadata service.
+MD_UP=yes
+fetch() {
+    [ "$MD_UP" = yes ] || return 1
+    out=$(timeout 10 wget -O "$2" "$1" 2>&1) && return 0
+    case "$out" in *"server returned error"*) ;; *) MD_UP=no ;; esac
+    return 1
+}
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -75,7 +106,7 @@ if [ -b /dev/vda ]; then
     mkdir -p /mnt/disk
     mount -t ext4 /dev/vda /mnt/disk 2>/dev/null && DISK="vda:$(cat /sys/block/vda/size)"
 fi
-MD=http://169.254.169.254:80/latest  # explicit port: no getservbyname in static busybox
+MD=http://169.254.169.254:80/latest
 KEYS=none
 if fetch "$MD/meta-data/public-keys/0/openssh-key" /run/openssh-key; then
     cat /run/openssh-key >> /root/.ssh/authorized_keys && KEYS=installed
@@ -84,7 +115,7 @@ chmod 600 /root/.ssh/authorized_keys 2>/dev/null
 dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
 dropbear -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -P /run/dropbear.pid
 acpid -c /etc/acpi
-say "booted, ip=${IP:-none} disk=$DISK ssh-key=$KEYS"
+say "booted, ip=${IP:-none} disk=$DISK ssh-key=$KEYS uptime=$(cut -d" " -f1 /proc/uptime)"
 if fetch "$MD/user-data" /run/user-data && [ "$(head -c 2 /run/user-data)" = "#!" ]
 then
     chmod 700 /run/user-data
@@ -190,11 +221,25 @@ class CpioWriter:
         if parent:
             self.add_dir(parent)
 
-    def _entry(self, name: str, mode: int, data: bytes, nlink: int = 1,
-               rdev: tuple[int, int] = (0, 0)) -> None:
+    def _entry(
+        self, name: str, mode: int, data: bytes, nlink: int = 1, rdev: tuple[int, int] = (0, 0)
+    ) -> None:
         encoded = name.encode() + b"\0"
-        fields = (self._ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1],
-                  len(encoded), 0)
+        fields = (
+            self._ino,
+            mode,
+            0,
+            0,
+            nlink,
+            0,
+            len(data),
+            0,
+            0,
+            rdev[0],
+            rdev[1],
+            len(encoded),
+            0,
+        )
         self._ino += 1
         header = b"070701" + b"".join(b"%08x" % f for f in fields)
         self._out.write(header + encoded + _pad(len(header) + len(encoded)))
@@ -203,7 +248,6 @@ class CpioWriter:
 
 def _pad(length: int) -> bytes:
     return b"\0" * (-length % 4)
-
 
 
 class ImageBuildError(RuntimeError):
@@ -252,6 +296,8 @@ def shared_libraries(binaries: tuple[str, ...]) -> list[str]:
     """The shared objects (and the dynamic loader) `binaries` need, as host paths."""
     libs: set[str] = set()
     for binary in binaries:
+        if not os.path.exists(binary):
+            raise ImageBuildError(f"{binary} is missing (install dropbear-bin)")
         out = subprocess.run(["ldd", binary], check=True, capture_output=True, text=True).stdout
         for line in out.splitlines():
             words = line.split()
@@ -263,6 +309,11 @@ def shared_libraries(binaries: tuple[str, ...]) -> list[str]:
 
 
 def inputs(release: str, vmlinuz: Path) -> list[str]:
+    for tool in ("mkfs.ext4", "qemu-img"):
+        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+            raise ImageBuildError(f"{tool} is missing (install e2fsprogs, qemu-utils)")
+    if not os.path.exists(BUSYBOX):
+        raise ImageBuildError(f"{BUSYBOX} is missing (install busybox-static)")
     mods = [f"/lib/modules/{release}/{m}" for m in module_closure(release, WANTED_MODULES)]
     return [str(vmlinuz), BUSYBOX, *ELF_TOOLS, *shared_libraries(ELF_TOOLS), *mods]
 
@@ -306,8 +357,9 @@ def _add_skeleton(cpio: CpioWriter) -> None:
 
 def _add_busybox(cpio: CpioWriter) -> None:
     cpio.add_file("bin/busybox", Path(BUSYBOX).read_bytes(), 0o755)
-    applets = subprocess.run([BUSYBOX, "--list-full"], check=True, capture_output=True,
-                             text=True).stdout.split()
+    applets = subprocess.run(
+        [BUSYBOX, "--list-full"], check=True, capture_output=True, text=True
+    ).stdout.split()
     for applet in applets:
         if applet != "bin/busybox" and not applet.startswith("usr/sbin/dropbear"):
             depth = applet.count("/")
@@ -320,8 +372,9 @@ def write_disk(dest: Path, workdir: Path) -> None:
     tree.mkdir()
     (tree / "OVERCAST-TEST-DISK").write_text("overcast test image data disk\n")
     raw = workdir / "disk.raw"
-    _run(["mkfs.ext4", "-q", "-F", "-L", "overcast-data", "-d", str(tree), str(raw),
-          f"{DISK_MIB}M"])
+    _run(
+        ["mkfs.ext4", "-q", "-F", "-L", "overcast-data", "-d", str(tree), str(raw), f"{DISK_MIB}M"]
+    )
     _run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(dest)])
 
 
@@ -354,19 +407,29 @@ def _up_to_date(out_dir: Path, stamp: str) -> bool:
 
 
 def build(out_dir: Path, release: str, vmlinuz: Path, stamp: str) -> dict[str, object]:
+    """Write the image files under names carrying the fingerprint, then the manifest.
+
+    Files of earlier builds stay: instances' disks are overlays backed by them, and the cloud
+    may have registered their paths.
+    """
+    names = {
+        "kernel": f"vmlinuz-{stamp}",
+        "ramdisk": f"initrd-{stamp}.gz",
+        "disk": f"disk-{stamp}.qcow2",
+    }
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
         work = Path(tmp)
-        shutil.copyfile(vmlinuz, work / "vmlinuz")
-        write_initrd(work / "initrd", release)
-        write_disk(work / "disk.qcow2", work)
-        for name in ("vmlinuz", "initrd", "disk.qcow2"):
+        shutil.copyfile(vmlinuz, work / names["kernel"])
+        write_initrd(work / names["ramdisk"], release)
+        write_disk(work / names["disk"], work)
+        for name in names.values():
             os.replace(work / name, out_dir / name)
     manifest: dict[str, object] = {
         "name": "overcast-testimage",
         "kernel_release": release,
-        "kernel_path": str(out_dir / "vmlinuz"),
-        "ramdisk_path": str(out_dir / "initrd"),
-        "disk_path": str(out_dir / "disk.qcow2"),
+        "kernel_path": str(out_dir / names["kernel"]),
+        "ramdisk_path": str(out_dir / names["ramdisk"]),
+        "disk_path": str(out_dir / names["disk"]),
         "disk_format": "qcow2",
         "kernel_cmdline": KERNEL_CMDLINE,
         "ssh_user": "root",

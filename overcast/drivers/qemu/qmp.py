@@ -1,0 +1,88 @@
+"""A small synchronous face over the `qemu.qmp` library, one short session per call.
+
+QEMU's QMP socket serves one client at a time, so every call connects, runs its commands and
+disconnects; the driver serializes calls per instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from qemu.qmp import EventListener, QMPClient, QMPError
+
+T = TypeVar("T")
+Session = Callable[[QMPClient], Awaitable[T]]
+
+
+class QmpFailure(Exception):
+    """QMP could not be reached or a command failed."""
+
+
+def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion, also from code that already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())  # type: ignore[arg-type]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()  # type: ignore[arg-type]
+
+
+async def _session(path: str, work: Session[T], timeout: float) -> T:
+    client = QMPClient("overcast")
+    try:
+        await asyncio.wait_for(client.connect(path), timeout)
+    except (TimeoutError, QMPError, OSError) as exc:
+        raise QmpFailure(f"cannot reach QMP at {path}: {exc!r}") from exc
+    try:
+        return await work(client)
+    except (QMPError, OSError, TimeoutError) as exc:
+        raise QmpFailure(str(exc)) from exc
+    finally:
+        await client.disconnect()
+
+
+def execute(
+    path: str, command: str, args: dict[str, Any] | None = None, timeout: float = 10.0
+) -> Any:
+    """Run one QMP command and return its result."""
+
+    async def work(client: QMPClient) -> Any:
+        return await asyncio.wait_for(client.execute(command, args), timeout)
+
+    return _run_sync(lambda: _session(path, work, timeout))
+
+
+def human(path: str, command_line: str, timeout: float = 10.0) -> str:
+    """Run one HMP command through QMP's human-monitor-command; return its text output."""
+    out = execute(path, "human-monitor-command", {"command-line": command_line}, timeout)
+    return str(out or "")
+
+
+def execute_and_wait(
+    path: str, command: str, args: dict[str, Any] | None, event: str, timeout: float
+) -> bool:
+    """Run a command, then wait up to `timeout` for `event`; True when the event came."""
+
+    async def work(client: QMPClient) -> bool:
+        listener = EventListener(event)
+        with client.listen(listener):
+            await asyncio.wait_for(client.execute(command, args), 10.0)
+            try:
+                await asyncio.wait_for(listener.get(), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    return _run_sync(lambda: _session(path, work, 10.0))
+
+
+def reachable(path: str, timeout: float = 2.0) -> bool:
+    try:
+        execute(path, "query-status", timeout=timeout)
+    except QmpFailure:
+        return False
+    return True
