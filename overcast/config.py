@@ -19,6 +19,8 @@ class Settings:
     data_dir: Path = default_data_dir()
     database_url: str = ""  # empty: SQLite in data_dir
     listen: str = "127.0.0.1:8773"
+    # where guests' metadata connections are relayed to (fixed, so restarts keep it)
+    metadata_listen: str = "127.0.0.1:8775"
     driver: str = "fake"
     region: str = "overcast-1"
     host_name: str = "local"
