@@ -67,6 +67,10 @@ class LaunchSpec:
     # Where the guest reaches the metadata service (host, port) through its own channel.
     metadata_endpoint: tuple[str, int] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # Files of an OpenStack config drive (path inside the ISO -> bytes), e.g.
+    # "openstack/latest/meta_data.json"; None when the instance has no config drive.
+    # Drivers build the ISO with overcast.metadata.configdrive.
+    config_drive: dict[str, bytes] | None = None
 
 
 @dataclass(frozen=True)
