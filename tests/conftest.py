@@ -116,6 +116,7 @@ def cloud_env(tmp: Path, **settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OVERCAST_"))}
     env.update({"OVERCAST_DRIVER": "fake", "OVERCAST_FAKE_BOOT_DELAY": "0.05",
                 "OVERCAST_AGENT_INTERVAL": "0.2", "HOME": str(tmp),
+                "OVERCAST_METADATA_LISTEN": f"127.0.0.1:{free_port()}",
                 "AWS_CONFIG_FILE": str(tmp / "aws-config"),
                 "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials")})
     database = _fresh_database()
