@@ -24,7 +24,7 @@ class Cloud:
         self.catalog = Catalog(self.db, settings.region)
         self.hosts = Hosts(self.db)
         self.addresses = Addresses(self.db)
-        self.images = Images(self.db)
+        self.images = Images(self.db, settings.data_dir)
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,

@@ -92,6 +92,10 @@ class Image(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     default_user: Mapped[str] = mapped_column(String(64), default="root")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # added by 0003_ec2_images
+    image_location: Mapped[str] = mapped_column(Text, default="")
+    root_device_name: Mapped[str] = mapped_column(String(64), default="/dev/xvda")
+    deregistered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class KeyPair(Base):

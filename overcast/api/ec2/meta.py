@@ -1,14 +1,13 @@
-"""EC2 actions about the cloud itself: regions, zones, instance types, account attributes,
-images and tags."""
+"""EC2 actions about the cloud itself: regions, zones, instance types, account attributes and
+tags. Importing this module also registers the image actions (overcast.api.ec2.images)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list
+from overcast.api.ec2 import images as _images  # noqa: F401 - registers the image actions
+from overcast.api.ec2.dispatch import Call, action, dry_run_check
 from overcast.cloud import filters as flt
-from overcast.cloud.images import CLOUD_ACCOUNT, ImageView
-from overcast.db import as_utc
 from overcast.db.models import InstanceType
 from overcast.errors import InvalidParameter
 
@@ -122,37 +121,6 @@ def describe_account_attributes(call: Call) -> dict[str, Any]:
     return {"AccountAttributes": [
         {"AttributeName": n, "AttributeValues": [{"AttributeValue": v} for v in values[n]]}
         for n in wanted]}
-
-
-def _render_image(view: ImageView) -> dict[str, Any]:
-    image = view.item
-    return {
-        "ImageId": image.id, "ImageLocation": f"{view.owner_id}/{image.name}",
-        "State": image.state, "OwnerId": view.owner_id,
-        "CreationDate": as_utc(image.created_at).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        "Public": image.is_public, "Architecture": image.architecture,
-        "ImageType": "machine", "Name": image.name, "Description": image.description,
-        "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda",
-        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
-            "VolumeSize": max(1, -(-image.size_bytes // 2**30)), "DeleteOnTermination": True,
-            "VolumeType": "gp2", "Encrypted": False}}],
-        "VirtualizationType": "hvm", "Hypervisor": "xen", "EnaSupport": True,
-        "ImageOwnerAlias": "amazon" if view.owner_id == CLOUD_ACCOUNT else None,
-        "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances",
-        "Tags": tag_list(view.tags),
-    }
-
-
-@action("DescribeImages")
-def describe_images(call: Call) -> dict[str, Any]:
-    views = call.cloud.images.describe(call.ctx, call.get("ImageIds", []),
-                                       call.get("Owners", []),
-                                       flt.parse_filters(call.get("Filters")))
-    max_results = call.get("MaxResults")
-    flt.check_max_results(max_results, 5, 1000)
-    chunk, token = flt.page(views, lambda v: v.item.id, max_results, call.get("NextToken"))
-    dry_run_check(call)
-    return {"Images": [_render_image(v) for v in chunk], "NextToken": token}
 
 
 @action("CreateTags")
