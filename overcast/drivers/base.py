@@ -51,6 +51,8 @@ class BootImage:
     kernel_path: str | None = None  # direct kernel boot when set
     ramdisk_path: str | None = None
     kernel_cmdline: str = ""
+    # Image properties a driver may heed, e.g. hw_machine_type=hyperv-gen1, os_type=windows.
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class VmStatus:
     name: str
     state: PowerState
     reason: str = ""  # why it is stopped or crashed, when the driver knows
+    addresses: tuple[str, ...] = ()  # guest IP addresses, when the hypervisor reports them
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from overcast.config import Settings
 from overcast.drivers.base import Driver, HostCapacity
 
 DRIVERS = ("fake", "qemu")
+# Drivers for hosts Overcast reaches over the network (`overcast host add --driver ...`).
+REMOTE_DRIVERS = ("hyperv",)
 
 
 def make_driver(settings: Settings) -> Driver:
@@ -22,3 +26,15 @@ def make_driver(settings: Settings) -> Driver:
 
         return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel)
     raise ValueError(f"unknown driver '{settings.driver}' (choose from {', '.join(DRIVERS)})")
+
+
+def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:
+    """A driver for a remote host from its stored settings (e.g. a Hyper-V HostConfig)."""
+    if kind == "hyperv":
+        from overcast.drivers.hyperv import HostConfig, HyperVDriver
+        from overcast.drivers.hyperv.transport import PsrpTransport
+
+        assert isinstance(config, HostConfig)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        return HyperVDriver(config, PsrpTransport(config), state_dir)
+    raise ValueError(f"unknown remote driver '{kind}' (choose from {', '.join(REMOTE_DRIVERS)})")

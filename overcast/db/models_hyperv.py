@@ -1,0 +1,80 @@
+"""Hyper-V hosts Overcast reaches over PowerShell remoting (migration 0301_hyperv_hosts), and
+the small repository that keeps them. The password is stored sealed with the cloud's
+SecretBox and opened only to build a HostConfig for the transport."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from overcast.db import Database, utcnow
+from overcast.db.models import Base
+from overcast.drivers.hyperv.config import AUTH_METHODS, HostConfig
+from overcast.errors import invalid
+from overcast.identity.secrets import SecretBox
+from overcast.ids import new_hex
+
+
+class HyperVHost(Base):
+    __tablename__ = "hyperv_hosts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # also the name of its row in `hosts` (kept alive by the host's agent)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    address: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=5986)
+    username: Mapped[str] = mapped_column(String(255))
+    password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    auth: Mapped[str] = mapped_column(String(16), default="negotiate")
+    cert_validation: Mapped[bool] = mapped_column(Boolean, default=True)
+    vm_path: Mapped[str] = mapped_column(Text)
+    switch_name: Mapped[str] = mapped_column(String(255))
+    zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class HyperVHosts:
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self.db, self.box = db, box
+
+    def add(self, settings: HostConfig, zone: str) -> HyperVHost:
+        if settings.auth not in AUTH_METHODS:
+            raise invalid(f"auth must be one of {', '.join(AUTH_METHODS)}")
+        if not 0 < settings.port < 65536:
+            raise invalid(f"port {settings.port} is out of range")
+        with self.db.session() as s:
+            if s.scalar(select(HyperVHost).where(HyperVHost.name == settings.name)):
+                raise invalid(f"a host named {settings.name} already exists")
+            row = HyperVHost(
+                id=new_hex(), name=settings.name, address=settings.address, port=settings.port,
+                username=settings.username, password_encrypted=self.box.seal(settings.password),
+                auth=settings.auth, cert_validation=settings.cert_validation,
+                vm_path=settings.vm_path, switch_name=settings.switch, zone=zone,
+                created_at=utcnow(), last_error="")
+            s.add(row)
+            return row
+
+    def get(self, name: str) -> HyperVHost:
+        with self.db.session() as s:
+            row = s.scalar(select(HyperVHost).where(HyperVHost.name == name))
+        if row is None:
+            raise invalid(f"no Hyper-V host named {name}")
+        return row
+
+    def list(self) -> list[HyperVHost]:
+        with self.db.session() as s:
+            return list(s.scalars(select(HyperVHost).order_by(HyperVHost.name)))
+
+    def config(self, row: HyperVHost) -> HostConfig:
+        return HostConfig(name=row.name, address=row.address, port=row.port,
+                          username=row.username, password=self.box.open(row.password_encrypted),
+                          auth=row.auth, cert_validation=row.cert_validation,
+                          vm_path=row.vm_path, switch=row.switch_name)
+
+    def record_error(self, name: str, error: str) -> None:
+        with self.db.session() as s:
+            row = s.scalar(select(HyperVHost).where(HyperVHost.name == name))
+            if row is not None and row.last_error != error:
+                row.last_error = error
