@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, settings_from
 from overcast.cloud.images import CLOUD_ACCOUNT, DescribeRequest, ImageFiles
 from overcast.identity.context import Context
 from overcast.ids import new_uuid
@@ -34,7 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = image.add_parser("list", help="list registered images")
     listing.add_argument("--project", help="only what this project may launch")
     listing.set_defaults(func=list_images)
-    for parser in (imp, listing):
+    build = image.add_parser("build-test", help="build the built-in test image (a small "
+                             "disk booting the Debian cloud kernel, busybox and dropbear)")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(func=build_test)
+    for parser in (imp, listing, build):
         add_data_dir(parser)
 
 
@@ -75,4 +80,20 @@ def list_images(args: argparse.Namespace) -> int:
         owner = "amazon" if view.owner_id == CLOUD_ACCOUNT else view.owner_id
         print(f"{view.item.id:<22} {owner:<13} {str(view.item.is_public).lower():<6} "
               f"{view.item.disk_format:<6} {view.item.name}")
+    return 0
+
+
+def build_test(args: argparse.Namespace) -> int:
+    """Build (or find up to date) the test image under the data dir; `up` registers it."""
+    from overcast.images.builtin import build_test_image, builtin_dir
+    from overcast.images.testimage import ImageBuildError
+
+    out = builtin_dir(settings_from(args).data_dir)
+    try:
+        manifest = json.loads(build_test_image(out, quiet=args.quiet).read_text())
+    except (ImageBuildError, OSError) as exc:
+        print(f"error: cannot build the test image: {exc}", file=sys.stderr)
+        return 1
+    print(f"{manifest['disk_path']}  {manifest['disk_format']}, boots with "
+          f"{manifest['boot']}, login {manifest['ssh_user']}")
     return 0

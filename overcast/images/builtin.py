@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
+
+from tqdm import tqdm
 
 from overcast.cloud.images import ImageFiles
 from overcast.cloud.service import Cloud
@@ -13,13 +16,35 @@ log = logging.getLogger("overcast.images")
 BUILTIN_NAME = "overcast-testimage"
 
 
+def builtin_dir(data_dir: Path) -> Path:
+    return data_dir / "images" / "builtin"
+
+
+def build_test_image(out_dir: Path, quiet: bool = False) -> Path:
+    """Build the test image unless it is up to date, with a progress bar on a terminal.
+
+    Returns the manifest's path. Raises ImageBuildError when the host lacks an ingredient.
+    """
+    from overcast.images.testimage import ensure_test_image
+
+    with tqdm(total=1, desc="test image", unit="step", file=sys.stderr,
+              disable=True if quiet else None, leave=False) as bar:
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            bar.set_description(f"test image: {what}")
+
+        return ensure_test_image(out_dir, progress)
+
+
 def _files_from_manifest(manifest: Path) -> tuple[ImageFiles, str]:
     data = json.loads(manifest.read_text())
-    paths = [data["kernel_path"], data["ramdisk_path"], data["disk_path"]]
-    size = sum(Path(p).stat().st_size for p in paths)
     files = ImageFiles(disk_path=data["disk_path"], disk_format=data["disk_format"],
-                       kernel_path=data["kernel_path"], ramdisk_path=data["ramdisk_path"],
-                       kernel_cmdline=data["kernel_cmdline"], size_bytes=size)
+                       kernel_path=data.get("kernel_path"),
+                       ramdisk_path=data.get("ramdisk_path"),
+                       kernel_cmdline=data.get("kernel_cmdline") or "",
+                       size_bytes=Path(data["disk_path"]).stat().st_size)
     return files, data.get("ssh_user", "root")
 
 
@@ -27,10 +52,10 @@ def ensure_builtin_image(cloud: Cloud) -> None:
     """Build (when the host can) and register the test image, once per cloud."""
     if cloud.images.count():
         return
-    from overcast.images.testimage import ImageBuildError, ensure_test_image
+    from overcast.images.testimage import ImageBuildError
 
     try:
-        manifest = ensure_test_image(cloud.settings.data_dir / "images" / "builtin")
+        manifest = build_test_image(builtin_dir(cloud.settings.data_dir))
         files, user = _files_from_manifest(manifest)
     except (ImageBuildError, OSError) as exc:
         if cloud.settings.driver != "fake":
@@ -39,5 +64,5 @@ def ensure_builtin_image(cloud: Cloud) -> None:
                     "fake driver", exc)
         files, user = ImageFiles(disk_path=None), "root"
     cloud.images.register_public(
-        BUILTIN_NAME, files, "Overcast's built-in test image: Debian cloud kernel, busybox, "
-        "dropbear", default_user=user)
+        BUILTIN_NAME, files, "Overcast's built-in test image: a disk booting SYSLINUX, the "
+        "Debian cloud kernel, busybox and dropbear", default_user=user)

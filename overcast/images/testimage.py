@@ -1,22 +1,24 @@
 """The built-in bootable test image, made only from Debian packages on this host.
 
-    python -m overcast.images.testimage OUT_DIR
+    python -m overcast.images.testimage OUT_DIR      (or: overcast image build-test)
 
-Ingredients (apt): linux-image-cloud-amd64 (kernel + virtio modules), busybox-static (the whole
-userland), dropbear-bin (SSH), e2fsprogs (mkfs.ext4 -d) and qemu-utils (qemu-img). Output, with
-FP the build's fingerprint (files of earlier builds are kept: overlays may be backed by them):
+A small disk image in the spirit of CirrOS that boots like any cloud image, through its own
+boot loader: an MBR disk whose one partition (FAT, bootable) holds SYSLINUX, the Debian cloud
+kernel and a busybox initramfs. Ingredients (apt): linux-image-cloud-amd64 (kernel and virtio
+modules), busybox-static (the whole userland), dropbear-bin (SSH), syslinux, syslinux-common,
+mtools, dosfstools (boot partition and loader) and qemu-utils (qemu-img). Output, with FP the
+build's fingerprint (disks of earlier builds are kept: overlays may be backed by them):
 
-    OUT_DIR/vmlinuz-FP       the cloud kernel
-    OUT_DIR/initrd-FP.gz     a gzipped newc cpio: busybox, dropbear, modules, our init scripts
-    OUT_DIR/disk-FP.qcow2    a small ext4 data disk (the guest mounts it on /mnt/disk)
-    OUT_DIR/image.json       manifest: paths, disk format, kernel command line, fingerprint
+    OUT_DIR/disk-FP.qcow2    the bootable disk
+    OUT_DIR/image.json       manifest: disk path and format, login user, fingerprint
 
-The guest is a pure initramfs system; it boots without the disk too. Its init brings eth0 up
-with DHCP, fetches the SSH key and user data from http://169.254.169.254/, runs user data that
-starts with "#!", starts dropbear on port 22 and prints "overcast-testimage: booted, ip=..." to
-the serial console. The ACPI power button powers it off; ctrl-alt-del reboots it.
+The guest runs from its initramfs (guestinit.py has its scripts): DHCP on eth0, the SSH key
+and user data from the metadata service at 169.254.169.254 or else from a config drive
+(label config-2), dropbear on port 22, "overcast-testimage: booted, ..." on the serial
+console, then user data that starts with "#!". The ACPI power button powers it off;
+ctrl-alt-del reboots it.
 
-Nothing needs root mounts; the build is skipped while the inputs have not changed.
+Nothing is mounted and nothing needs root; the build is skipped while the inputs are unchanged.
 """
 
 from __future__ import annotations
@@ -31,157 +33,26 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-BUILDER_VERSION = "1"
+from overcast.images import bootdisk, guestinit
+
+BUILDER_VERSION = "2"
 KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet loglevel=3"
 MANIFEST = "image.json"
-DISK_MIB = 32
-WANTED_MODULES = (
-    "virtio_pci",
-    "virtio_net",
-    "virtio_blk",
-    "virtio-rng",
-    "button",
-    "evdev",
-)
+BOOT_LABEL = "OVERCAST"
 ELF_TOOLS = ("/usr/sbin/dropbear", "/usr/bin/dropbearkey")
 BUSYBOX = "/bin/busybox"
-
-DIRECTORIES = (
-    "bin",
-    "sbin",
-    "usr",
-    "usr/bin",
-    "usr/sbin",
-    "lib",
-    "lib64",
-    "lib/modules",
-    "etc",
-    "etc/dropbear",
-    "etc/acpi",
-    "etc/acpi/PWRF",
-    "proc",
-    "sys",
-    "dev",
-    "run",
-    "mnt",
-    "var",
-    "var/log",
-    "root",
-    "root/.ssh",
-)
-
-RC_BOOT = """#!/bin/sh
-# overcast test image: one-shot boot script run by busybox init (::sysinit)
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin
-say() { echo "overcast-testimage: $*" > /dev/console; }
-# fetch URL FILE. busybox 1.35's static wget crashes with -T (and -q): bound it with
-# timeout instead. After one failure to connect, stop trying: there is no metadata service.
-MD_UP=yes
-fetch() {
-    [ "$MD_UP" = yes ] || return 1
-    out=$(timeout 10 wget -O "$2" "$1" 2>&1) && return 0
-    case "$out" in *"server returned error"*) ;; *) MD_UP=no ;; esac
-    return 1
+MODULE_LISTS = {
+    "etc/modules.boot": guestinit.BOOT_MODULES,
+    "etc/modules.config-drive": guestinit.CONFIG_DRIVE_MODULES,
 }
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /run
-while read -r mod; do insmod "/lib/modules/$mod" 2>/dev/null; done < /etc/modules.order
-hostname -F /etc/hostname
-ip link set lo up
-n=0
-while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do usleep 100000; n=$((n+1)); done
-udhcpc -i eth0 -s /etc/udhcpc.script -q -f -n -t 5 -T 1 >/dev/null 2>&1 || say "dhcp failed"
-IP=$(cat /run/ip 2>/dev/null)
-DISK=none
-if [ -b /dev/vda ]; then
-    mkdir -p /mnt/disk
-    mount -t ext4 /dev/vda /mnt/disk 2>/dev/null && DISK="vda:$(cat /sys/block/vda/size)"
-fi
-MD=http://169.254.169.254:80/latest
-KEYS=none
-if fetch "$MD/meta-data/public-keys/0/openssh-key" /run/openssh-key; then
-    cat /run/openssh-key >> /root/.ssh/authorized_keys && KEYS=installed
-fi
-chmod 600 /root/.ssh/authorized_keys 2>/dev/null
-dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
-dropbear -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -P /run/dropbear.pid
-acpid -c /etc/acpi
-say "booted, ip=${IP:-none} disk=$DISK ssh-key=$KEYS uptime=$(cut -d" " -f1 /proc/uptime)"
-if fetch "$MD/user-data" /run/user-data && [ "$(head -c 2 /run/user-data)" = "#!" ]
-then
-    chmod 700 /run/user-data
-    ( /run/user-data > /dev/console 2>&1; say "user-data exit=$?" ) &
-fi
-"""
-
-RC_SHUTDOWN = """#!/bin/sh
-echo "overcast-testimage: shutting down" > /dev/console
-kill "$(cat /run/dropbear.pid 2>/dev/null)" 2>/dev/null
-umount /mnt/disk 2>/dev/null
-sync
-"""
-
-UDHCPC_SCRIPT = """#!/bin/sh
-# udhcpc calls this with deconfig|bound|renew|leasefail|nak; busybox-static ships none
-case "$1" in
-deconfig)
-    ip addr flush dev "$interface"
-    ip link set "$interface" up
-    ;;
-bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    if [ -n "$router" ]; then
-        set -- $router
-        # the offered netmask can be 0.0.0.0: reach the router by a host route first
-        ip route replace "$1" dev "$interface"
-        ip route replace default via "$1" dev "$interface"
-    else
-        # no router (Overcast's restricted user network): everything is on-link
-        ip route replace default dev "$interface"
-    fi
-    : > /etc/resolv.conf
-    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
-    echo "$ip" > /run/ip
-    ;;
-esac
-exit 0
-"""
-
-INITTAB = """::sysinit:/etc/rc.boot
-::askfirst:-/bin/sh
-::ctrlaltdel:/sbin/reboot
-::shutdown:/etc/rc.shutdown
-"""
-
-POWER_BUTTON = """#!/bin/sh
-echo "overcast-testimage: power button pressed" > /dev/console
-poweroff
-"""
-
-GUEST_FILES: dict[str, tuple[str, int]] = {
-    "etc/inittab": (INITTAB, 0o644),
-    "etc/rc.boot": (RC_BOOT, 0o755),
-    "etc/rc.shutdown": (RC_SHUTDOWN, 0o755),
-    "etc/udhcpc.script": (UDHCPC_SCRIPT, 0o755),
-    "etc/acpi/PWRF/00000080": (POWER_BUTTON, 0o755),
-    "etc/passwd": ("root:x:0:0:root:/root:/bin/sh\n", 0o644),
-    "etc/shadow": ("root:*:19000:0:99999:7:::\n", 0o600),
-    "etc/group": ("root:x:0:\n", 0o644),
-    "etc/shells": ("/bin/sh\n", 0o644),
-    "etc/nsswitch.conf": ("passwd: files\ngroup: files\nshadow: files\n", 0o644),
-    "etc/hostname": ("overcast-test\n", 0o644),
-    "root/.ssh/authorized_keys": ("", 0o600),
-}
+BUILD_STEPS = ("initramfs", "boot partition", "disk", "qcow2")
+# Called with (steps done, steps in all, what comes next) while building.
+Progress = Callable[[int, int, str], None]
 
 
 class CpioWriter:
@@ -309,19 +180,25 @@ def shared_libraries(binaries: tuple[str, ...]) -> list[str]:
 
 
 def inputs(release: str, vmlinuz: Path) -> list[str]:
-    for tool in ("mkfs.ext4", "qemu-img"):
-        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
-            raise ImageBuildError(f"{tool} is missing (install e2fsprogs, qemu-utils)")
+    try:
+        bootdisk.check_tools()
+    except bootdisk.DiskBuildError as exc:
+        raise ImageBuildError(str(exc)) from exc
     if not os.path.exists(BUSYBOX):
         raise ImageBuildError(f"{BUSYBOX} is missing (install busybox-static)")
-    mods = [f"/lib/modules/{release}/{m}" for m in module_closure(release, WANTED_MODULES)]
-    return [str(vmlinuz), BUSYBOX, *ELF_TOOLS, *shared_libraries(ELF_TOOLS), *mods]
+    wanted = [m for mods in MODULE_LISTS.values() for m in mods]
+    mods = [f"/lib/modules/{release}/{m}" for m in module_closure(release, tuple(wanted))]
+    loader = [p for p in (*bootdisk.MBR_BOOT_CODE, Path(shutil.which("syslinux") or "")) if
+              p.is_file()]
+    return [str(vmlinuz), BUSYBOX, *ELF_TOOLS, *shared_libraries(ELF_TOOLS), *mods,
+            *map(str, loader)]
 
 
 def fingerprint(paths: list[str]) -> str:
-    """Changes when any input file or this builder changes."""
+    """Changes when any input file or the builder's code changes."""
     digest = hashlib.sha256(BUILDER_VERSION.encode())
-    digest.update(Path(__file__).read_bytes())
+    for module in (__file__, guestinit.__file__, bootdisk.__file__):
+        digest.update(Path(module).read_bytes())
     for path in paths:
         st = os.stat(path)
         digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\n".encode())
@@ -329,7 +206,6 @@ def fingerprint(paths: list[str]) -> str:
 
 
 def write_initrd(dest: Path, release: str) -> None:
-    modules = module_closure(release, WANTED_MODULES)
     with gzip.open(dest, "wb", compresslevel=6) as raw, CpioWriter(raw) as cpio:
         _add_skeleton(cpio)
         _add_busybox(cpio)
@@ -337,17 +213,22 @@ def write_initrd(dest: Path, release: str) -> None:
             cpio.add_file(tool.lstrip("/"), Path(tool).read_bytes(), 0o755)
         for lib in shared_libraries(ELF_TOOLS):
             cpio.add_file(lib.lstrip("/"), Path(lib).read_bytes(), 0o755)
-        for mod in modules:
-            data = Path(f"/lib/modules/{release}/{mod}").read_bytes()
-            cpio.add_file(f"lib/modules/{Path(mod).name}", data, 0o644)
-        order = "".join(f"{Path(m).name}\n" for m in modules)
-        cpio.add_file("etc/modules.order", order.encode(), 0o644)
-        for path, (text, mode) in GUEST_FILES.items():
+        loaded: set[str] = set()
+        for list_path, wanted in MODULE_LISTS.items():
+            modules = module_closure(release, wanted)
+            for mod in modules:
+                if mod not in loaded:
+                    data = Path(f"/lib/modules/{release}/{mod}").read_bytes()
+                    cpio.add_file(f"lib/modules/{Path(mod).name}", data, 0o644)
+                    loaded.add(mod)
+            order = "".join(f"{Path(m).name}\n" for m in modules)
+            cpio.add_file(list_path, order.encode(), 0o644)
+        for path, (text, mode) in guestinit.GUEST_FILES.items():
             cpio.add_file(path, text.encode(), mode)
 
 
 def _add_skeleton(cpio: CpioWriter) -> None:
-    for d in DIRECTORIES:
+    for d in guestinit.DIRECTORIES:
         cpio.add_dir(d, 0o700 if d in ("root", "root/.ssh") else 0o755)
     cpio.add_dir("tmp", 0o1777)
     cpio.add_device("dev/console", 0o600, major=5, minor=1)
@@ -366,25 +247,24 @@ def _add_busybox(cpio: CpioWriter) -> None:
             cpio.add_symlink(applet, "../" * depth + "bin/busybox")
 
 
-def write_disk(dest: Path, workdir: Path) -> None:
-    """A small ext4 filesystem made from a directory (no mount), converted to qcow2."""
-    tree = workdir / "disk-tree"
-    tree.mkdir()
-    (tree / "OVERCAST-TEST-DISK").write_text("overcast test image data disk\n")
-    raw = workdir / "disk.raw"
-    _run(
-        ["mkfs.ext4", "-q", "-F", "-L", "overcast-data", "-d", str(tree), str(raw), f"{DISK_MIB}M"]
-    )
-    _run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(dest)])
-
-
-def _run(argv: list[str]) -> None:
+def write_disk(dest: Path, work: Path, vmlinuz: Path, release: str, progress: Progress) -> None:
+    """The bootable qcow2 disk: MBR, then a FAT partition with SYSLINUX, kernel and initramfs."""
+    total = len(BUILD_STEPS)
+    progress(0, total, BUILD_STEPS[0])
+    write_initrd(work / "initrd.gz", release)
+    progress(1, total, BUILD_STEPS[1])
+    config = bootdisk.syslinux_config("vmlinuz", "initrd.gz", KERNEL_CMDLINE)
+    files = {"vmlinuz": vmlinuz, "initrd.gz": work / "initrd.gz"}
     try:
-        subprocess.run(argv, check=True, capture_output=True)
-    except FileNotFoundError as exc:
-        raise ImageBuildError(f"{argv[0]} is missing (install e2fsprogs, qemu-utils)") from exc
-    except subprocess.CalledProcessError as exc:
-        raise ImageBuildError(f"{argv[0]} failed: {exc.stderr.decode(errors='replace')}") from exc
+        bootdisk.make_boot_partition(work / "boot.fat", BOOT_LABEL, files, config)
+        progress(2, total, BUILD_STEPS[2])
+        bootdisk.assemble(work / "disk.raw", [
+            bootdisk.Partition(work / "boot.fat", bootdisk.FAT16_LBA, bootable=True)])
+        progress(3, total, BUILD_STEPS[3])
+        bootdisk.to_qcow2(work / "disk.raw", dest)
+    except bootdisk.DiskBuildError as exc:
+        raise ImageBuildError(str(exc)) from exc
+    progress(total, total, "done")
 
 
 @contextmanager
@@ -402,38 +282,33 @@ def _up_to_date(out_dir: Path, stamp: str) -> bool:
         manifest = json.loads((out_dir / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
-    wanted = [manifest.get("kernel_path"), manifest.get("ramdisk_path"), manifest.get("disk_path")]
-    return manifest.get("fingerprint") == stamp and all(p and Path(p).exists() for p in wanted)
+    disk = manifest.get("disk_path")
+    return manifest.get("fingerprint") == stamp and bool(disk) and Path(disk).exists()
 
 
-def build(out_dir: Path, release: str, vmlinuz: Path, stamp: str) -> dict[str, object]:
-    """Write the image files under names carrying the fingerprint, then the manifest.
+def build(out_dir: Path, release: str, vmlinuz: Path, stamp: str,
+          progress: Progress | None = None) -> dict[str, object]:
+    """Write the disk under a name carrying the fingerprint, then the manifest.
 
-    Files of earlier builds stay: instances' disks are overlays backed by them, and the cloud
+    Disks of earlier builds stay: instances' disks are overlays backed by them, and the cloud
     may have registered their paths.
     """
-    names = {
-        "kernel": f"vmlinuz-{stamp}",
-        "ramdisk": f"initrd-{stamp}.gz",
-        "disk": f"disk-{stamp}.qcow2",
-    }
+    disk = out_dir / f"disk-{stamp}.qcow2"
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
         work = Path(tmp)
-        shutil.copyfile(vmlinuz, work / names["kernel"])
-        write_initrd(work / names["ramdisk"], release)
-        write_disk(work / names["disk"], work)
-        for name in names.values():
-            os.replace(work / name, out_dir / name)
+        write_disk(work / disk.name, work, vmlinuz, release, progress or _quiet)
+        os.replace(work / disk.name, disk)
     manifest: dict[str, object] = {
         "name": "overcast-testimage",
         "kernel_release": release,
-        "kernel_path": str(out_dir / names["kernel"]),
-        "ramdisk_path": str(out_dir / names["ramdisk"]),
-        "disk_path": str(out_dir / names["disk"]),
+        "disk_path": str(disk),
         "disk_format": "qcow2",
-        "kernel_cmdline": KERNEL_CMDLINE,
+        "boot": "syslinux",
+        "kernel_path": None,
+        "ramdisk_path": None,
+        "kernel_cmdline": "",
         "ssh_user": "root",
-        "boot_line": "overcast-testimage: booted",
+        "boot_line": guestinit.BOOT_LINE,
         "fingerprint": stamp,
     }
     tmp_manifest = out_dir / (MANIFEST + ".tmp")
@@ -442,7 +317,11 @@ def build(out_dir: Path, release: str, vmlinuz: Path, stamp: str) -> dict[str, o
     return manifest
 
 
-def ensure_test_image(out_dir: str | os.PathLike[str]) -> Path:
+def _quiet(done: int, total: int, what: str) -> None:
+    return None
+
+
+def ensure_test_image(out_dir: str | os.PathLike[str], progress: Progress | None = None) -> Path:
     """Build the test image into `out_dir` unless it is up to date; return the manifest path."""
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -450,7 +329,7 @@ def ensure_test_image(out_dir: str | os.PathLike[str]) -> Path:
     stamp = fingerprint(inputs(release, vmlinuz))
     with _locked(out):
         if not _up_to_date(out, stamp):
-            build(out, release, vmlinuz, stamp)
+            build(out, release, vmlinuz, stamp, progress)
     return out / MANIFEST
 
 

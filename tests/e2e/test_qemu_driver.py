@@ -73,13 +73,8 @@ def boots(driver: QemuDriver, name: str, count: int = 1) -> bool:
 def image() -> BootImage:
     out = os.environ.get("OVERCAST_TEST_IMAGE_DIR", "/var/tmp/overcast-test-image")
     manifest = json.loads(ensure_test_image(out).read_text())
-    return BootImage(
-        disk_path=manifest["disk_path"],
-        disk_format=manifest["disk_format"],
-        kernel_path=manifest["kernel_path"],
-        ramdisk_path=manifest["ramdisk_path"],
-        kernel_cmdline=manifest["kernel_cmdline"],
-    )
+    assert manifest["kernel_path"] is None  # it boots through its own boot loader
+    return BootImage(disk_path=manifest["disk_path"], disk_format=manifest["disk_format"])
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +143,10 @@ def test_create_boots_and_serves_ssh(vm: Vm, image: BootImage) -> None:
     assert vm.driver.list()[vm.name].state is PowerState.RUNNING
     wait_for(lambda: boots(vm.driver, vm.name), BOOT_TIMEOUT, "the boot line")
     console = vm.driver.console_output(vm.name).decode(errors="replace")
+    assert console.index("SYSLINUX") < console.index(BOOT_LINE.decode())  # BIOS -> disk's loader
     assert "ip=10.20.0.5" in console
     assert "disk=vda:2097152" in console  # the overlay was grown to disk_gib (1 GiB)
+    assert "source=none ssh-key=none" in console  # neither metadata service nor config drive
     banner = wait_for(lambda: ssh_banner(vm.ssh.host_ip, vm.ssh.host_port), 20, "ssh")
     assert bytes(banner).startswith(b"SSH-2.0-dropbear")
     disk = InstanceDir(vm.driver.state_dir, vm.name).disk
@@ -306,10 +303,64 @@ def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) ->
             "user data to run",
         )
         console = driver.console_output(name).decode(errors="replace")
-        assert "ip=10.20.0.6" in console and "ssh-key=installed" in console
+        assert "ip=10.20.0.6" in console and "source=metadata ssh-key=installed" in console
         assert server.first_lines == [f"OVERCAST-INSTANCE {name}\r\n".encode()] * 2
         assert b"/latest/meta-data/public-keys/0/openssh-key" in server.requests[0]
         assert b"/latest/user-data" in server.requests[1]
     finally:
         driver.destroy(name)
         server.close()
+
+
+def ssh_run(key: Path, fwd: PortForward, command: str, timeout: float = 30) -> str:
+    argv = ["ssh", "-i", str(key), "-p", str(fwd.host_port), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o",
+            "ConnectTimeout=5", f"root@{fwd.host_ip}", command]
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+        time.sleep(0.5)
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the ssh client")
+def test_config_drive_gives_key_and_user_data_without_metadata(
+    state_dir: Path, image: BootImage, tmp_path: Path
+) -> None:
+    key = tmp_path / "id"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cd-e2e", "-f",
+                    str(key)], check=True)
+    public = key.with_suffix(".pub").read_text()
+    meta = {"uuid": "5e1f", "name": "cd", "public_keys": {"cd-e2e": public}}
+    ssh = PortForward("tcp", "127.77.0.12", free_port("127.77.0.12"), 22)
+    name = "i-0000000000000e2e3"
+    spec = LaunchSpec(
+        name=name, vcpus=1, memory_mib=256, disk_gib=1, image=image,
+        network=network("52:54:00:e2:e0:03", "10.20.0.7", (ssh,)),
+        config_drive={
+            "openstack/latest/meta_data.json": json.dumps(meta).encode(),
+            "openstack/latest/user_data": b"#!/bin/sh\necho from-config-drive > /tmp/ud\n",
+            "openstack/latest/network_data.json": b'{"links": [], "networks": []}',
+        },
+    )
+    driver = QemuDriver(str(state_dir))
+    try:
+        driver.create(spec)
+        assert InstanceDir(driver.state_dir, name).config_drive.exists()
+        wait_for(lambda: boots(driver, name), BOOT_TIMEOUT, "the boot line")
+        console = driver.console_output(name).decode(errors="replace")
+        assert "source=config-drive ssh-key=installed" in console
+        out = ssh_run(key, ssh, "cat /tmp/ud; grep ' /mnt/config ' /proc/mounts")
+        ud, mount = out.splitlines()
+        assert ud == "from-config-drive"
+        assert mount.split()[2] == "iso9660" and mount.split()[3].startswith("ro,")
+        # the drive survives a stop and start (the spec on disk keeps its files)
+        fresh = QemuDriver(str(state_dir))
+        fresh.stop(name, force=True)
+        fresh.start(name)
+        wait_for(lambda: boots(fresh, name, 2), BOOT_TIMEOUT, "the second boot")
+        assert driver.console_output(name).decode().count("source=config-drive") == 2
+    finally:
+        driver.destroy(name)

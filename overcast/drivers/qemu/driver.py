@@ -21,6 +21,7 @@ from overcast.drivers.base import (
 from overcast.drivers.qemu import disks, network, process, qmp
 from overcast.drivers.qemu.accel import ACCELS, choose_accel
 from overcast.drivers.qemu.layout import InstanceDir
+from overcast.metadata import configdrive
 
 CONSOLE_TAIL = 64 * 1024
 CONSOLE_KEEP = 1024 * 1024  # trim console.log at start once it grows past this
@@ -194,6 +195,12 @@ class QemuDriver:
             )
         else:
             disks.create_blank(self.qemu_img, str(tmp.disk), spec.disk_gib)
+        if spec.config_drive is not None:
+            try:
+                configdrive.build(tmp.config_drive, spec.config_drive)
+            except configdrive.ConfigDriveError as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise DriverError(f"bad config drive: {exc}") from exc
         tmp.save_spec(spec)
         os.replace(staging, inst.path)
 

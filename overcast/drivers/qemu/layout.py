@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -33,6 +34,11 @@ class InstanceDir:
     @property
     def disk(self) -> Path:
         return self.file("disk.qcow2")
+
+    @property
+    def config_drive(self) -> Path:
+        """The config drive ISO, attached read-only as a CD-ROM when the spec has one."""
+        return self.file("config-drive.iso")
 
     @property
     def pidfile(self) -> Path:
@@ -90,6 +96,10 @@ def write_atomic(path: Path, text: str) -> None:
 def spec_to_dict(spec: LaunchSpec) -> dict[str, object]:
     data = asdict(spec)
     data["user_data"] = spec.user_data.hex()
+    if spec.config_drive is not None:
+        data["config_drive"] = {
+            path: base64.b64encode(content).decode() for path, content in spec.config_drive.items()
+        }
     return data
 
 
@@ -97,6 +107,7 @@ def spec_from_dict(data: dict[str, object]) -> LaunchSpec:
     net = dict(data["network"])  # type: ignore[call-overload]
     net["forwards"] = tuple(PortForward(**f) for f in net.get("forwards", ()))
     endpoint = data.get("metadata_endpoint")
+    drive = data.get("config_drive")
     return LaunchSpec(
         name=str(data["name"]),
         vcpus=int(data["vcpus"]),  # type: ignore[call-overload]
@@ -107,4 +118,9 @@ def spec_from_dict(data: dict[str, object]) -> LaunchSpec:
         user_data=bytes.fromhex(str(data.get("user_data", ""))),
         metadata_endpoint=(str(endpoint[0]), int(endpoint[1])) if endpoint else None,  # type: ignore[index]
         tags=dict(data.get("tags") or {}),  # type: ignore[call-overload]
+        config_drive=(
+            {str(k): base64.b64decode(str(v)) for k, v in drive.items()}  # type: ignore[attr-defined]
+            if drive is not None
+            else None
+        ),
     )

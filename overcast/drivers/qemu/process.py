@@ -22,6 +22,7 @@ from overcast.drivers.qemu.layout import InstanceDir
 # $1: status file, $2: this run's id (a late writer from an earlier run is then recognizable)
 SUPERVISE = 'f=$1; run=$2; shift 2; ( "$@"; echo "$run $?" > "$f.$run"; mv "$f.$run" "$f" ) &'
 LOG_TAIL = 2000
+SMBIOS_PRODUCT = "OpenStack Nova"
 
 
 @dataclass(frozen=True)
@@ -63,18 +64,25 @@ def build_argv(cfg: QemuConfig, spec: LaunchSpec, inst: InstanceDir) -> list[str
         f"file={inst.disk},format=qcow2,if=virtio,cache=writeback",
         "-device",
         "virtio-rng-pci",
+        # What Nova tells guests: cloud-init then looks for the OpenStack metadata service.
+        "-smbios",
+        f"type=1,manufacturer=Overcast,product={SMBIOS_PRODUCT},serial={spec.name}",
         "-netdev",
         network.netdev_arg(spec.name, spec.network, spec.metadata_endpoint),
         "-device",
         network.nic_arg(spec.network),
     ]
+    if spec.config_drive is not None:
+        # An IDE CD-ROM, as OpenStack attaches config drives; guests find it by its label.
+        argv += ["-drive", f"file={inst.config_drive},format=raw,if=ide,index=1,media=cdrom,"
+                 "readonly=on"]
     image = spec.image
     if image.kernel_path:
         argv += ["-kernel", image.kernel_path, "-append", image.kernel_cmdline]
         if image.ramdisk_path:
             argv += ["-initrd", image.ramdisk_path]
     else:
-        argv += ["-boot", "c"]
+        argv += ["-boot", "order=c,strict=on"]  # the image's own boot loader, from its disk
     return argv
 
 
