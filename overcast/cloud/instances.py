@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Instance, Tag
-from overcast.errors import InvalidParameter, NotFound, invalid
+from overcast.db.models_network import InstanceSecurityGroup
+from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
 from overcast.ids import is_valid
 from overcast.lifecycle import STATE_CODES, State, next_state
@@ -26,12 +28,140 @@ USER_REASONS = {
 }
 
 
+@dataclass
+class InstanceView(flt.Tagged[Instance]):
+    """An instance with its tags, its security groups and its owner."""
+
+    groups: list[tuple[str, str]] = field(default_factory=list)  # (group ID, name)
+    owner_id: str = ""
+
+
 @dataclass(frozen=True)
 class StateChange:
     instance_id: str
     previous: State
     current: State
 
+
+METADATA_CHOICES = {
+    "http_tokens": ("optional", "required"),
+    "http_endpoint": ("enabled", "disabled"),
+    "instance_tags": ("enabled", "disabled"),
+}
+SHUTDOWN_BEHAVIORS = ("stop", "terminate")
+
+
+@dataclass(frozen=True)
+class MetadataOptions:
+    """Instance metadata service options (enforced by the metadata service)."""
+
+    http_tokens: str | None = None
+    http_endpoint: str | None = None
+    hop_limit: int | None = None
+    instance_tags: str | None = None
+
+    def check(self) -> None:
+        for name, allowed in METADATA_CHOICES.items():
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise invalid(f"Value ({value}) for parameter {_camel(name)} is invalid. "
+                              f"Expected one of: {', '.join(allowed)}.")
+        if self.hop_limit is not None and not 1 <= self.hop_limit <= 64:
+            raise invalid(f"Value ({self.hop_limit}) for parameter HttpPutResponseHopLimit is "
+                          "invalid. Expected a value between 1 and 64.")
+
+    def apply(self, row: Instance) -> None:
+        if self.http_tokens is not None:
+            row.metadata_http_tokens = self.http_tokens
+        if self.http_endpoint is not None:
+            row.metadata_http_endpoint = self.http_endpoint
+        if self.hop_limit is not None:
+            row.metadata_hop_limit = self.hop_limit
+        if self.instance_tags is not None:
+            row.metadata_instance_tags = self.instance_tags
+
+
+@dataclass(frozen=True)
+class InstanceOptions:
+    """Attributes chosen at launch besides type, image and network."""
+
+    disable_api_termination: bool = False
+    disable_api_stop: bool = False
+    shutdown_behavior: str = "stop"
+    metadata: MetadataOptions = MetadataOptions()
+
+    def check(self) -> None:
+        check_shutdown_behavior(self.shutdown_behavior)
+        self.metadata.check()
+
+    def apply(self, row: Instance) -> None:
+        row.disable_api_termination = self.disable_api_termination
+        row.disable_api_stop = self.disable_api_stop
+        row.shutdown_behavior = self.shutdown_behavior
+        row.metadata_http_tokens, row.metadata_http_endpoint = "optional", "enabled"
+        row.metadata_hop_limit, row.metadata_instance_tags = 1, "disabled"
+        self.metadata.apply(row)
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """A change to one instance attribute: the columns to set, and whether the instance must
+    be stopped for it."""
+
+    values: dict[str, object]
+    needs_stopped: bool = False
+
+    def apply(self, row: Instance) -> None:
+        for column, value in self.values.items():
+            setattr(row, column, value)
+
+
+def _camel(name: str) -> str:
+    return {"http_tokens": "HttpTokens", "http_endpoint": "HttpEndpoint",
+            "instance_tags": "InstanceMetadataTags"}[name]
+
+
+def check_shutdown_behavior(value: str) -> None:
+    if value not in SHUTDOWN_BEHAVIORS:
+        raise invalid(f"Value ({value}) for parameter instanceInitiatedShutdownBehavior is "
+                      "invalid. Expected 'stop' or 'terminate'.")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _if_attached(pick: Callable[[InstanceView], object]) -> flt.Extractor:
+    """A network-interface.* filter: nothing for instances without an interface."""
+    def extract(t: InstanceView) -> str | list[str] | None:
+        if not t.item.subnet_id or not t.item.private_ip:
+            return None
+        found = pick(t)
+        return found if isinstance(found, list) else (None if found is None else str(found))
+    return extract
+
+
+NETWORK_INTERFACE_FILTERS: dict[str, flt.Extractor] = {
+    "network-interface.network-interface-id":
+        _if_attached(lambda t: "eni-" + t.item.id.removeprefix("i-")),
+    "network-interface.subnet-id": _if_attached(lambda t: t.item.subnet_id),
+    "network-interface.vpc-id": _if_attached(lambda t: t.item.vpc_id),
+    "network-interface.mac-address": _if_attached(lambda t: t.item.mac_address),
+    "network-interface.private-dns-name": _if_attached(lambda t: private_dns_name(t.item)),
+    "network-interface.addresses.private-ip-address": _if_attached(lambda t: t.item.private_ip),
+    "network-interface.addresses.primary": _if_attached(lambda t: "true"),
+    "network-interface.owner-id": _if_attached(lambda t: t.owner_id),
+    "network-interface.status": _if_attached(lambda t: "in-use"),
+    "network-interface.source-dest-check":
+        _if_attached(lambda t: _bool(t.item.source_dest_check)),
+    "network-interface.attachment.status": _if_attached(lambda t: "attached"),
+    "network-interface.attachment.device-index": _if_attached(lambda t: "0"),
+    "network-interface.attachment.delete-on-termination": _if_attached(lambda t: "true"),
+    "network-interface.association.public-ip": _if_attached(lambda t: t.item.public_ip),
+    "network-interface.group-id": _if_attached(lambda t: [gid for gid, _ in t.groups]),
+    "network-interface.group-name": _if_attached(lambda t: [name for _, name in t.groups]),
+    "network-interface.interface-type": _if_attached(lambda t: "interface"),
+}
 
 INSTANCE_FILTERS: dict[str, flt.Extractor] = {
     "instance-id": lambda t: t.item.id,
@@ -54,6 +184,28 @@ INSTANCE_FILTERS: dict[str, flt.Extractor] = {
     "state-reason-code": lambda t: t.item.state_reason_code,
     "private-dns-name": lambda t: private_dns_name(t.item),
     "launch-time": lambda t: as_utc(t.item.launch_time).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    "dns-name": lambda t: "",
+    "hypervisor": lambda t: "xen",
+    "monitoring-state": lambda t: "disabled",
+    "owner-id": lambda t: t.owner_id,
+    "platform-details": lambda t: "Linux/UNIX",
+    "usage-operation": lambda t: "RunInstances",
+    "root-device-name": lambda t: "/dev/xvda",
+    "ebs-optimized": lambda t: "false",
+    "ena-support": lambda t: "true",
+    "source-dest-check": lambda t: _bool(t.item.source_dest_check),
+    "subnet-id": lambda t: t.item.subnet_id if t.item.private_ip else None,
+    "vpc-id": lambda t: t.item.vpc_id if t.item.private_ip else None,
+    "instance.group-id": lambda t: [gid for gid, _ in t.groups],
+    "instance.group-name": lambda t: [name for _, name in t.groups],
+    "group-id": lambda t: [gid for gid, _ in t.groups],
+    "group-name": lambda t: [name for _, name in t.groups],
+    "metadata-options.http-tokens": lambda t: t.item.metadata_http_tokens,
+    "metadata-options.http-endpoint": lambda t: t.item.metadata_http_endpoint,
+    "metadata-options.http-put-response-hop-limit": lambda t: str(t.item.metadata_hop_limit),
+    "metadata-options.instance-metadata-tags": lambda t: t.item.metadata_instance_tags,
+    "metadata-options.http-protocol-ipv6": lambda t: "disabled",
+    **NETWORK_INTERFACE_FILTERS,
 }
 
 
@@ -73,6 +225,19 @@ def _not_found(missing: Sequence[str]) -> NotFound:
                         f"The instance ID '{missing[0]}' does not exist")
     return NotFound("InvalidInstanceID.NotFound",
                     f"The instance IDs '{', '.join(missing)}' do not exist")
+
+
+def _check_protected(row: Instance, event: str) -> None:
+    """disableApiTermination / disableApiStop refuse those actions, as on EC2."""
+    if event == "terminate" and row.disable_api_termination \
+            and row.state != State.TERMINATED:
+        raise Forbidden("OperationNotPermitted",
+                        f"The instance '{row.id}' may not be terminated. Modify its "
+                        "'disableApiTermination' instance attribute and try again.")
+    if event == "stop" and row.disable_api_stop and row.state == State.RUNNING:
+        raise Forbidden("OperationNotPermitted",
+                        f"The instance '{row.id}' may not be stopped. Modify its "
+                        "'disableApiStop' instance attribute and try again.")
 
 
 class Instances:
@@ -96,7 +261,7 @@ class Instances:
 
     def describe(self, ctx: Context, ids: Sequence[str], filters: Sequence[flt.Filter],
                  max_results: int | None = None,
-                 token: str | None = None) -> tuple[list[flt.Tagged[Instance]], str | None]:
+                 token: str | None = None) -> tuple[list[InstanceView], str | None]:
         if max_results is not None and ids:
             raise invalid("The parameter instancesSet cannot be used with the parameter "
                           "maxResults", "InvalidParameterCombination")
@@ -109,7 +274,9 @@ class Instances:
                 rows = list(s.scalars(select(Instance).where(
                     Instance.project_id == ctx.project_id)))
             tags = tagsvc.for_resources(s, ctx.project_id, ids or None)
-        tagged = [flt.Tagged(r, tags.get(r.id, {})) for r in rows]
+            groups = SecurityGroups.groups_of(s, ctx.project_id, ids or None)
+        tagged = [InstanceView(r, tags.get(r.id, {}), groups.get(r.id, []), ctx.account_id)
+                  for r in rows]
         found = [t for t in tagged if flt.matches(t, filters, INSTANCE_FILTERS)]
         return flt.page(found, lambda t: t.item.id, max_results, token)
 
@@ -131,6 +298,8 @@ class Instances:
                                    "The request must contain the parameter InstanceId")
         with self.db.session() as s:
             rows = self._load(s, ctx, ids, lock=True)
+            for row in rows:
+                _check_protected(row, event)
             targets = [next_state(r.id, State(r.state), event) for r in rows]
             changes = [self._apply(r, event, target, force) for r, target in zip(rows, targets,
                                                                                   strict=True)]
@@ -153,6 +322,23 @@ class Instances:
             row.force_stop = force and event == "stop"
         row.updated_at = now.timestamp()
         return StateChange(row.id, previous, target)
+
+    # attributes ---------------------------------------------------------------------------
+    def modify(self, ctx: Context, instance_id: str, change: AttributeChange) -> Instance:
+        """Change one attribute; type and user data only while the instance is stopped."""
+        with self.db.session() as s:
+            row = self._load(s, ctx, [instance_id], lock=True)[0]
+            if row.state == State.TERMINATED:
+                raise Conflict("IncorrectInstanceState",
+                               f"The instance '{row.id}' is not in a state from which it can "
+                               "be modified.")
+            if change.needs_stopped and row.state != State.STOPPED:
+                raise Conflict("IncorrectInstanceState",
+                               f"The instance '{row.id}' is not in the 'stopped' state.")
+            change.apply(row)
+            row.updated_at = utcnow().timestamp()
+        self.changed.set()
+        return row
 
     def console_output(self, ctx: Context, instance_id: str) -> bytes:
         row = self.get(ctx, instance_id)
@@ -209,5 +395,7 @@ class Instances:
                     if r.terminated_at is None or as_utc(r.terminated_at) < cutoff]
             if gone:
                 s.execute(delete(Tag).where(Tag.resource_id.in_(gone)))
+                s.execute(delete(InstanceSecurityGroup).where(
+                    InstanceSecurityGroup.instance_id.in_(gone)))
                 s.execute(delete(Instance).where(Instance.id.in_(gone)))
         return len(gone)

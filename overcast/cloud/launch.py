@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,19 +14,38 @@ from overcast.cloud import tags as tagsvc
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import HOLDS_CPU, Hosts
 from overcast.cloud.images import Images
+from overcast.cloud.instances import InstanceOptions
 from overcast.cloud.keypairs import KeyPairs
+from overcast.cloud.security_groups import SecurityGroups
+from overcast.cloud.vpcs import DEFAULT_VPC_CIDR, Vpcs
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, InstanceType, Project
+from overcast.db.models_network import SecurityGroup, Subnet
 from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
 from overcast.lifecycle import State
 from overcast.scheduler import Demand, Ratios, place
 
+if TYPE_CHECKING:
+    from overcast.cloud.burst import Burst
+
 MAX_USER_DATA = 16 * 1024
+# The default VPC's address space (each zone's default subnet is a /20 inside it).
+DEFAULT_SUBNET = DEFAULT_VPC_CIDR
 MAX_COUNT = 1000
-DEFAULT_SUBNET = ipaddress.ip_network("172.31.0.0/16")
+
+
+@dataclass(frozen=True)
+class NetworkRequest:
+    """Where a launch goes on the network: a subnet (else each host's default one), the
+    security groups by ID or name (else the VPC's default group), a fixed private IP."""
+
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    security_group_names: tuple[str, ...] = ()
+    private_ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +60,8 @@ class RunRequest:
     client_token: str | None = None
     availability_zone: str | None = None
     dry_run: bool = False
+    network: NetworkRequest = field(default_factory=NetworkRequest)
+    options: InstanceOptions = field(default_factory=InstanceOptions)
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,11 @@ def _check_counts(req: RunRequest) -> None:
         raise invalid(f"User data is limited to {MAX_USER_DATA} bytes")
     if req.client_token is not None and not 0 < len(req.client_token) <= 64:
         raise invalid("The client token must be 1 to 64 characters long.")
+    if req.network.private_ip and req.max_count > 1:
+        raise invalid("Network interfaces and an instance-level private IP address should "
+                      "not be specified on the same request when launching more than one "
+                      "instance.", "InvalidParameterCombination")
+    req.options.check()
 
 
 def quotas(project: Project, settings: Settings) -> tuple[int, int]:
@@ -81,11 +108,29 @@ def _new_mac() -> str:
     return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
 
+@dataclass(frozen=True)
+class Networking:
+    vpcs: Vpcs
+    security_groups: SecurityGroups
+
+
+@dataclass
+class Placement:
+    """Where the rows of one launch go on the network."""
+
+    vpc_id: str
+    subnet: Subnet | None  # None: each host's default subnet
+    groups: list[SecurityGroup]
+
+
 class Launcher:
+    burst: Burst | None = None  # set by Cloud: overflow to remote clouds (cloud/burst.py)
+
     def __init__(self, db: Database, settings: Settings, catalog: Catalog, images: Images,
-                 keypairs: KeyPairs, hosts: Hosts) -> None:
+                 keypairs: KeyPairs, hosts: Hosts, *, networking: Networking) -> None:
         self.db, self.settings, self.catalog = db, settings, catalog
         self.images, self.keypairs, self.hosts = images, keypairs, hosts
+        self.networking = networking
 
     def run(self, ctx: Context, req: RunRequest) -> Launched:
         _check_counts(req)
@@ -97,17 +142,29 @@ class Launcher:
         if req.availability_zone and req.availability_zone not in \
                 self.catalog.availability_zones():
             raise invalid(f"Invalid availability zone: [{req.availability_zone}]")
-        if req.dry_run:
-            raise DryRunOk()
+        default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
+            where = self._network(s, ctx, req, default_vpc)
+            if req.dry_run:
+                raise DryRunOk()
             if req.client_token:
                 earlier = self._by_token(s, ctx, req.client_token)
                 if earlier:
                     return Launched(earlier[0].reservation_id, earlier)
             count = self._allowed_count(s, ctx, req, itype)
-            hosts = self._place(s, req, itype, count)
-            rows = self._create_rows(s, ctx, req, itype, hosts)
+            zone = where.subnet.availability_zone if where.subnet else req.availability_zone
+            hosts = self._place(s, req, itype, count, zone, ctx.project_id)
+            rows = self._create_rows(s, ctx, req, itype, hosts, where)
         return Launched(rows[0].reservation_id, rows)
+
+    def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:
+        net = req.network
+        subnet = self.networking.vpcs.subnet_for_launch(s, ctx, net.subnet_id,
+                                                        req.availability_zone)
+        vpc_id = subnet.vpc_id if subnet else default_vpc
+        groups = self.networking.security_groups.for_launch(
+            s, ctx, vpc_id, net.security_group_ids, net.security_group_names)
+        return Placement(vpc_id, subnet, groups)
 
     @staticmethod
     def _by_token(s: Session, ctx: Context, token: str) -> list[Instance]:
@@ -140,10 +197,15 @@ class Launcher:
                 f"type belongs to.")
         return min(req.max_count, by_count, by_vcpus)
 
-    def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int) -> list:
-        demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, req.availability_zone)
+    def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int,
+               zone: str | None, project_id: str = "") -> list:
+        demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone)
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio)
-        hosts = place(self.hosts.snapshots(s), demand, count, ratios)
+        snapshots, burst = self.hosts.snapshots(s), self.burst
+        hosts = place(burst.local_only(s, snapshots) if burst else snapshots, demand, count,
+                      ratios)
+        if burst and len(hosts) < count:  # local hosts first, then a burst target with room
+            hosts += burst.place(s, project_id, req.image_id, itype, count - len(hosts), zone)
         if len(hosts) < req.min_count:
             raise InsufficientCapacity(
                 "InsufficientInstanceCapacity",
@@ -152,33 +214,39 @@ class Launcher:
                 f"provisioning additional capacity.")
         return hosts
 
-    def _free_ips(self, s: Session, ctx: Context):  # noqa: ANN202 - a generator
-        used = set(s.scalars(select(Instance.private_ip).where(
-            Instance.project_id == ctx.project_id, Instance.private_ip.is_not(None))))
-        for offset, address in enumerate(DEFAULT_SUBNET.hosts()):
-            if offset >= 3 and str(address) not in used:  # .1-.3 are reserved, as on AWS
-                yield str(address)
+    def _addresses(self, s: Session, where: Placement, zone: str,
+                   wanted: str | None, pools: dict[str, tuple[Subnet, Iterator[str]]],
+                   ) -> tuple[Subnet, str]:
+        """A subnet and a free private address in it for one instance in `zone`."""
+        subnet = where.subnet or self.networking.vpcs.default_subnet(s, where.vpc_id, zone)
+        if subnet.id not in pools:
+            pools[subnet.id] = (subnet, self.networking.vpcs.free_addresses(s, subnet, wanted))
+        return subnet, next(pools[subnet.id][1])
 
     def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceType,
-                     hosts: list) -> list[Instance]:
+                     hosts: list, where: Placement) -> list[Instance]:
         reservation = new_id("r")
         now = utcnow()
-        addresses = self._free_ips(s, ctx)
+        pools: dict[str, tuple[Subnet, Iterator[str]]] = {}
         rows = []
         for index, host in enumerate(hosts):
+            subnet, address = self._addresses(s, where, host.availability_zone,
+                                              req.network.private_ip, pools)
             row = Instance(
                 id=new_id("i"), uuid=new_uuid(), project_id=ctx.project_id,
                 reservation_id=reservation, launch_index=index, client_token=req.client_token,
                 image_id=req.image_id, instance_type=itype.name, vcpus=itype.vcpus,
                 memory_mib=itype.memory_mib, disk_gib=itype.disk_gib, key_name=req.key_name,
                 user_data=req.user_data, state=State.PENDING, host_id=host.id,
-                availability_zone=host.availability_zone, private_ip=next(addresses),
+                availability_zone=host.availability_zone, private_ip=address,
+                subnet_id=subnet.id, vpc_id=subnet.vpc_id,
                 mac_address=_new_mac(), launch_time=now, updated_at=now.timestamp())
+            req.options.apply(row)
             s.add(row)
             rows.append(row)
         s.flush()
+        self.networking.security_groups.attach(s, [r.id for r in rows], where.groups)
         for row in rows:
             if req.tags:
                 tagsvc.add(s, ctx.project_id, row.id, req.tags)
         return rows
-

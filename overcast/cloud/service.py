@@ -8,10 +8,14 @@ from overcast.cloud.hosts import Hosts
 from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
 from overcast.cloud.keypairs import KeyPairs
-from overcast.cloud.launch import Launcher
+from overcast.cloud.launch import Launcher, Networking
+from overcast.cloud.metadata import InstanceMetadata
+from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.tags import Tags
+from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
+from overcast.db.models_network import Subnet, Vpc
 from overcast.identity.secrets import SecretBox
 from overcast.identity.service import Identity
 
@@ -27,13 +31,21 @@ class Cloud:
         self.images = Images(self.db, settings.data_dir)
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
+        self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones)
+        self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
-                                 self.hosts)
+                                 self.hosts,
+                                 networking=Networking(self.vpcs, self.security_groups))
+        self.metadata = InstanceMetadata(self.db, settings.region, self.security_groups,
+                                         self.vpcs)
         self.tags = Tags(self.db)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,
             "key-pair": lambda s, ctx, rid: any(k.id == rid for k in self.keypairs.list(ctx)),
+            "security-group": self.security_groups.exists,
+            "vpc": self.vpcs.exists(Vpc),
+            "subnet": self.vpcs.exists(Subnet),
         })
 
     def prepare(self) -> None:

@@ -96,6 +96,8 @@ class Image(Base):
     image_location: Mapped[str] = mapped_column(Text, default="")
     root_device_name: Mapped[str] = mapped_column(String(64), default="/dev/xvda")
     deregistered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # added by 0401_config_drive: instances of this image always get a config drive
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class KeyPair(Base):
@@ -139,6 +141,19 @@ class Instance(Base):
     launch_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     terminated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # added by 0002_ec2_networking
+    subnet_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    vpc_id: Mapped[str | None] = mapped_column(String(32))
+    disable_api_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    disable_api_stop: Mapped[bool] = mapped_column(Boolean, default=False)
+    shutdown_behavior: Mapped[str] = mapped_column(String(16), default="stop")
+    source_dest_check: Mapped[bool] = mapped_column(Boolean, default=True)
+    metadata_http_tokens: Mapped[str] = mapped_column(String(16), default="optional")
+    metadata_http_endpoint: Mapped[str] = mapped_column(String(16), default="enabled")
+    metadata_hop_limit: Mapped[int] = mapped_column(Integer, default=1)
+    metadata_instance_tags: Mapped[str] = mapped_column(String(16), default="disabled")
+    # added by 0401_config_drive: the user asked for a config drive (Nova's config_drive)
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Tag(Base):

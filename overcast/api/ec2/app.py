@@ -11,7 +11,16 @@ from urllib.parse import parse_qsl
 from werkzeug.wrappers import Request, Response
 
 # Importing the handler modules fills the action table.
-from overcast.api.ec2 import instances, keypairs, meta, protocol, sigv4  # noqa: F401
+from overcast.api.ec2 import (  # noqa: F401
+    instance_attributes,
+    instances,
+    keypairs,
+    meta,
+    protocol,
+    security_groups,
+    sigv4,
+    vpcs,
+)
 from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
 from overcast.cloud.launch import DryRunOk
 from overcast.cloud.service import Cloud

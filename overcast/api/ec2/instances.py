@@ -8,9 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
+from overcast.api.ec2.run_options import instance_options, network_request
 from overcast.cloud import filters as flt
-from overcast.cloud.instances import StateChange, check_instance_ids, private_dns_name
+from overcast.cloud.instances import (
+    InstanceView,
+    StateChange,
+    check_instance_ids,
+    private_dns_name,
+)
 from overcast.cloud.launch import RunRequest
+from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
 from overcast.errors import InvalidParameter, invalid
@@ -23,7 +30,47 @@ def state_dict(state: str) -> dict[str, Any]:
     return {"Code": STATE_CODES[State(state)], "Name": str(state)}
 
 
-def render_instance(row: Instance, tags: dict[str, str]) -> dict[str, Any]:
+def _group_list(groups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"GroupId": gid, "GroupName": name} for gid, name in groups]
+
+
+def eni_id(row: Instance) -> str:
+    """The primary network interface's ID: fixed for the instance's lifetime."""
+    return "eni-" + row.id.removeprefix("i-")
+
+
+def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
+                       owner: str) -> list[dict[str, Any]]:
+    if not row.subnet_id or not row.private_ip:
+        return []
+    dns = private_dns_name(row)
+    association = {"PublicIp": row.public_ip, "PublicDnsName": "", "IpOwnerId": "amazon"} \
+        if row.public_ip else None
+    return [{
+        "NetworkInterfaceId": eni_id(row), "SubnetId": row.subnet_id, "VpcId": row.vpc_id,
+        "Description": "", "OwnerId": owner, "Status": "in-use",
+        "MacAddress": row.mac_address, "PrivateIpAddress": row.private_ip,
+        "PrivateDnsName": dns, "SourceDestCheck": row.source_dest_check,
+        "Groups": _group_list(groups), "Association": association,
+        "Attachment": {"AttachmentId": "eni-attach-" + row.id.removeprefix("i-"),
+                       "DeviceIndex": 0, "Status": "attached",
+                       "AttachTime": as_utc(row.launch_time), "DeleteOnTermination": True,
+                       "NetworkCardIndex": 0},
+        "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": row.private_ip,
+                                "PrivateDnsName": dns, "Association": association}],
+        "Ipv6Addresses": [], "InterfaceType": "interface",
+    }]
+
+
+def metadata_options(row: Instance, state: str = "applied") -> dict[str, Any]:
+    return {"State": state, "HttpTokens": row.metadata_http_tokens,
+            "HttpPutResponseHopLimit": row.metadata_hop_limit,
+            "HttpEndpoint": row.metadata_http_endpoint, "HttpProtocolIpv6": "disabled",
+            "InstanceMetadataTags": row.metadata_instance_tags}
+
+
+def render_instance(row: Instance, tags: dict[str, str],
+                    groups: Sequence[tuple[str, str]] = (), owner: str = "") -> dict[str, Any]:
     found: dict[str, Any] = {
         "InstanceId": row.id, "ImageId": row.image_id, "State": state_dict(row.state),
         "PrivateDnsName": private_dns_name(row), "PublicDnsName": "",
@@ -36,8 +83,12 @@ def render_instance(row: Instance, tags: dict[str, str]) -> dict[str, Any]:
         "PublicIpAddress": row.public_ip, "Architecture": "x86_64",
         "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "BlockDeviceMappings": [],
         "VirtualizationType": "hvm", "ClientToken": row.client_token or "",
-        "Tags": tag_list(tags), "SecurityGroups": [], "Hypervisor": "xen",
-        "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
+        "Tags": tag_list(tags), "SecurityGroups": _group_list(groups), "Hypervisor": "xen",
+        "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": row.source_dest_check,
+        "SubnetId": row.subnet_id if row.private_ip else None,
+        "VpcId": row.vpc_id if row.private_ip else None,
+        "NetworkInterfaces": network_interfaces(row, groups, owner),
+        "MetadataOptions": metadata_options(row),
         "CpuOptions": {"CoreCount": row.vcpus, "ThreadsPerCore": 1},
         "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances",
     }
@@ -77,6 +128,7 @@ def run_instances(call: Call) -> dict[str, Any]:
     _check_tag_specs(call)
     placement = call.get("Placement", {})
     req = RunRequest(
+        network=network_request(call), options=instance_options(call),
         image_id=_required(call, "ImageId"), instance_type=call.get("InstanceType", "t3.micro"),
         min_count=_required(call, "MinCount"), max_count=_required(call, "MaxCount"),
         key_name=call.get("KeyName"), user_data=_user_data(call.get("UserData")),
@@ -85,15 +137,20 @@ def run_instances(call: Call) -> dict[str, Any]:
         dry_run=bool(call.get("DryRun")))
     launched = call.cloud.run_instances(call.ctx, req)
     tags = req.tags
-    return {"ReservationId": launched.reservation_id, "OwnerId": call.ctx.account_id,
-            "Groups": [], "Instances": [render_instance(r, tags) for r in launched.instances]}
+    with call.cloud.db.session() as s:
+        groups = SecurityGroups.groups_of(s, call.ctx.project_id,
+                                          [r.id for r in launched.instances])
+    owner = call.ctx.account_id
+    return {"ReservationId": launched.reservation_id, "OwnerId": owner, "Groups": [],
+            "Instances": [render_instance(r, tags, groups.get(r.id, []), owner)
+                          for r in launched.instances]}
 
 
-def reservations(items: Sequence[flt.Tagged[Instance]], owner: str) -> list[dict[str, Any]]:
+def reservations(items: Sequence[InstanceView], owner: str) -> list[dict[str, Any]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for tagged in items:
-        grouped.setdefault(tagged.item.reservation_id, []).append(
-            render_instance(tagged.item, tagged.tags))
+    for view in items:
+        grouped.setdefault(view.item.reservation_id, []).append(
+            render_instance(view.item, view.tags, view.groups, owner))
     return [{"ReservationId": rid, "OwnerId": owner, "Groups": [], "Instances": instances}
             for rid, instances in grouped.items()]
 

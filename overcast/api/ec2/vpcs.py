@@ -1,0 +1,59 @@
+"""EC2 VPC and subnet actions (each project's default VPC and its default subnets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list
+from overcast.cloud import filters as flt
+from overcast.cloud.vpcs import DHCP_OPTIONS_ID, SubnetView, VpcView
+
+
+def _render_vpc(call: Call, tagged: flt.Tagged[VpcView]) -> dict[str, Any]:
+    vpc = tagged.item.vpc
+    return {
+        "VpcId": vpc.id, "CidrBlock": vpc.cidr_block, "State": vpc.state,
+        "DhcpOptionsId": DHCP_OPTIONS_ID, "InstanceTenancy": "default",
+        "IsDefault": vpc.is_default, "OwnerId": call.ctx.account_id,
+        "CidrBlockAssociationSet": [{
+            "AssociationId": "vpc-cidr-assoc-" + vpc.id.removeprefix("vpc-"),
+            "CidrBlock": vpc.cidr_block, "CidrBlockState": {"State": "associated"}}],
+        "Tags": tag_list(tagged.tags),
+    }
+
+
+def _render_subnet(call: Call, tagged: flt.Tagged[SubnetView]) -> dict[str, Any]:
+    view = tagged.item
+    subnet = view.subnet
+    return {
+        "SubnetId": subnet.id, "VpcId": subnet.vpc_id, "CidrBlock": subnet.cidr_block,
+        "State": subnet.state, "AvailabilityZone": subnet.availability_zone,
+        "AvailabilityZoneId": view.zone_id, "AvailableIpAddressCount": view.free,
+        "DefaultForAz": subnet.default_for_az,
+        "MapPublicIpOnLaunch": subnet.map_public_ip_on_launch,
+        "MapCustomerOwnedIpOnLaunch": False, "AssignIpv6AddressOnCreation": False,
+        "Ipv6CidrBlockAssociationSet": [], "EnableDns64": False, "Ipv6Native": False,
+        "OwnerId": call.ctx.account_id, "SubnetArn": view.arn,
+        "PrivateDnsNameOptionsOnLaunch": {"HostnameType": "ip-name",
+                                          "EnableResourceNameDnsARecord": False,
+                                          "EnableResourceNameDnsAAAARecord": False},
+        "Tags": tag_list(tagged.tags),
+    }
+
+
+@action("DescribeVpcs")
+def describe_vpcs(call: Call) -> dict[str, Any]:
+    items, token = call.cloud.vpcs.describe_vpcs(
+        call.ctx, call.get("VpcIds", []), flt.parse_filters(call.get("Filters")),
+        call.get("MaxResults"), call.get("NextToken"))
+    dry_run_check(call)
+    return {"Vpcs": [_render_vpc(call, t) for t in items], "NextToken": token}
+
+
+@action("DescribeSubnets")
+def describe_subnets(call: Call) -> dict[str, Any]:
+    items, token = call.cloud.vpcs.describe_subnets(
+        call.ctx, call.get("SubnetIds", []), flt.parse_filters(call.get("Filters")),
+        call.get("MaxResults"), call.get("NextToken"))
+    dry_run_check(call)
+    return {"Subnets": [_render_subnet(call, t) for t in items], "NextToken": token}

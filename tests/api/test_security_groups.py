@@ -1,0 +1,272 @@
+"""Security groups through boto3 and awscli against a real `overcast up` (fake driver)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import RunningCloud, wait_for_state
+
+
+def _code(exc: pytest.ExceptionInfo) -> str:
+    return exc.value.response["Error"]["Code"]
+
+
+@pytest.fixture(scope="module")
+def creds(cloud: RunningCloud) -> dict[str, str]:
+    cloud.overcast("project", "create", "sg-tests")
+    return cloud.project_credentials("sg-tests")
+
+
+@pytest.fixture(scope="module")
+def sg(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+    return cloud.client(creds)
+
+
+@pytest.fixture(scope="module")
+def image(sg) -> str:  # noqa: ANN001
+    return sg.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+
+def _group(sg, group_id: str) -> dict:  # noqa: ANN001
+    return sg.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+
+
+def _ssh(cidr: str = "0.0.0.0/0") -> dict:
+    return {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": cidr}]}
+
+
+def test_default_group_has_aws_default_rules(sg) -> None:  # noqa: ANN001
+    found = sg.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
+    assert len(found) == 1
+    default = found[0]
+    assert default["Description"] == "default VPC security group"
+    assert default["VpcId"].startswith("vpc-")
+    assert default["IpPermissions"] == [{
+        "IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
+        "UserIdGroupPairs": [{"GroupId": default["GroupId"], "UserId": default["OwnerId"]}]}]
+    assert default["IpPermissionsEgress"] == [{
+        "IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
+        "PrefixListIds": [], "UserIdGroupPairs": []}]
+    with pytest.raises(ClientError) as exc:
+        sg.delete_security_group(GroupName="default")
+    assert _code(exc) == "CannotDelete"
+
+
+def test_create_authorize_revoke_delete(sg) -> None:  # noqa: ANN001
+    made = sg.create_security_group(
+        GroupName="web", Description="web servers",
+        TagSpecifications=[{"ResourceType": "security-group",
+                            "Tags": [{"Key": "tier", "Value": "front"}]}])
+    gid = made["GroupId"]
+    assert made["Tags"] == [{"Key": "tier", "Value": "front"}]
+    with pytest.raises(ClientError) as exc:
+        sg.create_security_group(GroupName="web", Description="again")
+    assert _code(exc) == "InvalidGroup.Duplicate"
+    answer = sg.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "http"},
+                      {"CidrIp": "10.0.0.0/8"}],
+         "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+        {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53,
+         "UserIdGroupPairs": [{"GroupName": "default"}]}])
+    assert answer["Return"] is True
+    assert len(answer["SecurityGroupRules"]) == 4
+    group = _group(sg, gid)
+    assert group["Tags"] == [{"Key": "tier", "Value": "front"}]
+    by_protocol = {p["IpProtocol"]: p for p in group["IpPermissions"]}
+    assert by_protocol["tcp"]["FromPort"] == 80 and by_protocol["tcp"]["ToPort"] == 80
+    assert by_protocol["tcp"]["IpRanges"] == [{"CidrIp": "0.0.0.0/0", "Description": "http"},
+                                              {"CidrIp": "10.0.0.0/8"}]
+    assert by_protocol["tcp"]["Ipv6Ranges"] == [{"CidrIpv6": "::/0"}]
+    default_id = sg.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0][
+        "GroupId"]
+    assert by_protocol["udp"]["UserIdGroupPairs"][0]["GroupId"] == default_id
+    with pytest.raises(ClientError) as exc:
+        sg.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    assert _code(exc) == "InvalidPermission.Duplicate"
+    sg.revoke_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    with pytest.raises(ClientError) as exc:
+        sg.revoke_security_group_ingress(GroupId=gid, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    assert _code(exc) == "InvalidPermission.NotFound"
+    remaining = {r["CidrIpv4"] for r in sg.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [gid]}])["SecurityGroupRules"]
+        if not r["IsEgress"] and "CidrIpv4" in r}
+    assert remaining == {"0.0.0.0/0"}
+    assert sg.delete_security_group(GroupId=gid)["Return"] is True
+    with pytest.raises(ClientError) as exc:
+        sg.describe_security_groups(GroupIds=[gid])
+    assert _code(exc) == "InvalidGroup.NotFound"
+
+
+def test_egress_rules_and_rule_ids(sg) -> None:  # noqa: ANN001
+    gid = sg.create_security_group(GroupName="egress", Description="egress")["GroupId"]
+    assert _group(sg, gid)["IpPermissionsEgress"][0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}]
+    rules = sg.authorize_security_group_egress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "6", "FromPort": 443, "ToPort": 443,
+         "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}])["SecurityGroupRules"]
+    assert rules[0]["IsEgress"] is True and rules[0]["IpProtocol"] == "tcp"
+    revoked = sg.revoke_security_group_egress(
+        GroupId=gid, SecurityGroupRuleIds=[rules[0]["SecurityGroupRuleId"]])
+    assert revoked["RevokedSecurityGroupRules"][0]["CidrIpv4"] == "192.0.2.0/24"
+    sg.delete_security_group(GroupId=gid)
+
+
+@pytest.mark.parametrize(("permission", "code"), [
+    ({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.1/33"}]},
+     "InvalidParameterValue"),
+    ({"IpProtocol": "tcp", "FromPort": 30, "ToPort": 20, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+     "InvalidParameterValue"),
+    ({"IpProtocol": "tcp", "FromPort": 1, "ToPort": 70000,
+      "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}, "InvalidParameterValue"),
+    ({"IpProtocol": "bogus", "FromPort": 1, "ToPort": 2, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+     "InvalidParameterValue"),
+    ({"IpProtocol": "tcp", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}, "InvalidParameterValue"),
+    ({"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2,
+      "UserIdGroupPairs": [{"GroupId": "sg-0123456789abcdef0"}]}, "InvalidGroup.NotFound"),
+    ({"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2,
+      "UserIdGroupPairs": [{"GroupId": "nonsense"}]}, "InvalidGroupId.Malformed"),
+])
+def test_bad_permissions_are_refused(sg, permission: dict, code: str) -> None:  # noqa: ANN001
+    with pytest.raises(ClientError) as exc:
+        sg.authorize_security_group_ingress(GroupName="default", IpPermissions=[permission])
+    assert _code(exc) == code
+
+
+def test_errors_for_groups(sg) -> None:  # noqa: ANN001
+    cases = [
+        (lambda: sg.describe_security_groups(GroupIds=["sg-12"]), "InvalidGroupId.Malformed"),
+        (lambda: sg.describe_security_groups(GroupIds=["sg-0123456789abcdef0"]),
+         "InvalidGroup.NotFound"),
+        (lambda: sg.describe_security_groups(GroupNames=["nope"]), "InvalidGroup.NotFound"),
+        (lambda: sg.delete_security_group(GroupId="sg-0123456789abcdef0"),
+         "InvalidGroup.NotFound"),
+        (lambda: sg.create_security_group(GroupName="sg-x", Description="d"),
+         "InvalidParameterValue"),
+        (lambda: sg.create_security_group(GroupName="default", Description="d"),
+         "InvalidParameterValue"),
+        (lambda: sg.create_security_group(GroupName="x", Description="d", VpcId="vpc-1"),
+         "InvalidVpcID.Malformed"),
+        (lambda: sg.describe_security_groups(Filters=[{"Name": "nope", "Values": ["x"]}]),
+         "InvalidParameterValue"),
+        (lambda: sg.describe_security_groups(NextToken="garbage"), "InvalidPaginationToken"),
+        (lambda: sg.create_security_group(GroupName="dry", Description="d", DryRun=True),
+         "DryRunOperation"),
+        (lambda: sg.authorize_security_group_ingress(GroupName="default", IpPermissions=[]),
+         "MissingParameter"),
+    ]
+    for call, code in cases:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _code(exc) == code, exc.value
+    names = [g["GroupName"] for g in sg.describe_security_groups()["SecurityGroups"]]
+    assert "dry" not in names
+
+
+def test_filters_and_paging(sg) -> None:  # noqa: ANN001
+    ids = [sg.create_security_group(GroupName=f"page-{n}", Description=f"paging {n}")["GroupId"]
+           for n in range(7)]
+    sg.authorize_security_group_ingress(GroupId=ids[3], IpPermissions=[_ssh("203.0.113.0/24")])
+    found = sg.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["page-?"]}])
+    assert sorted(g["GroupId"] for g in found["SecurityGroups"]) == sorted(ids)
+    by_cidr = sg.describe_security_groups(Filters=[
+        {"Name": "ip-permission.cidr", "Values": ["203.0.113.*"]},
+        {"Name": "ip-permission.from-port", "Values": ["22"]}])["SecurityGroups"]
+    assert [g["GroupId"] for g in by_cidr] == [ids[3]]
+    pages, token = [], None
+    while True:
+        kwargs = {"NextToken": token} if token else {}
+        answer = sg.describe_security_groups(
+            MaxResults=5, Filters=[{"Name": "description", "Values": ["paging *"]}], **kwargs)
+        pages.append([g["GroupId"] for g in answer["SecurityGroups"]])
+        token = answer.get("NextToken")
+        if not token:
+            break
+        sg.delete_security_group(GroupId=pages[-1][0])  # deleting between pages shifts nothing
+    assert [len(p) for p in pages] == [5, 2]
+    assert sorted(sum(pages, [])) == sorted(ids)
+    with pytest.raises(ClientError) as exc:
+        sg.describe_security_groups(MaxResults=5, GroupIds=ids[:1])
+    assert _code(exc) == "InvalidParameterCombination"
+    deleted = [page[0] for page in pages[:-1]]
+    for gid in set(ids) - set(deleted):
+        sg.delete_security_group(GroupId=gid)
+
+
+def test_instances_join_groups_by_name_and_id(cloud, sg, image) -> None:  # noqa: ANN001
+    gid = sg.create_security_group(GroupName="app", Description="app")["GroupId"]
+    default = sg.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]
+    plain = sg.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    assert plain["SecurityGroups"] == [{"GroupId": default["GroupId"], "GroupName": "default"}]
+    by_name = sg.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                               SecurityGroups=["app", "default"])["Instances"][0]
+    assert [g["GroupName"] for g in by_name["SecurityGroups"]] == ["app", "default"]
+    by_id = sg.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                             SecurityGroupIds=[gid])["Instances"][0]
+    assert by_id["SecurityGroups"] == [{"GroupId": gid, "GroupName": "app"}]
+    assert by_id["NetworkInterfaces"][0]["Groups"] == by_id["SecurityGroups"]
+    with pytest.raises(ClientError) as exc:
+        sg.run_instances(ImageId=image, MinCount=1, MaxCount=1, SecurityGroups=["missing"])
+    assert _code(exc) == "InvalidGroup.NotFound"
+    with pytest.raises(ClientError) as exc:
+        sg.delete_security_group(GroupId=gid)
+    assert _code(exc) == "DependencyViolation"
+    found = sg.describe_instances(Filters=[{"Name": "instance.group-name", "Values": ["app"]}])
+    assert sorted(i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]) == \
+        sorted([by_name["InstanceId"], by_id["InstanceId"]])
+    sg.modify_instance_attribute(InstanceId=plain["InstanceId"], Groups=[gid])
+    described = sg.describe_instances(InstanceIds=[plain["InstanceId"]])
+    assert described["Reservations"][0]["Instances"][0]["SecurityGroups"] == [
+        {"GroupId": gid, "GroupName": "app"}]
+    attribute = sg.describe_instance_attribute(InstanceId=plain["InstanceId"],
+                                               Attribute="groupSet")
+    assert attribute["Groups"] == [{"GroupId": gid, "GroupName": "app"}]
+    ids = [plain["InstanceId"], by_name["InstanceId"], by_id["InstanceId"]]
+    sg.terminate_instances(InstanceIds=ids)
+    wait_for_state(sg, ids, "terminated")
+    sg.delete_security_group(GroupId=gid)
+
+
+def test_awscli_flat_form(cloud, creds) -> None:  # noqa: ANN001
+    cloud.aws("create-security-group", "--group-name", "cli", "--description", "from the cli",
+              credentials=creds)
+    cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol", "tcp",
+              "--port", "22", "--cidr", "0.0.0.0/0", credentials=creds)
+    cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol", "tcp",
+              "--port", "8000-8080", "--cidr", "127.0.0.1/32", credentials=creds)
+    shown = json.loads(cloud.aws("describe-security-groups", "--group-names", "cli",
+                                 credentials=creds).stdout)["SecurityGroups"][0]
+    ranges = sorted((p["FromPort"], p["ToPort"], p["IpRanges"][0]["CidrIp"])
+                    for p in shown["IpPermissions"])
+    assert ranges == [(22, 22, "0.0.0.0/0"), (8000, 8080, "127.0.0.1/32")]
+    again = cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol",
+                      "tcp", "--port", "22", "--cidr", "0.0.0.0/0", credentials=creds,
+                      check=False)
+    assert again.returncode != 0 and "InvalidPermission.Duplicate" in again.stderr
+    cloud.aws("delete-security-group", "--group-name", "cli", credentials=creds)
+
+
+def test_tenants_do_not_see_each_others_groups(cloud, sg, ec2) -> None:  # noqa: ANN001
+    mine = sg.create_security_group(GroupName="private", Description="mine")["GroupId"]
+    theirs = [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
+    assert mine not in theirs
+    for call in (lambda: ec2.describe_security_groups(GroupIds=[mine]),
+                 lambda: ec2.delete_security_group(GroupId=mine),
+                 lambda: ec2.authorize_security_group_ingress(GroupId=mine,
+                                                              IpPermissions=[_ssh()])):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _code(exc) == "InvalidGroup.NotFound"
+    with pytest.raises(ClientError) as exc:
+        ec2.authorize_security_group_ingress(GroupName="default", IpPermissions=[
+            {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": mine}]}])
+    assert _code(exc) == "InvalidGroup.NotFound"
+    sg.delete_security_group(GroupId=mine)
