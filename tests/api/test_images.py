@@ -193,11 +193,19 @@ def test_bad_launch_permissions(alpha, alpha_image) -> None:  # noqa: ANN001
     assert code_of(alpha.modify_image_attribute, ImageId=image_id, LaunchPermission={
         "Add": [{"UserId": "not-an-account"}]}) == "InvalidAMIAttributeItemValue"
     assert code_of(alpha.modify_image_attribute, ImageId=image_id,
-                   Attribute="kernel", Value="aki-12345678") == "InvalidParameterValue"
+                   Attribute="kernel", Value="aki-12345678") == "InvalidParameter"
+    assert code_of(alpha.modify_image_attribute, ImageId=image_id,
+                   Attribute="nonsense") == "InvalidParameterCombination"
+    assert code_of(alpha.modify_image_attribute, ImageId=image_id) == \
+        "InvalidParameterCombination"
+    assert code_of(alpha.modify_image_attribute, ImageId=image_id,
+                   Attribute="description") == "MissingParameter"
+    assert code_of(alpha.modify_image_attribute, ImageId=image_id,
+                   Attribute="launchPermission") == "InvalidParameterCombination"
     assert code_of(alpha.describe_image_attribute, ImageId=image_id,
-                   Attribute="nonsense") == "InvalidParameterValue"
+                   Attribute="nonsense") == "InvalidRequest"
     assert code_of(alpha.reset_image_attribute, ImageId=image_id,
-                   Attribute="description") == "InvalidParameterValue"
+                   Attribute="description") == "InvalidRequest"
 
 
 def test_description_attribute(alpha, alpha_image) -> None:  # noqa: ANN001
@@ -225,9 +233,15 @@ def test_malformed_versus_missing_ids(alpha) -> None:  # noqa: ANN001
     assert code_of(alpha.describe_images, NextToken="garbage") == "InvalidPaginationToken"
 
 
-def test_cloud_images_are_not_yours_to_deregister(alpha) -> None:  # noqa: ANN001
+def test_cloud_images_are_not_yours_to_change(alpha) -> None:  # noqa: ANN001
     public = alpha.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     assert code_of(alpha.deregister_image, ImageId=public) == "AuthFailure"
+    assert code_of(alpha.describe_image_attribute, ImageId=public,
+                   Attribute="description") == "AuthFailure"
+    assert code_of(alpha.modify_image_attribute, ImageId=public,
+                   Description={"Value": "mine now"}) == "AuthFailure"
+    assert code_of(alpha.reset_image_attribute, ImageId=public,
+                   Attribute="launchPermission") == "AuthFailure"
 
 
 def test_filters_and_paging(alpha, alpha_image) -> None:  # noqa: ANN001
@@ -259,3 +273,19 @@ def test_filters_and_paging(alpha, alpha_image) -> None:  # noqa: ANN001
     again = alpha.register_image(Name="paged-00", ImageLocation=alpha_image["store_name"])
     for image_id in [*made[1:], again["ImageId"]]:
         alpha.deregister_image(ImageId=image_id)
+
+
+def test_image_tags_page_and_clamp_max_results(alpha, alpha_image) -> None:  # noqa: ANN001
+    image_id = alpha_image["id"]
+    alpha.create_tags(Resources=[image_id],
+                      Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(7)])
+    first = alpha.describe_tags(MaxResults=5, Filters=[
+        {"Name": "resource-id", "Values": [image_id]}])
+    rest = alpha.describe_tags(NextToken=first["NextToken"], Filters=[
+        {"Name": "resource-id", "Values": [image_id]}])
+    assert len(first["Tags"]) + len(rest["Tags"]) == 7 and "NextToken" not in rest
+    assert {t["ResourceType"] for t in first["Tags"]} == {"image"}
+    # EC2 answers at most 1000 tags for a larger MaxResults; below 5 is an error
+    assert len(alpha.describe_tags(MaxResults=1100)["Tags"]) >= 7
+    assert code_of(alpha.describe_tags, MaxResults=4) == "InvalidParameterValue"
+    alpha.delete_tags(Resources=[image_id])

@@ -120,8 +120,8 @@ def deregister_image(call: Call) -> dict[str, Any]:
 def _attribute(call: Call, allowed: tuple[str, ...]) -> str:
     name = _required(call, "Attribute")
     if name not in allowed:
-        raise invalid(f"Value ({name}) for parameter attribute is invalid. "
-                      f"Unknown attribute.")
+        raise InvalidParameter("InvalidRequest", f"The attribute '{name}' is not supported "
+                               "by this call.")
     return name
 
 
@@ -137,12 +137,12 @@ def describe_image_attribute(call: Call) -> dict[str, Any]:
             {"UserId": a} for a in accounts]
         dry_run_check(call)
         return result
-    check_image_id(image_id)
-    view = images.describe(call.ctx, DescribeRequest(image_ids=[image_id]))[0]
+    image = images.check_owned(call.ctx, image_id)  # as on AWS: owners only
     dry_run_check(call)
     if attribute == "description":
-        result["Description"] = {"Value": view.item.description}
+        result["Description"] = {"Value": image.description}
     elif attribute == "blockDeviceMapping":
+        view = images.describe(call.ctx, DescribeRequest(image_ids=[image_id]))[0]
         result["BlockDeviceMappings"] = _block_devices(view)
     elif attribute == "productCodes":
         result["ProductCodes"] = []
@@ -164,8 +164,8 @@ def _permission_change(call: Call) -> PermissionChange:
         {"Group": g} for g in call.get("UserGroups", [])]
     if legacy:
         if operation not in ("add", "remove"):
-            raise InvalidParameter("MissingParameter", "The request must contain the "
-                                   "parameter OperationType (add or remove)")
+            raise InvalidParameter("InvalidParameterCombination", "OperationType must be add "
+                                   "or remove when UserIds or UserGroups are given.")
         (adds if operation == "add" else removes).extend(legacy)
     if call.get("OrganizationArns") or call.get("OrganizationalUnitArns") or any(
             p.get("OrganizationArn") or p.get("OrganizationalUnitArn") for p in adds + removes):
@@ -177,8 +177,9 @@ def _permission_change(call: Call) -> PermissionChange:
                                    f"Invalid attribute item value \"{group}\" for group item "
                                    "type.")
     if not adds and not removes:
-        raise InvalidParameter("MissingParameter",
-                               "The request must contain the parameter LaunchPermission")
+        raise InvalidParameter("InvalidParameterCombination",
+                               "Give LaunchPermission.Add or .Remove, or OperationType with "
+                               "UserIds or UserGroups.")
     return PermissionChange(
         add_accounts=tuple(p["UserId"] for p in adds if p.get("UserId") is not None),
         remove_accounts=tuple(p["UserId"] for p in removes if p.get("UserId") is not None),
@@ -186,20 +187,33 @@ def _permission_change(call: Call) -> PermissionChange:
         remove_public=any(p.get("Group") == "all" for p in removes))
 
 
+def _modified_attribute(call: Call) -> str:
+    """Which attribute a ModifyImageAttribute call changes; its parameters must agree."""
+    has_description = call.get("Description") is not None
+    has_permissions = bool(call.get("LaunchPermission") or call.get("UserIds")
+                           or call.get("UserGroups") or call.get("OperationType"))
+    attribute = call.get("Attribute") or ("description" if has_description else
+                                          "launchPermission" if has_permissions else None)
+    if attribute in READABLE and attribute not in MODIFIABLE:
+        raise InvalidParameter("InvalidParameter",
+                               f"The attribute '{attribute}' cannot be modified.")
+    if attribute not in MODIFIABLE or (has_description and has_permissions):
+        raise InvalidParameter("InvalidParameterCombination",
+                               "Give one attribute to modify: description (Description or "
+                               "Value) or launchPermission (LaunchPermission, or "
+                               "OperationType with UserIds or UserGroups).")
+    if call.get("ProductCodes"):
+        raise invalid("This cloud has no product codes.")
+    return attribute
+
+
 @action("ModifyImageAttribute")
 def modify_image_attribute(call: Call) -> dict[str, Any]:
     image_id = _required(call, "ImageId")
+    check_image_id(image_id)
     images = call.cloud.images
-    description = (call.get("Description") or {}).get("Value")
-    attribute = call.get("Attribute") or ("description" if description is not None
-                                          else "launchPermission")
-    if attribute not in MODIFIABLE:
-        raise invalid(f"Value ({attribute}) for parameter attribute is invalid. Only "
-                      "description and launchPermission can be modified here.")
-    if call.get("ProductCodes"):
-        raise invalid("This cloud has no product codes.")
-    if attribute == "description":
-        value = description if description is not None else call.get("Value")
+    if _modified_attribute(call) == "description":
+        value = (call.get("Description") or {}).get("Value", call.get("Value"))
         if value is None:
             raise InvalidParameter("MissingParameter",
                                    "The request must contain the parameter Description")

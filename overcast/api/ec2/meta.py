@@ -147,8 +147,11 @@ def delete_tags(call: Call) -> dict[str, Any]:
 
 @action("DescribeTags")
 def describe_tags(call: Call) -> dict[str, Any]:
+    max_results = call.get("MaxResults")
+    if max_results is not None and max_results > 1000:
+        max_results = 1000  # EC2 answers with at most 1000 tags rather than refusing more
     tags, token = call.cloud.tags.describe(call.ctx, flt.parse_filters(call.get("Filters")),
-                                           call.get("MaxResults"), call.get("NextToken"))
+                                           max_results, call.get("NextToken"))
     dry_run_check(call)
     return {"Tags": [{"Key": t.key, "Value": t.value, "ResourceId": t.resource_id,
                       "ResourceType": t.resource_type} for t in tags], "NextToken": token}
