@@ -41,6 +41,14 @@ class Identity:
         self.box = box
         self._secrets: dict[str, tuple[str, Context]] = {}
         self._cache_lock = threading.Lock()
+        # the OpenStack side: roles and passwords, tokens, application credentials
+        from overcast.identity.appcreds import AppCredentials
+        from overcast.identity.roles import Roles
+        from overcast.identity.tokens import Tokens
+
+        self.roles = Roles(db)
+        self.tokens = Tokens(db)
+        self.app_credentials = AppCredentials(db, box)
 
     # projects -------------------------------------------------------------------------
     def create_project(self, name: str) -> Project:

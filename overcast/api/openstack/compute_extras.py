@@ -1,0 +1,156 @@
+"""Nova's smaller resources: key pairs, limits, availability zones and the image proxy."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from overcast.api.openstack import nova_views as views
+from overcast.api.openstack.catalog import COMPUTE, link
+from overcast.api.openstack.servers import MAX_META, all_servers, visible_images
+from overcast.api.openstack.wsgi import (
+    Fault,
+    Need,
+    Req,
+    Router,
+    bad_request,
+    iso,
+    json_response,
+    no_content,
+)
+from overcast.cloud.hosts import HOLDS_CPU
+from overcast.cloud.images import ImageView
+from overcast.cloud.launch import quotas
+from overcast.lifecycle import State
+
+router = Router()
+V21 = f"{COMPUTE}/v2.1"
+_KEY_NAME = re.compile(r"^[a-zA-Z0-9 _-]{1,255}$")
+
+
+# key pairs ------------------------------------------------------------------------------------
+
+@router.route(f"{V21}/os-keypairs")
+def list_keypairs(req: Req) -> Response:
+    pairs = sorted(req.cloud.keypairs.list(req.ctx), key=lambda p: p.name)
+    return json_response({"keypairs": [{"keypair": views.keypair_summary(p)} for p in pairs]})
+
+
+@router.route(f"{V21}/os-keypairs", "POST", Need.MEMBER)
+def create_keypair(req: Req) -> Response:
+    spec = req.body().get("keypair")
+    if not isinstance(spec, dict):
+        raise bad_request("The request body needs a 'keypair' object.")
+    name = spec.get("name")
+    if not isinstance(name, str) or not _KEY_NAME.match(name) or name.strip() != name:
+        raise bad_request("Keypair name must be 1 to 255 letters, digits, spaces, '_' or "
+                          "'-', without leading or trailing spaces.")
+    public_key = spec.get("public_key")
+    if public_key is not None:
+        if not isinstance(public_key, str):
+            raise bad_request("public_key must be a string.")
+        if req.cloud.keypairs.find(req.ctx, name) is not None:
+            raise Fault(409, f"Key pair '{name}' already exists.")
+        try:
+            pair = req.cloud.keypairs.import_key(req.ctx, name, public_key.encode())
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's key
+            if getattr(exc, "kind", "") == "conflict":
+                raise
+            raise bad_request("Keypair data is invalid: not a valid public key.") from exc
+        body = {**views.keypair_summary(pair), "user_id": req.ctx.user_id}
+    else:
+        made = req.cloud.keypairs.create(req.ctx, name)
+        body = {**views.keypair_summary(made.pair), "user_id": req.ctx.user_id,
+                "private_key": made.material}
+    return json_response({"keypair": body})
+
+
+@router.route(f"{V21}/os-keypairs/<name>")
+def show_keypair(req: Req) -> Response:
+    pair = req.cloud.keypairs.find(req.ctx, req.args["name"])
+    if pair is None:
+        raise Fault(404, f"Keypair {req.args['name']} not found.")
+    return json_response({"keypair": views.keypair_detail(pair, req.ctx.user_id)})
+
+
+@router.route(f"{V21}/os-keypairs/<name>", "DELETE", Need.MEMBER)
+def delete_keypair(req: Req) -> Response:
+    pair = req.cloud.keypairs.find(req.ctx, req.args["name"])
+    if pair is None:
+        raise Fault(404, f"Keypair {req.args['name']} not found.")
+    req.cloud.keypairs.delete(req.ctx, None, pair.id)
+    return no_content(202)
+
+
+# limits and zones -----------------------------------------------------------------------------
+
+@router.route(f"{V21}/limits")
+def limits(req: Req) -> Response:
+    project = req.cloud.identity.roles.project(req.ctx.project_id)
+    max_instances, max_vcpus = quotas(project, req.cloud.settings)
+    live = [t.item for t in all_servers(req)
+            if t.item.state not in (State.TERMINATED, State.SHUTTING_DOWN)]
+    cores = sum(r.vcpus for r in live if r.state in HOLDS_CPU)
+    ram = sum(r.memory_mib for r in live if r.state in HOLDS_CPU)
+    absolute = {
+        "maxTotalInstances": max_instances, "maxTotalCores": max_vcpus,
+        "maxTotalRAMSize": -1, "maxServerMeta": MAX_META, "maxImageMeta": 128,
+        "maxPersonality": 5, "maxPersonalitySize": 10240, "maxTotalKeypairs": 100,
+        "maxSecurityGroups": 10, "maxSecurityGroupRules": 20, "maxTotalFloatingIps": 10,
+        "maxServerGroups": 10, "maxServerGroupMembers": 10,
+        "totalInstancesUsed": len(live), "totalCoresUsed": cores, "totalRAMUsed": ram,
+        "totalSecurityGroupsUsed": 0, "totalFloatingIpsUsed": 0, "totalServerGroupsUsed": 0,
+    }
+    return json_response({"limits": {"rate": [], "absolute": absolute}})
+
+
+@router.route(f"{V21}/os-availability-zone")
+@router.route(f"{V21}/os-availability-zone/detail")
+def availability_zones(req: Req) -> Response:
+    zones = req.cloud.catalog.availability_zones()
+    return json_response({"availabilityZoneInfo": [
+        {"zoneName": z, "zoneState": {"available": True}, "hosts": None} for z in zones]})
+
+
+# the image proxy ------------------------------------------------------------------------------
+
+def _image(req: Req, view: ImageView, detail: bool) -> dict[str, Any]:
+    image = view.item
+    compute = f"{req.host_url}{COMPUTE}"
+    body: dict[str, Any] = {
+        "id": image.uuid, "name": image.name,
+        "links": [link(f"{compute}/v2.1/images/{image.uuid}"),
+                  link(f"{compute}/images/{image.uuid}", "bookmark")]}
+    if detail:
+        body.update({"status": "ACTIVE" if image.state == "available" else "SAVING",
+                     "progress": 100 if image.state == "available" else 0,
+                     "minDisk": 0, "minRam": 0, "metadata": {},
+                     "created": iso(image.created_at), "updated": iso(image.created_at),
+                     "OS-EXT-IMG-SIZE:size": image.size_bytes})
+    return body
+
+
+def _images(req: Req) -> list[ImageView]:
+    views_ = visible_images(req)
+    name = req.query.get("name")
+    return [v for v in views_ if not name or v.item.name == name]
+
+
+@router.route(f"{V21}/images")
+def list_images(req: Req) -> Response:
+    return json_response({"images": [_image(req, v, False) for v in _images(req)]})
+
+
+@router.route(f"{V21}/images/detail")
+def list_images_detail(req: Req) -> Response:
+    return json_response({"images": [_image(req, v, True) for v in _images(req)]})
+
+
+@router.route(f"{V21}/images/<image_id>")
+def show_image(req: Req) -> Response:
+    for view in visible_images(req):
+        if view.item.uuid == req.args["image_id"]:
+            return json_response({"image": _image(req, view, True)})
+    raise Fault(404, "Image not found.")

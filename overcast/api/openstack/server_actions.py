@@ -1,0 +1,119 @@
+"""POST /servers/{id}/action: start, stop, reboot, console output; and the server's
+addresses. Nova is stricter than EC2 about what may happen in which state (409)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from overcast.api.openstack import nova_views as views
+from overcast.api.openstack.project_network import project_network
+from overcast.api.openstack.servers import V21, find_server
+from overcast.api.openstack.wsgi import (
+    Fault,
+    Need,
+    Req,
+    Router,
+    bad_request,
+    json_response,
+    no_content,
+)
+from overcast.cloud.filters import Tagged
+from overcast.db.models import Instance
+from overcast.lifecycle import State
+
+router = Router()
+# Nova action -> (our event, the states Nova allows it from)
+EVENTS: dict[str, tuple[str, tuple[State, ...]]] = {
+    "os-start": ("start", (State.STOPPED,)),
+    "os-stop": ("stop", (State.RUNNING,)),
+    "reboot": ("reboot", (State.RUNNING,)),
+}
+MAX_CONSOLE_LINES = 10000
+
+
+def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
+    event, allowed = EVENTS[action]
+    row = tagged.item
+    if State(row.state) not in allowed:
+        status = views.nova_state(row)
+        raise Fault(409, f"Cannot '{action}' instance {row.uuid} while it is in vm_state "
+                    f"{status.vm_state}")
+    req.cloud.instances.change(req.ctx, [row.id], event)
+    return no_content(202)
+
+
+def _reboot(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+    if not isinstance(spec, dict) or str(spec.get("type", "")).upper() not in ("SOFT",
+                                                                                "HARD"):
+        raise bad_request("reboot needs a type of SOFT or HARD.")
+    return _change(req, tagged, "reboot")
+
+
+def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+    length = (spec or {}).get("length") if isinstance(spec, dict) else None
+    if length is not None:
+        try:
+            length = int(length)
+        except (TypeError, ValueError) as exc:
+            raise bad_request("length must be an integer.") from exc
+        if length < -1:
+            raise bad_request("length must be -1 or more.")
+    if tagged.item.state not in (State.RUNNING, State.STOPPED, State.STOPPING):
+        raise Fault(409, f"Instance {tagged.item.uuid} is not ready for console output.")
+    text = req.cloud.instances.console_output(req.ctx, tagged.item.id).decode(
+        "utf-8", "replace")
+    lines = text.splitlines(keepends=True)[-MAX_CONSOLE_LINES:]
+    if length is not None and length >= 0:
+        lines = lines[-length:] if length else []
+    return json_response({"output": "".join(lines)})
+
+
+def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+    raise Fault(501, "Making an image from a server is not supported by this cloud's "
+                "drivers yet.")
+
+
+ACTIONS: dict[str, Callable[[Req, Tagged[Instance], Any], Response]] = {
+    "os-start": lambda req, t, _spec: _change(req, t, "os-start"),
+    "os-stop": lambda req, t, _spec: _change(req, t, "os-stop"),
+    "reboot": _reboot,
+    "os-getConsoleOutput": _console,
+    "createImage": _create_image,
+}
+READ_ONLY = {"os-getConsoleOutput"}
+
+
+@router.route(f"{V21}/servers/<server_id>/action", "POST", Need.READER)
+def server_action(req: Req) -> Response:
+    body = req.body()
+    if len(body) != 1:
+        raise bad_request("The action body needs exactly one action.")
+    name, spec = next(iter(body.items()))
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise bad_request(f"There is no such action: {name[:64]}")
+    assert req.scope is not None
+    if name not in READ_ONLY and not req.scope.has("member"):
+        raise Fault(403, f"Policy does not allow {name}: it needs the member role.")
+    return handler(req, find_server(req, req.args["server_id"]), spec)
+
+
+@router.route(f"{V21}/servers/<server_id>/ips")
+def server_ips(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    found = views.addresses(tagged.item, project_network(req.ctx.project_id).name)
+    return json_response({"addresses": {k: [{"version": a["version"], "addr": a["addr"]}
+                                            for a in v] for k, v in found.items()}})
+
+
+@router.route(f"{V21}/servers/<server_id>/ips/<network>")
+def server_ips_on(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    found = views.addresses(tagged.item, project_network(req.ctx.project_id).name)
+    if req.args["network"] not in found:
+        raise Fault(404, "There are no addresses on this network.")
+    return json_response({req.args["network"]: [{"version": a["version"], "addr": a["addr"]}
+                                                for a in found[req.args["network"]]]})

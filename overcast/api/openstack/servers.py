@@ -1,0 +1,396 @@
+"""Nova servers: create (imageRef and the block_device_mapping_v2 the CLI sends), list with
+filters and paging, show, update, delete, and metadata (kept as the instance's EC2 tags)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from overcast.api.openstack import nova_views as views
+from overcast.api.openstack.catalog import COMPUTE, link
+from overcast.api.openstack.project_network import project_network
+from overcast.api.openstack.wsgi import (
+    Fault,
+    Need,
+    Req,
+    Router,
+    bad_request,
+    int_arg,
+    json_response,
+    no_content,
+)
+from overcast.cloud.filters import Tagged
+from overcast.cloud.images import DescribeRequest, ImageView
+from overcast.cloud.launch import RunRequest
+from overcast.db import as_utc
+from overcast.db.models import Instance
+from overcast.errors import CloudError
+from overcast.lifecycle import State
+
+router = Router()
+V21 = f"{COMPUTE}/v2.1"
+MAX_META = 49  # EC2 allows 50 tags; the name takes one
+_UUID = re.compile(r"^[0-9a-fA-F-]{32,36}$")
+
+
+# finding ----------------------------------------------------------------------------------
+
+def visible(row: Instance) -> bool:
+    return row.state != State.TERMINATED
+
+
+def all_servers(req: Req) -> list[Tagged[Instance]]:
+    items, _ = req.cloud.instances.describe(req.ctx, [], [])
+    return items
+
+
+def find_server(req: Req, server_id: str) -> Tagged[Instance]:
+    for tagged in all_servers(req):
+        if tagged.item.uuid == server_id and visible(tagged.item):
+            return tagged
+    raise Fault(404, f"Instance {server_id} could not be found.")
+
+
+def visible_images(req: Req) -> list[ImageView]:
+    return req.cloud.images.describe(req.ctx, DescribeRequest())
+
+
+def image_uuids(req: Req) -> dict[str, str]:
+    """ami-… -> UUID for the images the project can see."""
+    return {v.item.id: v.item.uuid for v in visible_images(req)}
+
+
+def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str]) -> views.ServerView:
+    return views.ServerView(req.host_url, req.ctx.user_id, uuids.get(tagged.item.image_id),
+                            project_network(req.ctx.project_id).name, tagged.tags)
+
+
+# listing --------------------------------------------------------------------------------------
+
+def _matches(tagged: Tagged[Instance], query: Any, uuids: dict[str, str]) -> bool:
+    row = tagged.item
+    name = query.get("name")
+    if name:
+        try:
+            if not re.search(name, tagged.tags.get(views.NAME_TAG, "")):
+                return False
+        except re.error as exc:
+            raise bad_request(f"Invalid name filter '{name[:64]}'.") from exc
+    status = query.get("status")
+    if status and views.nova_state(row).status != status.upper():
+        return False
+    image = query.get("image")
+    if image and uuids.get(row.image_id) != image.rstrip("/").rsplit("/", 1)[-1]:
+        return False
+    flavor = query.get("flavor")
+    if flavor and row.instance_type != flavor.rstrip("/").rsplit("/", 1)[-1]:
+        return False
+    for key, value in (("reservation_id", row.reservation_id),
+                       ("availability_zone", row.availability_zone),
+                       ("key_name", row.key_name)):
+        if query.get(key) and query.get(key) != value:
+            return False
+    ip = query.get("ip")
+    return not (ip and not re.search(re.escape(ip), row.private_ip or ""))
+
+
+def _listed(req: Req) -> tuple[list[Tagged[Instance]], dict[str, str]]:
+    query = req.query
+    uuids = image_uuids(req)
+    since = query.get("changes-since")
+    items = [t for t in all_servers(req) if (since or visible(t.item))
+             and _matches(t, query, uuids)]
+    if since:
+        items = [t for t in items if _changed_since(t.item, since)]
+    items.sort(key=lambda t: (as_utc(t.item.launch_time), t.item.uuid), reverse=True)
+    marker = query.get("marker")
+    if marker:
+        position = next((i for i, t in enumerate(items) if t.item.uuid == marker), None)
+        if position is None:
+            raise bad_request(f"marker [{marker}] not found")
+        items = items[position + 1:]
+    return items, uuids
+
+
+def _changed_since(row: Instance, since: str) -> bool:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise bad_request(f"Invalid changes-since value '{since[:40]}'.") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (row.updated_at or 0) >= moment.timestamp()
+
+
+def _page(req: Req, items: list[Tagged[Instance]], path: str) -> tuple[list, list]:
+    limit = int_arg(req.query.get("limit"), "limit")
+    if limit is None or len(items) <= limit:
+        return items, []
+    chunk = items[:limit]
+    href = f"{req.host_url}{V21}/{path}?limit={limit}&marker={chunk[-1].item.uuid}"
+    return chunk, [link(href, "next")]
+
+
+@router.route(f"{V21}/servers")
+def list_servers(req: Req) -> Response:
+    items, uuids = _listed(req)
+    chunk, links = _page(req, items, "servers")
+    body: dict[str, Any] = {"servers": [views.server_summary(t.item, view_for(req, t, uuids))
+                                        for t in chunk]}
+    if links:
+        body["servers_links"] = links
+    return json_response(body)
+
+
+@router.route(f"{V21}/servers/detail")
+def list_servers_detail(req: Req) -> Response:
+    items, uuids = _listed(req)
+    chunk, links = _page(req, items, "servers/detail")
+    body: dict[str, Any] = {"servers": [views.server_detail(t.item, view_for(req, t, uuids))
+                                        for t in chunk]}
+    if links:
+        body["servers_links"] = links
+    return json_response(body)
+
+
+@router.route(f"{V21}/servers/<server_id>")
+def show_server(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    return json_response({"server": views.server_detail(
+        tagged.item, view_for(req, tagged, image_uuids(req)))})
+
+
+# creating -----------------------------------------------------------------------------------
+
+def _ref(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise bad_request(f"Invalid {what}: expected a non-empty string.")
+    return value.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _image_from(spec: dict[str, Any]) -> str:
+    image_ref = spec.get("imageRef")
+    mappings = spec.get("block_device_mapping_v2") or []
+    if not isinstance(mappings, list):
+        raise bad_request("block_device_mapping_v2 must be a list.")
+    for mapping in mappings:
+        if not isinstance(mapping, dict):
+            raise bad_request("Each block device mapping must be an object.")
+        source, dest = mapping.get("source_type"), mapping.get("destination_type", "local")
+        if source != "image" or dest != "local" or str(mapping.get("boot_index", 0)) != "0":
+            raise bad_request("Only the root disk from an image (source_type image, "
+                              "destination_type local, boot_index 0) is supported.")
+        image_ref = image_ref or mapping.get("uuid")
+        if mapping.get("uuid") and mapping.get("uuid") != _ref(image_ref, "imageRef"):
+            raise bad_request("The block device mapping names another image than imageRef.")
+    return _ref(image_ref, "imageRef")
+
+
+def _ami_for(req: Req, image_uuid: str) -> str:
+    for view in visible_images(req):
+        if view.item.uuid == image_uuid or view.item.id == image_uuid:
+            if view.item.state != "available":
+                raise bad_request(f"Image {image_uuid} is not active.")
+            return view.item.id
+    raise bad_request(f"Image {image_uuid} could not be found.")
+
+
+def _check_networks(req: Req, networks: Any) -> None:
+    if networks in (None, "auto", "none"):
+        return
+    if not isinstance(networks, list):
+        raise bad_request("networks must be a list, 'auto' or 'none'.")
+    mine = project_network(req.ctx.project_id)
+    for entry in networks:
+        if not isinstance(entry, dict):
+            raise bad_request("Each network must be an object.")
+        if entry.get("port"):
+            raise bad_request("Booting with an existing port is not supported.")
+        if entry.get("uuid") and entry["uuid"] != mine.id:
+            raise bad_request(f"Network {entry['uuid']} could not be found.")
+
+
+def _user_data(value: Any) -> bytes:
+    if value is None:
+        return b""
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise bad_request("User data needs to be valid base 64.") from exc
+
+
+def _count(spec: dict[str, Any], key: str, default: int) -> int:
+    value = spec.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise bad_request(f"Invalid input for field '{key}'.") from exc
+    if number < 1:
+        raise bad_request(f"Invalid input for field '{key}': must be at least 1.")
+    return number
+
+
+def check_metadata(metadata: Any) -> dict[str, str]:
+    if not isinstance(metadata, dict):
+        raise bad_request("metadata must be an object of strings.")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 255 or key == views.NAME_TAG:
+            raise bad_request(f"Invalid metadata key '{str(key)[:64]}'.")
+        if not isinstance(value, str) or len(value) > 255:
+            raise bad_request(f"Invalid metadata value for key '{key[:64]}'.")
+    if len(metadata) > MAX_META:
+        raise Fault(403, f"Quota exceeded for metadata items: at most {MAX_META}.")
+    return metadata
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 255 or value.strip() != value:
+        raise bad_request("Invalid input for field 'name': 1 to 255 characters without "
+                          "leading or trailing spaces.")
+    return value
+
+
+def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
+    name = _name(spec.get("name"))
+    image_id = _ami_for(req, _image_from(spec))
+    flavor = _ref(spec.get("flavorRef"), "flavorRef")
+    _check_networks(req, spec.get("networks"))
+    zone = spec.get("availability_zone")
+    if zone is not None and not isinstance(zone, str):
+        raise bad_request("availability_zone must be a string.")
+    key_name = spec.get("key_name")
+    if key_name is not None and req.cloud.keypairs.find(req.ctx, str(key_name)) is None:
+        raise bad_request("Invalid key_name provided.")
+    tags = {views.NAME_TAG: name, **check_metadata(spec.get("metadata") or {})}
+    return RunRequest(image_id=image_id, instance_type=flavor,
+                      min_count=_count(spec, "min_count", 1),
+                      max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
+                      key_name=key_name, user_data=_user_data(spec.get("user_data")),
+                      tags=tags, availability_zone=(zone or "").split(":")[0] or None)
+
+
+@router.route(f"{V21}/servers", "POST", Need.MEMBER)
+def create_server(req: Req) -> Response:
+    spec = req.body().get("server")
+    if not isinstance(spec, dict):
+        raise bad_request("The request body needs a 'server' object.")
+    run = _run_request(req, spec)
+    try:
+        launched = req.cloud.run_instances(req.ctx, run)
+    except CloudError as exc:
+        if exc.kind in ("quota", "capacity"):
+            raise
+        raise bad_request(exc.message) from exc
+    if spec.get("return_reservation_id"):
+        return json_response({"reservation_id": launched.reservation_id}, 202)
+    first = launched.instances[0]
+    return json_response({"server": {
+        "id": first.uuid, "links": views.server_links(req.host_url, first.uuid),
+        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+        "adminPass": secrets.token_urlsafe(9)}}, 202)
+
+
+@router.route(f"{V21}/servers/<server_id>", "PUT", Need.MEMBER)
+def update_server(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    spec = req.body().get("server")
+    if not isinstance(spec, dict):
+        raise bad_request("The request body needs a 'server' object.")
+    unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
+    if unknown:
+        raise bad_request(f"Additional properties are not allowed ({sorted(unknown)[0]}).")
+    if "name" in spec:
+        name = _name(spec["name"])
+        req.cloud.tags.create(req.ctx, [tagged.item.id], {views.NAME_TAG: name})
+        tagged.tags[views.NAME_TAG] = name
+    return json_response({"server": views.server_common(
+        tagged.item, view_for(req, tagged, image_uuids(req)))})
+
+
+@router.route(f"{V21}/servers/<server_id>", "DELETE", Need.MEMBER)
+def delete_server(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    req.cloud.instances.change(req.ctx, [tagged.item.id], "terminate")
+    return no_content()
+
+
+# metadata -------------------------------------------------------------------------------------
+
+def _metadata_response(req: Req, instance_id: str) -> Response:
+    tagged = find_server_by_instance(req, instance_id)
+    return json_response({"metadata": views.metadata_of(tagged.tags)})
+
+
+def find_server_by_instance(req: Req, instance_id: str) -> Tagged[Instance]:
+    items, _ = req.cloud.instances.describe(req.ctx, [instance_id], [])
+    return items[0]
+
+
+@router.route(f"{V21}/servers/<server_id>/metadata")
+def list_metadata(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    return json_response({"metadata": views.metadata_of(tagged.tags)})
+
+
+def _set_metadata(req: Req, replace: bool) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    metadata = check_metadata(req.body().get("metadata"))
+    current = views.metadata_of(tagged.tags)
+    merged = metadata if replace else {**current, **metadata}
+    check_metadata(merged)
+    gone = [(k, None) for k in current if k not in merged]
+    if gone:
+        req.cloud.tags.delete(req.ctx, [tagged.item.id], gone)
+    if metadata:
+        req.cloud.tags.create(req.ctx, [tagged.item.id], metadata)
+    return _metadata_response(req, tagged.item.id)
+
+
+@router.route(f"{V21}/servers/<server_id>/metadata", "POST", Need.MEMBER)
+def update_metadata(req: Req) -> Response:
+    return _set_metadata(req, replace=False)
+
+
+@router.route(f"{V21}/servers/<server_id>/metadata", "PUT", Need.MEMBER)
+def replace_metadata(req: Req) -> Response:
+    return _set_metadata(req, replace=True)
+
+
+@router.route(f"{V21}/servers/<server_id>/metadata/<key>")
+def show_metadata_item(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    metadata = views.metadata_of(tagged.tags)
+    if req.args["key"] not in metadata:
+        raise Fault(404, "Metadata item was not found.")
+    return json_response({"meta": {req.args["key"]: metadata[req.args["key"]]}})
+
+
+@router.route(f"{V21}/servers/<server_id>/metadata/<key>", "PUT", Need.MEMBER)
+def set_metadata_item(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    meta = req.body().get("meta")
+    if not isinstance(meta, dict) or len(meta) != 1:
+        raise bad_request("The request body needs a 'meta' object with exactly one item.")
+    if req.args["key"] not in meta:
+        raise bad_request("The request body and the URL name different keys.")
+    check_metadata(meta)
+    current = views.metadata_of(tagged.tags)
+    check_metadata({**current, **meta})
+    req.cloud.tags.create(req.ctx, [tagged.item.id], meta)
+    return json_response({"meta": meta})
+
+
+@router.route(f"{V21}/servers/<server_id>/metadata/<key>", "DELETE", Need.MEMBER)
+def delete_metadata_item(req: Req) -> Response:
+    tagged = find_server(req, req.args["server_id"])
+    if req.args["key"] not in views.metadata_of(tagged.tags):
+        raise Fault(404, "Metadata item was not found.")
+    req.cloud.tags.delete(req.ctx, [tagged.item.id], [(req.args["key"], None)])
+    return no_content()

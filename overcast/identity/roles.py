@@ -1,0 +1,136 @@
+"""Roles on projects (admin, member, reader), users' passwords, and who may do what.
+
+A user's home project grants an implicit role while nothing is assigned there explicitly:
+admin for cloud admins, member for everyone else (the users made for EC2 keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+
+from overcast.db import Database
+from overcast.db.models import Project, User
+from overcast.db.models_openstack import RoleAssignment
+from overcast.errors import NotFound, invalid
+from overcast.identity.passwords import hash_secret, verify_secret
+
+ROLES = ("admin", "member", "reader")
+# each role and the roles it implies
+IMPLIED = {"admin": ("admin", "member", "reader"), "member": ("member", "reader"),
+           "reader": ("reader",)}
+MIN_PASSWORD = 8
+
+
+def expand(roles: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    found: list[str] = []
+    for role in ROLES:
+        if any(role in IMPLIED.get(r, ()) for r in roles):
+            found.append(role)
+    return found
+
+
+@dataclass(frozen=True)
+class Assignment:
+    user: User
+    project: Project
+    role: str
+
+
+class Roles:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # look-ups ----------------------------------------------------------------------------
+    def user(self, key: str) -> User:
+        """A user by ID or name."""
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(or_(User.id == key, User.name == key)))
+        if user is None:
+            raise NotFound("UserNotFound", f"Could not find user: {key}.")
+        return user
+
+    def project(self, key: str) -> Project:
+        with self.db.session() as s:
+            project = s.scalar(select(Project).where(or_(Project.id == key,
+                                                         Project.name == key)))
+        if project is None:
+            raise NotFound("ProjectNotFound", f"Could not find project: {key}.")
+        return project
+
+    def users(self) -> list[User]:
+        with self.db.session() as s:
+            return list(s.scalars(select(User).order_by(User.created_at)))
+
+    # passwords ---------------------------------------------------------------------------
+    def set_password(self, user_key: str, password: str) -> None:
+        if len(password or "") < MIN_PASSWORD:
+            raise invalid(f"A password needs at least {MIN_PASSWORD} characters.")
+        user = self.user(user_key)
+        with self.db.session() as s:
+            row = s.get(User, user.id)
+            assert row is not None
+            row.password_hash = hash_secret(password)
+
+    @staticmethod
+    def check_password(user: User, password: str) -> bool:
+        return verify_secret(password, user.password_hash)
+
+    # assignments -------------------------------------------------------------------------
+    def assign(self, user_key: str, project_key: str, role: str) -> Assignment:
+        if role not in ROLES:
+            raise invalid(f"Unknown role '{role}': use one of {', '.join(ROLES)}.")
+        user, project = self.user(user_key), self.project(project_key)
+        with self.db.session() as s:
+            if s.get(RoleAssignment, (user.id, project.id, role)) is None:
+                s.add(RoleAssignment(user_id=user.id, project_id=project.id, role=role))
+        return Assignment(user, project, role)
+
+    def unassign(self, user_key: str, project_key: str, role: str) -> None:
+        user, project = self.user(user_key), self.project(project_key)
+        with self.db.session() as s:
+            s.execute(delete(RoleAssignment).where(
+                RoleAssignment.user_id == user.id, RoleAssignment.project_id == project.id,
+                RoleAssignment.role == role))
+
+    def assigned(self, user: User, project_id: str) -> list[str]:
+        """The roles given on a project (before implication)."""
+        with self.db.session() as s:
+            explicit = list(s.scalars(select(RoleAssignment.role).where(
+                RoleAssignment.user_id == user.id, RoleAssignment.project_id == project_id)))
+        if not explicit and user.project_id == project_id:
+            return ["admin" if user.is_admin else "member"]
+        return explicit
+
+    def effective(self, user: User, project_id: str) -> list[str]:
+        return expand(self.assigned(user, project_id))
+
+    def projects_of(self, user: User) -> list[Project]:
+        """Every project the user holds a role on."""
+        with self.db.session() as s:
+            ids = set(s.scalars(select(RoleAssignment.project_id).where(
+                RoleAssignment.user_id == user.id)))
+            ids.add(user.project_id)
+            return list(s.scalars(select(Project).where(Project.id.in_(ids))
+                                  .order_by(Project.created_at)))
+
+    def assignments(self, user_id: str | None = None,
+                    project_id: str | None = None) -> list[tuple[str, str, str]]:
+        """(user ID, project ID, role) triples, explicit and implicit."""
+        with self.db.session() as s:
+            query = select(RoleAssignment)
+            users_query = select(User)
+            if user_id:
+                query = query.where(RoleAssignment.user_id == user_id)
+                users_query = users_query.where(User.id == user_id)
+            if project_id:
+                query = query.where(RoleAssignment.project_id == project_id)
+                users_query = users_query.where(User.project_id == project_id)
+            found = {(a.user_id, a.project_id, a.role) for a in s.scalars(query)}
+            users = list(s.scalars(users_query))
+        with_explicit = {(u, p) for u, p, _ in found}
+        for user in users:
+            if (user.id, user.project_id) not in with_explicit:
+                found.add((user.id, user.project_id, "admin" if user.is_admin else "member"))
+        return sorted(found)

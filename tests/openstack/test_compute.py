@@ -1,0 +1,161 @@
+"""Compute v2.1 through openstacksdk: flavors, key pairs, servers and their actions,
+metadata, list filters and paging, faults; and the EC2 face seeing the same instances."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from openstack import exceptions
+
+from tests.conftest import wait_for_state
+from tests.openstack.conftest import OsCloud, wait_status
+
+
+def test_version_document_is_plain_2_1(osc: OsCloud) -> None:
+    found = requests.get(f"{osc.cloud.endpoint}/compute/v2.1", timeout=10).json()["version"]
+    assert (found["id"], found["version"], found["min_version"]) == ("v2.1", "2.1", "2.1")
+    assert found["updated"]
+
+
+def test_flavors_are_the_instance_types(admin) -> None:  # noqa: ANN001
+    tiny = admin.compute.find_flavor("m1.tiny")
+    assert (tiny.vcpus, tiny.ram, tiny.disk) == (1, 512, 1)
+    assert admin.compute.get_flavor("t3.micro").ram == 1024
+    big = [f.name for f in admin.compute.flavors(min_ram=16384)]
+    assert "m1.xlarge" in big and "m1.tiny" not in big
+
+
+def test_keypair_create_import_delete(admin) -> None:  # noqa: ANN001
+    made = admin.compute.create_keypair(name="sdk-key")
+    assert made.private_key.startswith("-----BEGIN")
+    assert admin.compute.get_keypair("sdk-key").fingerprint == made.fingerprint
+    with pytest.raises(exceptions.ConflictException):
+        admin.compute.create_keypair(name="sdk-key")
+    imported = admin.compute.create_keypair(name="sdk-imported", public_key=made.public_key)
+    assert imported.fingerprint == made.fingerprint
+    with pytest.raises(exceptions.BadRequestException):
+        admin.compute.create_keypair(name="bad", public_key="ssh-rsa not-a-key")
+    admin.compute.delete_keypair("sdk-imported")
+    admin.compute.delete_keypair("sdk-key")
+    with pytest.raises(exceptions.NotFoundException):
+        admin.compute.get_keypair("sdk-key")
+
+
+def test_server_lifecycle_and_ec2_crossing(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+    server = admin.compute.create_server(name="sdk-vm", image_id=image_id,
+                                         flavor_id="m1.tiny", metadata={"role": "web"})
+    server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
+    assert server.addresses["default"][0]["addr"].startswith("172.31.")
+    ec2 = osc.cloud.client()
+    found = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values":
+                                                         ["sdk-vm"]}])["Reservations"]
+             for i in r["Instances"]]
+    assert len(found) == 1 and found[0]["InstanceId"].startswith("i-")
+    assert {"Key": "role", "Value": "web"} in found[0]["Tags"]
+    instance_id = found[0]["InstanceId"]
+    admin.compute.stop_server(server)
+    wait_status(admin, server.id, "SHUTOFF")
+    wait_for_state(ec2, [instance_id], "stopped")
+    ec2.start_instances(InstanceIds=[instance_id])
+    wait_status(admin, server.id, "ACTIVE")
+    admin.compute.reboot_server(server, "HARD")
+    wait_status(admin, server.id, "ACTIVE")
+    assert "booted" in admin.compute.get_server_console_output(server)["output"]
+    admin.compute.delete_server(server)
+    wait_for_state(ec2, [instance_id], "terminated")
+    with pytest.raises(exceptions.NotFoundException):
+        admin.compute.get_server(server.id)
+
+
+def test_ec2_instance_shows_as_server(osc: OsCloud, admin) -> None:  # noqa: ANN001
+    ec2 = osc.cloud.client()
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    run = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                {"Key": "Name", "Value": "from-ec2"}]}])
+    instance_id = run["Instances"][0]["InstanceId"]
+    wait_for_state(ec2, [instance_id], "running")
+    server = next(admin.compute.servers(name="^from-ec2$"))
+    assert server.status == "ACTIVE" and server.flavor["original_name"] == "t3.micro" \
+        or server.flavor["id"] == "t3.micro"
+    admin.compute.set_server_metadata(server, owner="ops")
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}])
+    found_tags = {t["Key"]: t["Value"] for t in tags["Tags"]}
+    assert found_tags == {"owner": "ops", "Name": "from-ec2"}
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    wait_for_state(ec2, [instance_id], "terminated")
+
+
+def test_metadata_and_rename(admin, image_id) -> None:  # noqa: ANN001
+    server = admin.compute.create_server(name="meta-vm", image_id=image_id,
+                                         flavor_id="m1.tiny", networks="none")
+    admin.compute.set_server_metadata(server, a="1", b="2")
+    assert admin.compute.get_server_metadata(server).metadata == {"a": "1", "b": "2"}
+    admin.compute.delete_server_metadata(server, ["a"])
+    assert admin.compute.get_server_metadata(server).metadata == {"b": "2"}
+    admin.compute.update_server(server, name="meta-vm-2")
+    assert admin.compute.get_server(server.id).name == "meta-vm-2"
+    admin.compute.delete_server(server)
+
+
+def test_list_filters_and_paging(admin, image_id) -> None:  # noqa: ANN001
+    made = [admin.compute.create_server(name=f"page-{n}", image_id=image_id,
+                                        flavor_id="m1.tiny", networks="none")
+            for n in range(3)]
+    ids = {s.id for s in made}
+    named = {s.id for s in admin.compute.servers(name="^page-")}
+    assert named == ids
+    first = list(admin.compute.servers(details=False, name="^page-", limit=2,
+                                       paginated=False))
+    assert len(first) == 2
+    rest = list(admin.compute.servers(details=False, name="^page-", limit=2,
+                                      marker=first[-1].id, paginated=False))
+    assert {s.id for s in first} | {s.id for s in rest} == ids
+    assert list(admin.compute.servers(flavor="t3.micro", name="^page-")) == []
+    for server in made:
+        admin.compute.delete_server(server)
+
+
+def test_tenants_are_walls(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+    server = admin.compute.create_server(name="private-vm", image_id=image_id,
+                                         flavor_id="m1.tiny", networks="none")
+    alice = osc.user("alice", "p2")
+    assert server.id not in {s.id for s in alice.compute.servers()}
+    with pytest.raises(exceptions.NotFoundException):
+        alice.compute.get_server(server.id)
+    with pytest.raises(exceptions.NotFoundException):
+        alice.compute.delete_server(server.id, ignore_missing=False)
+    rita = osc.user("rita", "p2")
+    with pytest.raises(exceptions.ForbiddenException):
+        rita.compute.create_server(name="r", image_id=image_id, flavor_id="m1.tiny",
+                                   networks="none")
+    admin.compute.delete_server(server)
+
+
+def test_faults_have_nova_shape(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+    token = admin.session.get_token()
+    url = f"{osc.cloud.endpoint}/compute/v2.1"
+    headers = {"X-Auth-Token": token}
+    cases = [
+        ("post", "/servers", b"{bad", 400), ("post", "/servers", b"[]", 400),
+        ("post", "/servers", b'{"server": {"name": "x", "flavorRef": "m1.tiny"}}', 400),
+        ("post", "/servers", b'{"server": {"name": "x", "imageRef": "%s", '
+                             b'"flavorRef": "nope"}}' % image_id.encode(), 400),
+        ("get", "/servers/00000000-0000-0000-0000-000000000000", None, 404),
+        ("post", "/flavors", b'{"flavor": {"name": "q.x", "ram": "a", "vcpus": 1}}', 400),
+        ("get", "/nonexistent", None, 404), ("delete", "/flavors/detail", None, 404),
+    ]
+    for method, path, body, status in cases:
+        found = requests.request(method, url + path, data=body, headers=headers, timeout=10)
+        assert found.status_code == status, (method, path, found.text)
+        (name, fault), = found.json().items()
+        assert fault["code"] == status and fault["message"]
+    too_new = requests.get(f"{url}/servers", timeout=10,
+                           headers={**headers, "OpenStack-API-Version": "compute 2.99"})
+    assert too_new.status_code == 406
+
+
+def test_limits_reflect_quota_and_usage(osc: OsCloud) -> None:
+    alice = osc.user("alice", "p2")
+    absolute = alice.compute.get_limits().absolute
+    assert absolute.instances == 20 and absolute.instances_used == 0
