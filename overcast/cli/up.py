@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from overcast.agent.reconciler import Agent
+from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.agent.store import LocalStore
 from overcast.api.app import App
 from overcast.api.server import HttpServer
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()
     agent.start()
+    hyperv = HyperVHostAgents(cloud, settings.agent_interval)  # hosts from `overcast host add`
+    hyperv.start()
     listen = f"{settings.listen_host}:{server.port}"
     run_file(settings).write_text(json.dumps({"listen": listen, "pid": os.getpid()}))
     _banner(cloud, listen, first_start)
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("stopping")
         server.stop()
         agent.stop()
+        hyperv.stop()
         run_file(settings).unlink(missing_ok=True)
         cloud.db.dispose()
         os.close(lock)

@@ -54,6 +54,13 @@ class Hosts:
                              alive=now - as_utc(h.last_seen) < ALIVE_FOR)
                 for h in s.scalars(select(Host).order_by(Host.name))]
 
+    def unreachable_ids(self) -> set[str]:
+        """Hosts whose agent has not checked in for ALIVE_FOR (their host stopped answering,
+        or the agent is down): their running instances read as impaired."""
+        cutoff = utcnow() - ALIVE_FOR
+        with self.db.session() as s:
+            return {h.id for h in s.scalars(select(Host)) if as_utc(h.last_seen) < cutoff}
+
     def list(self) -> list[HostSnapshot]:
         with self.db.session() as s:
             return self.snapshots(s)

@@ -1,10 +1,8 @@
-"""Fixtures for the Hyper-V driver's tests: a tiny real qcow2 image, host settings, and a
-stand-in for the config drive ISO builder (overcast.metadata.configdrive is written
-separately; these tests only need the bytes it is given to arrive on the host)."""
+"""Fixtures for the Hyper-V driver's tests: a tiny real qcow2 image, host settings, launch
+specs; drivers build their config drives with the real overcast.metadata.configdrive."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -15,11 +13,6 @@ from overcast.drivers.hyperv.config import HostConfig
 from overcast.drivers.hyperv.driver import HyperVDriver
 
 PASSWORD = "s3cret-Pa55word!"
-
-
-def iso_standin(out_path: Path, files: dict[str, bytes]) -> None:
-    out_path.write_bytes(json.dumps({k: v.decode("latin-1") for k, v in files.items()},
-                                    sort_keys=True).encode())
 
 
 @pytest.fixture(scope="session")
@@ -45,4 +38,4 @@ def make_spec(disk: Path, name: str = "i-0123456789abcdef0", **extra: object) ->
 
 
 def make_driver(config: HostConfig, transport: object, state_dir: Path) -> HyperVDriver:
-    return HyperVDriver(config, transport, state_dir, iso_builder=iso_standin)  # type: ignore[arg-type]
+    return HyperVDriver(config, transport, state_dir)  # type: ignore[arg-type]

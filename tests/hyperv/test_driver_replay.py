@@ -42,7 +42,8 @@ def test_lifecycle(tmp_path: Path, host_config: HostConfig, qcow2_image: Path) -
     remote_image = f"D:\\overcast\\images\\{vhdx.stem}.vhdx"
     assert transport.copied[remote_image] == vhdx.read_bytes()
     iso = transport.copied[f"D:\\overcast\\instances\\{NAME}\\config-drive.iso"]
-    assert b"meta_data.json" in iso
+    assert iso[0x8001:0x8006] == b"CD001" and b"config-2" in iso  # ISO 9660, cloud-init's label
+    assert b'{"uuid": "x"}' in iso
 
     vm = driver.list()[NAME]
     assert vm.state == PowerState.RUNNING

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
@@ -210,13 +210,17 @@ STATUS_FILTERS: dict[str, flt.Extractor] = {
 }
 
 
-def _health(row: Instance) -> str:
-    return "ok" if row.state == State.RUNNING else "not-applicable"
+def _health(row: Instance, unreachable: Container[str] = ()) -> str:
+    """A running instance on a host that stopped answering reads as impaired."""
+    if row.state != State.RUNNING:
+        return "not-applicable"
+    return "impaired" if row.host_id in unreachable else "ok"
 
 
-def _status(row: Instance) -> dict[str, Any]:
-    health = _health(row)
-    detail = [{"Name": "reachability", "Status": "passed"}] if health == "ok" else []
+def _status(row: Instance, unreachable: Container[str] = ()) -> dict[str, Any]:
+    health = _health(row, unreachable)
+    check = {"ok": "passed", "impaired": "failed"}.get(health)
+    detail = [{"Name": "reachability", "Status": check}] if check else []
     return {"InstanceId": row.id, "AvailabilityZone": row.availability_zone,
             "InstanceState": state_dict(row.state),
             "InstanceStatus": {"Status": health, "Details": detail},
@@ -232,11 +236,16 @@ def describe_instance_status(call: Call) -> dict[str, Any]:
     dry_run_check(call)
     if not call.get("IncludeAllInstances"):
         items = [t for t in items if t.item.state == State.RUNNING]
-    items = [t for t in items if flt.matches(t, filters, STATUS_FILTERS)]
+    unreachable = call.cloud.hosts.unreachable_ids()
+    health_filters = {**STATUS_FILTERS,
+                      "instance-status.status": lambda t: _health(t.item, unreachable),
+                      "system-status.status": lambda t: _health(t.item, unreachable)}
+    items = [t for t in items if flt.matches(t, filters, health_filters)]
     max_results = call.get("MaxResults")
     flt.check_max_results(max_results, 5, 1000)
     chunk, token = flt.page(items, lambda t: t.item.id, max_results, call.get("NextToken"))
-    return {"InstanceStatuses": [_status(t.item) for t in chunk], "NextToken": token}
+    return {"InstanceStatuses": [_status(t.item, unreachable) for t in chunk],
+            "NextToken": token}
 
 
 @action("GetConsoleOutput")

@@ -1,0 +1,119 @@
+"""A cloud whose only compute host is a Hyper-V host: boto3 against the EC2 face, the agent
+loop from overcast/agent/remote_hosts.py, the Hyper-V driver, and the simulated host of
+tests/hyperv/simulator.py in place of the PSRP transport (no Windows host exists here)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from overcast.agent.remote_hosts import HyperVHostAgents
+from overcast.api.app import App
+from overcast.api.server import HttpServer
+from overcast.cloud import hosts as hosts_module
+from overcast.cloud.images import ImageFiles
+from overcast.cloud.service import Cloud
+from overcast.config import load_settings
+from overcast.db.models_hyperv import HyperVHosts
+from overcast.drivers.hyperv import HostConfig
+from overcast.identity.service import ADMIN_PROJECT
+from tests.hyperv.conftest import PASSWORD
+from tests.hyperv.simulator import SimulatedHost
+
+
+class Harness:
+    def __init__(self, cloud: Cloud, host: SimulatedHost, ec2: object, image_id: str) -> None:
+        self.cloud, self.host, self.ec2, self.image_id = cloud, host, ec2, image_id
+
+
+def wait(condition: Callable[[], object], timeout: float = 20.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def harness(tmp_path: Path, qcow2_image: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setattr(hosts_module, "ALIVE_FOR", hosts_module.timedelta(seconds=2))
+    monkeypatch.setattr("overcast.agent.reconciler.HEARTBEAT_EVERY", 0.3)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cloud = Cloud(load_settings(data_dir=tmp_path / "data", driver="fake"))
+    cloud.prepare()
+    cloud.identity.bootstrap()
+    image = cloud.images.register_public("debian-disk", ImageFiles(
+        disk_path=str(qcow2_image), disk_format="qcow2",
+        size_bytes=qcow2_image.stat().st_size))
+    HyperVHosts(cloud.db, cloud.identity.box).add(HostConfig(
+        name="hv01", address="hv01.test", username="svc", password=PASSWORD,
+        vm_path="D:\\overcast", switch="External"), cloud.catalog.default_zone)
+    host = SimulatedHost(switch="External")
+    agents = HyperVHostAgents(cloud, interval=0.1, transport_factory=lambda config: host,
+                              retry_every=0.2, look_every=0.2)
+    agents.interval = 0.2  # faster than `overcast up` would ask a real host
+    server = HttpServer(App(cloud), "127.0.0.1", 0)
+    server.start()
+    agents.start()
+    creds = cloud.identity.credentials(ADMIN_PROJECT)
+    ec2 = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{server.port}",
+                       region_name=cloud.settings.region,
+                       aws_access_key_id=creds.access_key_id,
+                       aws_secret_access_key=creds.secret_access_key,
+                       config=Config(retries={"max_attempts": 1}))
+    yield Harness(cloud, host, ec2, image.id)
+    agents.stop()
+    server.stop()
+    cloud.db.dispose()
+
+
+def state(harness: Harness, instance_id: str) -> str:
+    found = harness.ec2.describe_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
+    return found["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+
+def status(harness: Harness, instance_id: str) -> tuple[str, str]:
+    found = harness.ec2.describe_instance_status(  # type: ignore[attr-defined]
+        InstanceIds=[instance_id], IncludeAllInstances=True)["InstanceStatuses"][0]
+    return found["InstanceStatus"]["Status"], found["SystemStatus"]["Status"]
+
+
+def test_instances_live_on_a_hyperv_host_and_survive_its_silence(harness: Harness) -> None:
+    ec2, host = harness.ec2, harness.host
+    launched = ec2.run_instances(ImageId=harness.image_id, InstanceType="t3.micro",  # type: ignore[attr-defined]
+                                 MinCount=1, MaxCount=1, UserData="#cloud-config\n")
+    instance_id = launched["Instances"][0]["InstanceId"]
+    wait(lambda: state(harness, instance_id) == "running")
+    vm = host.vms[instance_id]
+    assert vm["State"] == "Running" and vm["CpuCount"] == 2 and vm["MemoryBytes"] == 1024**3
+    assert vm["SwitchName"] == "External" and vm["Generation"] == 2
+    iso = host.files[vm["IsoPath"]]
+    assert iso[0x8001:0x8006] == b"CD001" and b"config-2" in iso  # a real config drive
+    console = ec2.get_console_output(InstanceId=instance_id)  # type: ignore[attr-defined]
+    assert f"{instance_id} login:" in console.get("Output", "") or console.get("Output")
+
+    ec2.stop_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
+    wait(lambda: state(harness, instance_id) == "stopped")
+    assert host.vms[instance_id]["State"] == "Off"
+    ec2.start_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
+    wait(lambda: state(harness, instance_id) == "running")
+    assert status(harness, instance_id) == ("ok", "ok")
+
+    host.silent = True  # the host stops answering
+    wait(lambda: status(harness, instance_id) == ("impaired", "impaired"), timeout=15)
+    assert state(harness, instance_id) == "running"  # nothing lost
+    host.silent = False
+    wait(lambda: status(harness, instance_id) == ("ok", "ok"), timeout=15)
+
+    ec2.terminate_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
+    wait(lambda: state(harness, instance_id) == "terminated")
+    assert instance_id not in host.vms
