@@ -37,6 +37,9 @@ class Settings:
     # per-project quota defaults
     default_max_instances: int = 20
     default_max_vcpus: int = 64
+    # prefix length of each zone's default subnet in the default VPC 172.31.0.0/16 (AWS: /20,
+    # 4091 addresses; benchmarks with more instances per zone use a shorter prefix)
+    default_subnet_prefix: int = 20
     # how long terminated instances stay visible, in seconds
     terminated_retention: float = 3600.0
     agent_interval: float = 1.0

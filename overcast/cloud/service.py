@@ -31,7 +31,8 @@ class Cloud:
         self.images = Images(self.db, settings.data_dir)
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
-        self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones)
+        self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones,
+                         settings.default_subnet_prefix)
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
                                  self.hosts,

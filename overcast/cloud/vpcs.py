@@ -110,6 +110,8 @@ class Vpcs:
     def __init__(self, db: Database, region: str, zones: Callable[[], list[str]],
                  subnet_prefix: int = DEFAULT_SUBNET_PREFIX) -> None:
         self.db, self.region, self.zones = db, region, zones
+        if not 16 <= subnet_prefix <= 28:
+            raise ValueError(f"default subnet prefix /{subnet_prefix}: AWS allows /16 to /28")
         self.subnet_prefix = subnet_prefix
         # project -> (default VPC ID, zones that have a default subnet)
         self._ready: dict[str, tuple[str, frozenset[str]]] = {}
@@ -292,9 +294,10 @@ class Vpcs:
         with self.db.session() as s:
             rows = list(s.scalars(select(Subnet).where(Subnet.project_id == ctx.project_id)))
             tags = tagsvc.for_resources(s, ctx.project_id, [r.id for r in rows])
-            used = dict(s.execute(select(Instance.subnet_id, func.count()).where(
-                Instance.project_id == ctx.project_id, Instance.private_ip.is_not(None))
-                .group_by(Instance.subnet_id)).tuples())
+            used = {subnet_id: count for subnet_id, count in s.execute(
+                select(Instance.subnet_id, func.count()).where(
+                    Instance.project_id == ctx.project_id, Instance.private_ip.is_not(None))
+                .group_by(Instance.subnet_id))}
         _check_found(ids, {r.id for r in rows}, "InvalidSubnetID.NotFound", "subnet")
         items = [flt.Tagged(self._subnet_view(ctx, r, used), tags.get(r.id, {}))
                  for r in rows if not ids or r.id in ids]

@@ -107,7 +107,7 @@ def describe_instance_types(call: Call) -> dict[str, Any]:
 def describe_account_attributes(call: Call) -> dict[str, Any]:
     settings = call.cloud.settings
     values = {
-        "supported-platforms": ["VPC"], "default-vpc": ["none"],
+        "supported-platforms": ["VPC"], "default-vpc": [call.cloud.vpcs.default_vpc_id(call.ctx)],
         "max-instances": [str(settings.default_max_instances)],
         "vpc-max-security-groups-per-interface": ["5"], "max-elastic-ips": ["5"],
         "vpc-max-elastic-ips": ["5"],

@@ -1,0 +1,203 @@
+"""Instance attributes, metadata options, status, credit specifications and type offerings
+through boto3 and awscli against a real `overcast up` (fake driver)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import RunningCloud, wait_for_state
+
+
+def _code(exc: pytest.ExceptionInfo) -> str:
+    return exc.value.response["Error"]["Code"]
+
+
+@pytest.fixture(scope="module")
+def creds(cloud: RunningCloud) -> dict[str, str]:
+    cloud.overcast("project", "create", "attribute-tests")
+    return cloud.project_credentials("attribute-tests")
+
+
+@pytest.fixture(scope="module")
+def api(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+    return cloud.client(creds)
+
+
+@pytest.fixture(scope="module")
+def unchecked(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+    """A client that sends what it is given, so the server's own checks answer."""
+    return cloud.client(creds, parameter_validation=False)
+
+
+@pytest.fixture(scope="module")
+def image(api) -> str:  # noqa: ANN001
+    return api.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+
+def _launch(api, image: str, **kwargs) -> str:  # noqa: ANN001
+    return api.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                             **kwargs)["Instances"][0]["InstanceId"]
+
+
+def _describe(api, iid: str) -> dict:  # noqa: ANN001
+    return api.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+
+
+def test_metadata_options_at_launch_and_later(api, unchecked, image) -> None:  # noqa: ANN001
+    iid = _launch(api, image, MetadataOptions={
+        "HttpTokens": "required", "HttpPutResponseHopLimit": 2,
+        "InstanceMetadataTags": "enabled"})
+    options = _describe(api, iid)["MetadataOptions"]
+    assert options["HttpTokens"] == "required" and options["HttpPutResponseHopLimit"] == 2
+    assert options["InstanceMetadataTags"] == "enabled" and options["HttpEndpoint"] == "enabled"
+    found = api.describe_instances(Filters=[
+        {"Name": "metadata-options.http-tokens", "Values": ["required"]}])
+    assert [i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]] == [iid]
+    changed = api.modify_instance_metadata_options(InstanceId=iid, HttpTokens="optional",
+                                                   HttpEndpoint="disabled")
+    assert changed["InstanceMetadataOptions"]["HttpTokens"] == "optional"
+    options = _describe(api, iid)["MetadataOptions"]
+    assert (options["HttpTokens"], options["HttpEndpoint"], options["HttpPutResponseHopLimit"]) \
+        == ("optional", "disabled", 2)
+    for kwargs in ({"HttpPutResponseHopLimit": 65}, {"HttpTokens": "sometimes"}):
+        with pytest.raises(ClientError) as exc:
+            unchecked.modify_instance_metadata_options(InstanceId=iid, **kwargs)
+        assert _code(exc) == "InvalidParameterValue"
+        with pytest.raises(ClientError) as exc:
+            unchecked.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                    MetadataOptions=kwargs)
+        assert _code(exc) == "InvalidParameterValue"
+    api.terminate_instances(InstanceIds=[iid])
+
+
+def test_type_and_user_data_change_only_while_stopped(api, image) -> None:  # noqa: ANN001
+    iid = _launch(api, image, InstanceType="t3.micro")
+    wait_for_state(api, [iid], "running")
+    with pytest.raises(ClientError) as exc:
+        api.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.small"})
+    assert _code(exc) == "IncorrectInstanceState"
+    api.stop_instances(InstanceIds=[iid])
+    wait_for_state(api, [iid], "stopped")
+    api.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.small"})
+    api.modify_instance_attribute(InstanceId=iid, UserData={"Value": b"#!/bin/sh\necho new\n"})
+    assert api.describe_instance_attribute(InstanceId=iid, Attribute="instanceType")[
+        "InstanceType"] == {"Value": "t3.small"}
+    data = api.describe_instance_attribute(InstanceId=iid, Attribute="userData")["UserData"]
+    assert base64.b64decode(data["Value"]) == b"#!/bin/sh\necho new\n"
+    assert _describe(api, iid)["InstanceType"] == "t3.small"
+    with pytest.raises(ClientError) as exc:
+        api.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "x9.huge"})
+    assert _code(exc) == "InvalidParameterValue"
+    api.start_instances(InstanceIds=[iid])
+    wait_for_state(api, [iid], "running")
+    api.terminate_instances(InstanceIds=[iid])
+
+
+def test_termination_protection(api, image) -> None:  # noqa: ANN001
+    iid = _launch(api, image, DisableApiTermination=True)
+    assert api.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")[
+        "DisableApiTermination"] == {"Value": True}
+    with pytest.raises(ClientError) as exc:
+        api.terminate_instances(InstanceIds=[iid])
+    assert _code(exc) == "OperationNotPermitted"
+    assert _describe(api, iid)["State"]["Name"] in ("pending", "running")
+    api.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})
+    api.modify_instance_attribute(InstanceId=iid,
+                                  InstanceInitiatedShutdownBehavior={"Value": "terminate"})
+    assert api.describe_instance_attribute(
+        InstanceId=iid, Attribute="instanceInitiatedShutdownBehavior")[
+        "InstanceInitiatedShutdownBehavior"] == {"Value": "terminate"}
+    assert api.terminate_instances(InstanceIds=[iid])["TerminatingInstances"][0][
+        "CurrentState"]["Name"] == "shutting-down"
+
+
+def test_attribute_errors(api, unchecked, image) -> None:  # noqa: ANN001
+    iid = _launch(api, image)
+    cases = [
+        (lambda: api.describe_instance_attribute(InstanceId="i-12", Attribute="instanceType"),
+         "InvalidInstanceID.Malformed"),
+        (lambda: api.describe_instance_attribute(InstanceId="i-0123456789abcdef0",
+                                                 Attribute="instanceType"),
+         "InvalidInstanceID.NotFound"),
+        (lambda: unchecked.describe_instance_attribute(InstanceId=iid, Attribute="colour"),
+         "InvalidParameterValue"),
+        (lambda: api.modify_instance_attribute(InstanceId=iid,
+                                               DisableApiTermination={"Value": True},
+                                               SourceDestCheck={"Value": False}),
+         "InvalidParameterCombination"),
+        (lambda: api.modify_instance_attribute(InstanceId=iid,
+                                               InstanceInitiatedShutdownBehavior={
+                                                   "Value": "explode"}),
+         "InvalidParameterValue"),
+        (lambda: api.modify_instance_attribute(InstanceId=iid, Groups=["sg-0123456789abcdef0"]),
+         "InvalidGroup.NotFound"),
+        (lambda: api.modify_instance_attribute(InstanceId=iid, DryRun=True,
+                                               DisableApiTermination={"Value": True}),
+         "DryRunOperation"),
+        (lambda: api.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                   InstanceInitiatedShutdownBehavior="explode"),
+         "InvalidParameterValue"),
+    ]
+    for call, code in cases:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _code(exc) == code, exc.value
+    assert api.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")[
+        "DisableApiTermination"] == {"Value": False}  # the dry run changed nothing
+    api.terminate_instances(InstanceIds=[iid])
+
+
+def test_status_offerings_and_credits(api, image) -> None:  # noqa: ANN001
+    burst = _launch(api, image, InstanceType="t2.micro")
+    steady = _launch(api, image, InstanceType="m5.large")
+    wait_for_state(api, [burst, steady], "running")
+    api.stop_instances(InstanceIds=[steady])
+    wait_for_state(api, [steady], "stopped")
+    running = {s["InstanceId"] for s in api.describe_instance_status()["InstanceStatuses"]}
+    assert burst in running and steady not in running
+    every = {s["InstanceId"]: s for s in api.describe_instance_status(
+        IncludeAllInstances=True)["InstanceStatuses"]}
+    assert every[steady]["InstanceState"]["Name"] == "stopped"
+    assert every[steady]["InstanceStatus"]["Status"] == "not-applicable"
+    assert every[burst]["InstanceStatus"]["Status"] == "ok"
+    credits = api.describe_instance_credit_specifications(InstanceIds=[burst, steady])
+    assert credits["InstanceCreditSpecifications"] == [
+        {"InstanceId": burst, "CpuCredits": "standard"}]
+    zone = api.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
+    offered = api.describe_instance_type_offerings(
+        LocationType="availability-zone",
+        Filters=[{"Name": "instance-type", "Values": ["t3.*"]}])["InstanceTypeOfferings"]
+    assert {o["Location"] for o in offered} == {zone}
+    assert "t3.micro" in {o["InstanceType"] for o in offered}
+    assert all(o["InstanceType"].startswith("t3.") for o in offered)
+    pages, token = [], None
+    while True:
+        answer = api.describe_instance_type_offerings(MaxResults=5,
+                                                      **({"NextToken": token} if token else {}))
+        pages += [o["InstanceType"] for o in answer["InstanceTypeOfferings"]]
+        token = answer.get("NextToken")
+        if not token:
+            break
+    assert sorted(pages) == sorted(t["InstanceType"] for t in api.describe_instance_types()[
+        "InstanceTypes"])
+    api.terminate_instances(InstanceIds=[burst, steady])
+
+
+def test_awscli_protection_flow(cloud, creds, api, image) -> None:  # noqa: ANN001
+    iid = _launch(api, image)
+    cloud.aws("modify-instance-attribute", "--instance-id", iid, "--disable-api-termination",
+              credentials=creds)
+    shown = json.loads(cloud.aws("describe-instance-attribute", "--instance-id", iid,
+                                 "--attribute", "disableApiTermination",
+                                 credentials=creds).stdout)
+    assert shown["DisableApiTermination"] == {"Value": True}
+    refused = cloud.aws("terminate-instances", "--instance-ids", iid, credentials=creds,
+                        check=False)
+    assert refused.returncode != 0 and "OperationNotPermitted" in refused.stderr
+    cloud.aws("modify-instance-attribute", "--instance-id", iid,
+              "--no-disable-api-termination", credentials=creds)
+    cloud.aws("terminate-instances", "--instance-ids", iid, credentials=creds)
