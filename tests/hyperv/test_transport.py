@@ -17,7 +17,13 @@ from pypsrp.wsman import WSMan
 
 from overcast.drivers.hyperv import scripts
 from overcast.drivers.hyperv.config import HostConfig
-from overcast.drivers.hyperv.transport import HostUnreachable, PsrpTransport, pipeline
+from overcast.drivers.hyperv.transport import (
+    HostTimeout,
+    HostUnreachable,
+    PsrpTransport,
+    _Session,
+    pipeline,
+)
 from tests.hyperv.conftest import PASSWORD
 
 
@@ -86,3 +92,99 @@ def test_a_host_that_accepts_but_never_answers_times_out(caplog: pytest.LogCaptu
     finally:
         listener.close()
     assert PASSWORD not in caplog.text
+
+
+class FakeShell:
+    """Stands in for pypsrp's PowerShell: runs for `polls` receives, or forever."""
+
+    polls: int | None = 2
+    instances: list[FakeShell] = []
+
+    def __init__(self, pool: object) -> None:
+        from pypsrp.complex_objects import PSInvocationState
+
+        self.states = PSInvocationState
+        self.state = PSInvocationState.NOT_STARTED
+        self.output: list[str] = []
+        self.streams = type("Streams", (), {"error": []})()
+        self.stopped = False
+        self.received: list[int | None] = []
+        FakeShell.instances.append(self)
+
+    def add_script(self, text: str) -> FakeShell:
+        self.script = text
+        return self
+
+    def add_parameters(self, params: dict[str, object]) -> FakeShell:
+        self.params = params
+        return self
+
+    def begin_invoke(self) -> None:
+        self.state = self.states.RUNNING
+
+    def poll_invoke(self, timeout: int | None = None) -> None:
+        self.received.append(timeout)
+        time.sleep(0.05)
+        if FakeShell.polls is not None and len(self.received) >= FakeShell.polls:
+            self.output.append('"5.1.20348.2849"')
+            self.state = self.states.COMPLETED
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.state = self.states.STOPPED
+
+
+class FakeSession(_Session):
+    opened = 0
+
+    def __init__(self, config: HostConfig) -> None:  # no network: only the pipeline logic
+        FakeSession.opened += 1
+        self.pool = object()
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_pypsrp(monkeypatch: pytest.MonkeyPatch) -> type[FakeShell]:
+    monkeypatch.setattr("pypsrp.powershell.PowerShell", FakeShell)
+    monkeypatch.setattr("overcast.drivers.hyperv.transport._Session", FakeSession)
+    FakeShell.instances, FakeShell.polls, FakeSession.opened = [], 2, 0
+    return FakeShell
+
+
+def _transport() -> PsrpTransport:
+    return PsrpTransport(HostConfig(name="hv", address="hv.test", username="u",
+                                    password=PASSWORD))
+
+
+def test_a_call_polls_until_done_and_its_session_is_reused(fake_pypsrp: type[FakeShell]
+                                                           ) -> None:
+    transport = _transport()
+    for _ in range(2):
+        result = transport.run(scripts.PING, {}, timeout=30)
+        assert result.output == ['"5.1.20348.2849"'] and result.errors == []
+    assert FakeSession.opened == 1
+    shell = fake_pypsrp.instances[-1]
+    assert shell.script == scripts.PING.text and shell.params == {}
+    assert all(t is not None and 1 <= t <= 5 for t in shell.received)
+
+
+def test_a_call_past_its_deadline_is_stopped_and_its_session_dropped(
+        fake_pypsrp: type[FakeShell]) -> None:
+    fake_pypsrp.polls = None  # the host never finishes
+    transport = _transport()
+    started = time.monotonic()
+    with pytest.raises(HostTimeout, match="ping did not finish in time"):
+        transport.run(scripts.PING, {}, timeout=0.5)
+    assert time.monotonic() - started < 3
+    assert fake_pypsrp.instances[-1].stopped
+    fake_pypsrp.polls = 1
+    transport.run(scripts.PING, {}, timeout=5)
+    assert FakeSession.opened == 2  # the timed-out session was not reused
+
+
+def test_parameters_must_match_the_param_block(fake_pypsrp: type[FakeShell]) -> None:
+    with pytest.raises(ValueError, match="do not match"):
+        _transport().run(scripts.START_VM, {"Name": "i-1", "Extra": "x"}, timeout=5)

@@ -103,7 +103,7 @@ if ($null -eq $vm) {
     }
     $vm = New-VM @new
     $created = $true
-    Set-VM -VM $vm -Notes $creating -AutomaticCheckpointsEnabled $false
+    Set-VM -VM $vm -Notes $creating
     Set-VMMemory -VM $vm -DynamicMemoryEnabled $false -StartupBytes $MemoryBytes
     Set-VMProcessor -VM $vm -Count $CpuCount
     Set-VMNetworkAdapter -VMName $Name -StaticMacAddress $MacAddress
@@ -153,7 +153,15 @@ if ($null -ne $vm) {
     if ([string]$vm.State -ne 'Off') { Stop-VM -VM $vm -TurnOff -Force }
     Remove-VM -VM $vm -Force
 }
-if (Test-Path -LiteralPath $Directory) { Remove-Item -LiteralPath $Directory -Recurse -Force }
+# The console reader may hold console.log for a moment before it notices the VM is gone.
+for ($try = 1; Test-Path -LiteralPath $Directory; $try++) {
+    try {
+        Remove-Item -LiteralPath $Directory -Recurse -Force
+    } catch {
+        if ($try -ge 5) { throw }
+        Start-Sleep -Seconds 2
+    }
+}
 """)
 
 LIST_VMS = _script("list_vms", ("Marker",), """
