@@ -21,6 +21,7 @@ from overcast.cloud.service import Cloud
 from overcast.config import load_settings
 from overcast.db.models_hyperv import HyperVHosts
 from overcast.drivers.hyperv import HostConfig
+from overcast.drivers.hyperv.transport import PsError
 from overcast.identity.service import ADMIN_PROJECT
 from tests.hyperv.conftest import PASSWORD
 from tests.hyperv.simulator import SimulatedHost
@@ -117,3 +118,19 @@ def test_instances_live_on_a_hyperv_host_and_survive_its_silence(harness: Harnes
     ec2.terminate_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
     wait(lambda: state(harness, instance_id) == "terminated")
     assert instance_id not in host.vms
+
+
+def test_a_start_the_host_refuses_fails_the_launch_and_leaves_nothing(harness: Harness
+                                                                      ) -> None:
+    harness.host.fail["start_vm"] = PsError(
+        "'vm' failed to start.\r\n\r\nNot enough memory in the system to start the virtual "
+        "machine.", "OutOfMemory,Microsoft.HyperV.PowerShell.Commands.StartVM",
+        "ResourceUnavailable: (:) [Start-VM], VirtualizationException")
+    launched = harness.ec2.run_instances(  # type: ignore[attr-defined]
+        ImageId=harness.image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    instance_id = launched["Instances"][0]["InstanceId"]
+    wait(lambda: state(harness, instance_id) == "terminated")
+    found = harness.ec2.describe_instances(  # type: ignore[attr-defined]
+        InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert "Not enough memory" in found["StateReason"]["Message"]
+    wait(lambda: instance_id not in harness.host.vms)  # the half-made VM is removed

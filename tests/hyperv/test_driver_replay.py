@@ -14,6 +14,7 @@ from overcast.drivers.hyperv.config import HostConfig
 from overcast.drivers.hyperv.replay import ReplayTransport
 from overcast.drivers.hyperv.transport import HostUnreachable, RemoteError
 from tests.hyperv.conftest import make_driver, make_spec
+from tests.hyperv.simulator import SimulatedHost
 
 CASSETTES = Path(__file__).parent / "cassettes"
 NAME = "i-0123456789abcdef0"
@@ -113,3 +114,22 @@ def test_unusable_images_and_names_are_refused_before_anything_is_sent(
     with pytest.raises(DriverError, match="cannot name"):
         driver.destroy("..")
     transport.assert_done()
+
+
+def test_capacity_comes_from_the_host_and_is_asked_again_after_a_failure(
+        tmp_path: Path, host_config: HostConfig) -> None:
+    host = SimulatedHost()
+    driver = make_driver(host_config, host, tmp_path)
+    capacity = driver.capacity()
+    # 64 GiB less 4 GiB held by VMs that are not Overcast's, less 2 GiB for Windows
+    assert (capacity.vcpus, capacity.memory_mib, capacity.disk_gib) == (16, 58 * 1024, 1000)
+    assert driver.capacity() == capacity
+    assert [name for name, _ in host.calls] == ["host_info"]  # reused while answering
+    host.silent = True
+    with pytest.raises(HostUnreachable):
+        driver.list()
+    with pytest.raises(HostUnreachable):
+        driver.capacity()  # not the cached answer: the host is silent
+    host.silent = False
+    assert driver.capacity() == capacity
+    assert [name for name, _ in host.calls] == ["host_info", "host_info"]

@@ -14,6 +14,7 @@ import logging
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ MIB, GIB = 1024**2, 1024**3
 HOST_RESERVE_MIB = 2048  # memory left to the Windows host itself
 CONSOLE_MAX = 64 * 1024
 CONSOLE_LOG_MAX = 4 * 1024 * 1024
+CAPACITY_TTL = 60.0  # seconds the host's capacity is reused while the host keeps answering
 STOP_MARGIN = 30.0  # seconds a stop call may take beyond its graceful timeout
 # Characters Windows refuses in file names, plus control characters: a VM name becomes a
 # directory name on the host, so such names (and "." or "..") are refused outright.
@@ -112,6 +114,7 @@ class HyperVDriver:
         self.addresses: dict[str, tuple[str, ...]] = {}
         self.last_error = ""  # why the host last failed to answer, "" when it did
         self._images_lock = threading.Lock()
+        self._capacity: tuple[float, HostCapacity] | None = None  # (when, what)
 
     # talking to the host --------------------------------------------------------------------
     def _run(self, script: scripts.Script, params: dict[str, Any],
@@ -149,7 +152,13 @@ class HyperVDriver:
     def capacity(self) -> HostCapacity:
         """From the host itself: its logical processors, its memory less what VMs that are
         not Overcast's hold and a reserve for Windows, and the size of the VM volume."""
-        return capacity_from(self.host_info())
+        now = time.monotonic()
+        fresh = self._capacity is not None and now - self._capacity[0] < CAPACITY_TTL
+        if fresh and not self.last_error:  # asked lately, and the host answered since
+            return self._capacity[1]  # type: ignore[index]
+        capacity = capacity_from(self.host_info())
+        self._capacity = (now, capacity)
+        return capacity
 
     def create(self, spec: LaunchSpec) -> None:
 
