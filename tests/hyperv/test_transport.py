@@ -6,11 +6,14 @@ import logging
 import socket
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypsrp.complex_objects import Pipeline
+from pypsrp.exceptions import WinRMError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import Serializer
 from pypsrp.wsman import WSMan
@@ -21,6 +24,7 @@ from overcast.drivers.hyperv.transport import (
     HostTimeout,
     HostUnreachable,
     PsrpTransport,
+    RemoteError,
     _Session,
     pipeline,
 )
@@ -188,3 +192,31 @@ def test_a_call_past_its_deadline_is_stopped_and_its_session_dropped(
 def test_parameters_must_match_the_param_block(fake_pypsrp: type[FakeShell]) -> None:
     with pytest.raises(ValueError, match="do not match"):
         _transport().run(scripts.START_VM, {"Name": "i-1", "Extra": "x"}, timeout=5)
+
+
+@pytest.mark.parametrize(("raised", "expected"), [
+    (WinRMError("Failed to copy file: There is not enough space on the disk."), RemoteError),
+    (requests.exceptions.ConnectionError("connection reset"), HostUnreachable),
+    (None, HostTimeout),  # the copy never ends
+])
+def test_copy_failures_are_told_apart(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                      raised: Exception | None, expected: type) -> None:
+    class FakeClient:
+        def __init__(self, server: str, **options: object) -> None:
+            assert options["password"] == PASSWORD  # handed to pypsrp, nowhere else
+
+        def copy(self, src: str, dest: str) -> str:
+            if raised is None:
+                time.sleep(2)
+                return dest
+            raise raised
+
+    monkeypatch.setattr("pypsrp.client.Client", FakeClient)
+    local = tmp_path / "disk.vhdx"
+    local.write_bytes(b"vhdxfile")
+    with pytest.raises(expected) as failure:
+        _transport().copy(local, "D:\\overcast\\images\\x.vhdx", timeout=0.5)
+    assert PASSWORD not in str(failure.value)
+    if expected is RemoteError:
+        assert str(failure.value) == ("Hyper-V host: Failed to copy file: There is not "
+                                      "enough space on the disk.")

@@ -211,6 +211,9 @@ class PsrpTransport:
             raise HostTimeout(f"Hyper-V host {self.config.name}: copying {local.name} "
                               "did not finish in time")
         failure = done[0]
+        if type(failure).__name__ == "WinRMError":  # the copy script ran and failed
+            raise RemoteError("copy", [PsError(describe_failure(failure, self.config)
+                                               .removeprefix("WinRMError: "))])
         if failure is not None:
             raise HostUnreachable(f"Hyper-V host {self.config.name}: copying {local.name} "
                                   f"failed: {describe_failure(failure, self.config)}"
