@@ -46,10 +46,14 @@ class OsCloud:
                                  region_name=self.cloud.env.get("OVERCAST_REGION", "overcast-1"),
                                  load_yaml_config=False, load_envvars=False)
 
+    @property
+    def openstack_binary(self) -> str:
+        return str(Path(sys.executable).parent / "openstack")
+
     def cli(self, *args: str, check: bool = True,
             cloud: str = "overcast") -> subprocess.CompletedProcess:
         env = {**self.cloud.env, "HOME": str(self.home), "OS_CLOUD": cloud}
-        argv = [str(Path(sys.executable).parent / "openstack"), *args]
+        argv = [self.openstack_binary, *args]
         result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"openstack {' '.join(args)} failed:\n{result.stderr}")

@@ -9,8 +9,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from overcast.api.openstack import nova_views as views
-from overcast.api.openstack.project_network import project_network
-from overcast.api.openstack.servers import V21, find_server
+from overcast.api.openstack.servers import V21, find_server, view_for
 from overcast.api.openstack.wsgi import (
     Fault,
     Need,
@@ -104,7 +103,7 @@ def server_action(req: Req) -> Response:
 @router.route(f"{V21}/servers/<server_id>/ips")
 def server_ips(req: Req) -> Response:
     tagged = find_server(req, req.args["server_id"])
-    found = views.addresses(tagged.item, project_network(req.ctx.project_id).name)
+    found = views.addresses(tagged.item, view_for(req, tagged, {}).network_name)
     return json_response({"addresses": {k: [{"version": a["version"], "addr": a["addr"]}
                                             for a in v] for k, v in found.items()}})
 
@@ -112,7 +111,7 @@ def server_ips(req: Req) -> Response:
 @router.route(f"{V21}/servers/<server_id>/ips/<network>")
 def server_ips_on(req: Req) -> Response:
     tagged = find_server(req, req.args["server_id"])
-    found = views.addresses(tagged.item, project_network(req.ctx.project_id).name)
+    found = views.addresses(tagged.item, view_for(req, tagged, {}).network_name)
     if req.args["network"] not in found:
         raise Fault(404, "There are no addresses on this network.")
     return json_response({req.args["network"]: [{"version": a["version"], "addr": a["addr"]}

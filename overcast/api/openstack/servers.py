@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.catalog import COMPUTE, link
-from overcast.api.openstack.project_network import project_network
+from overcast.api.openstack.network_views import network_name
 from overcast.api.openstack.wsgi import (
     Fault,
     Need,
@@ -26,7 +26,7 @@ from overcast.api.openstack.wsgi import (
 )
 from overcast.cloud.filters import Tagged
 from overcast.cloud.images import DescribeRequest, ImageView
-from overcast.cloud.launch import RunRequest
+from overcast.cloud.launch import NetworkRequest, RunRequest
 from overcast.db import as_utc
 from overcast.db.models import Instance
 from overcast.errors import CloudError
@@ -65,9 +65,21 @@ def image_uuids(req: Req) -> dict[str, str]:
     return {v.item.id: v.item.uuid for v in visible_images(req)}
 
 
-def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str]) -> views.ServerView:
+def network_names(req: Req) -> dict[str, str]:
+    """VPC ID -> the name Neutron shows for it."""
+    found, _ = req.cloud.vpcs.describe_vpcs(req.ctx, [], [], None, None)
+    return {t.item.vpc.id: network_name(t.item, t.tags) for t in found}
+
+
+def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str],
+             networks: dict[str, str] | None = None) -> views.ServerView:
+    names = networks if networks is not None else network_names(req)
     return views.ServerView(req.host_url, req.ctx.user_id, uuids.get(tagged.item.image_id),
-                            project_network(req.ctx.project_id).name, tagged.tags)
+                            names.get(tagged.item.vpc_id or "", "default"), tagged.tags)
+
+
+def groups_of(tagged: Tagged[Instance]) -> list[str]:
+    return [name for _gid, name in getattr(tagged, "groups", [])]
 
 
 # listing --------------------------------------------------------------------------------------
@@ -153,8 +165,10 @@ def list_servers(req: Req) -> Response:
 def list_servers_detail(req: Req) -> Response:
     items, uuids = _listed(req)
     chunk, links = _page(req, items, "servers/detail")
-    body: dict[str, Any] = {"servers": [views.server_detail(t.item, view_for(req, t, uuids))
-                                        for t in chunk]}
+    names = network_names(req)
+    body: dict[str, Any] = {"servers": [views.server_detail(t.item, view_for(req, t, uuids,
+                                                                             names),
+                                                            groups_of(t)) for t in chunk]}
     if links:
         body["servers_links"] = links
     return json_response(body)
@@ -164,7 +178,7 @@ def list_servers_detail(req: Req) -> Response:
 def show_server(req: Req) -> Response:
     tagged = find_server(req, req.args["server_id"])
     return json_response({"server": views.server_detail(
-        tagged.item, view_for(req, tagged, image_uuids(req)))})
+        tagged.item, view_for(req, tagged, image_uuids(req)), groups_of(tagged))})
 
 
 # creating -----------------------------------------------------------------------------------
@@ -202,19 +216,32 @@ def _ami_for(req: Req, image_uuid: str) -> str:
     raise bad_request(f"Image {image_uuid} could not be found.")
 
 
-def _check_networks(req: Req, networks: Any) -> None:
-    if networks in (None, "auto", "none"):
-        return
-    if not isinstance(networks, list):
-        raise bad_request("networks must be a list, 'auto' or 'none'.")
-    mine = project_network(req.ctx.project_id)
-    for entry in networks:
-        if not isinstance(entry, dict):
-            raise bad_request("Each network must be an object.")
-        if entry.get("port"):
-            raise bad_request("Booting with an existing port is not supported.")
-        if entry.get("uuid") and entry["uuid"] != mine.id:
-            raise bad_request(f"Network {entry['uuid']} could not be found.")
+def _network_request(req: Req, spec: dict[str, Any]) -> NetworkRequest:
+    """Which network (the project's VPCs; the default one when none is named), a fixed IP,
+    and the security groups by name or ID."""
+    networks = spec.get("networks")
+    private_ip = None
+    if networks not in (None, "auto", "none"):
+        if not isinstance(networks, list):
+            raise bad_request("networks must be a list, 'auto' or 'none'.")
+        mine = network_names(req)
+        for entry in networks:
+            if not isinstance(entry, dict):
+                raise bad_request("Each network must be an object.")
+            if entry.get("port"):
+                raise bad_request("Booting with an existing port is not supported.")
+            if entry.get("uuid") and entry["uuid"] not in mine:
+                raise bad_request(f"Network {entry['uuid']} could not be found.")
+            private_ip = entry.get("fixed_ip") or private_ip
+    groups = spec.get("security_groups") or []
+    if not isinstance(groups, list) or any(not isinstance(g, dict) or
+                                           not isinstance(g.get("name"), str)
+                                           for g in groups):
+        raise bad_request("security_groups must be a list of objects with a name.")
+    names = tuple(g["name"] for g in groups if not g["name"].startswith("sg-"))
+    ids = tuple(g["name"] for g in groups if g["name"].startswith("sg-"))
+    return NetworkRequest(security_group_ids=ids, security_group_names=names,
+                          private_ip=private_ip)
 
 
 def _user_data(value: Any) -> bytes:
@@ -261,7 +288,6 @@ def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
     name = _name(spec.get("name"))
     image_id = _ami_for(req, _image_from(spec))
     flavor = _ref(spec.get("flavorRef"), "flavorRef")
-    _check_networks(req, spec.get("networks"))
     zone = spec.get("availability_zone")
     if zone is not None and not isinstance(zone, str):
         raise bad_request("availability_zone must be a string.")
@@ -273,7 +299,8 @@ def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
                       min_count=_count(spec, "min_count", 1),
                       max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
                       key_name=key_name, user_data=_user_data(spec.get("user_data")),
-                      tags=tags, availability_zone=(zone or "").split(":")[0] or None)
+                      tags=tags, availability_zone=(zone or "").split(":")[0] or None,
+                      network=_network_request(req, spec))
 
 
 @router.route(f"{V21}/servers", "POST", Need.MEMBER)
@@ -293,7 +320,9 @@ def create_server(req: Req) -> Response:
     first = launched.instances[0]
     return json_response({"server": {
         "id": first.uuid, "links": views.server_links(req.host_url, first.uuid),
-        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": n} for n in run.network.security_group_names
+                            + run.network.security_group_ids] or [{"name": "default"}],
         "adminPass": secrets.token_urlsafe(9)}}, 202)
 
 
