@@ -5,6 +5,7 @@ from __future__ import annotations
 from overcast.cloud.addresses import Addresses
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import Hosts
+from overcast.cloud.image_uploads import ImageUploads
 from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
 from overcast.cloud.keypairs import KeyPairs
@@ -29,6 +30,7 @@ class Cloud:
         self.hosts = Hosts(self.db)
         self.addresses = Addresses(self.db)
         self.images = Images(self.db, settings.data_dir)
+        self.image_uploads = ImageUploads(self.db, settings.data_dir)  # the Image API's data
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
         self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones,
