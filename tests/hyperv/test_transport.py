@@ -55,6 +55,19 @@ def test_values_travel_as_clixml_data_beside_the_unchanged_script(name: str, pat
     assert decoded == params
 
 
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(0, 2**62), turn_off=st.booleans(), name=st.text(max_size=20))
+def test_numbers_travel_as_int64_and_flags_as_booleans(size: int, turn_off: bool,
+                                                       name: str) -> None:
+    """A 10 GiB disk does not fit an Int32, which is how pypsrp tags a bare int."""
+    params = {"Name": name, "TimeoutSeconds": size, "TurnOff": turn_off}
+    root = _clixml(scripts.STOP_VM, params)
+    values = {a.find("S[@N='N']").text: a.find("*[@N='V']")
+              for a in root.iter("MS") if a.find("S[@N='N']") is not None}
+    assert values["TimeoutSeconds"].tag == "I64" and values["TurnOff"].tag == "B"
+    assert {k: Serializer().deserialize(v) for k, v in values.items()} == params
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -38,7 +38,8 @@ $root = [IO.Path]::GetPathRoot($VmPath)
 $drive = [IO.DriveInfo]::new($root)
 $foreign = 0
 foreach ($vm in @(Get-VM)) {
-    if ($vm.Notes -ne $Marker) { $foreign = $foreign + $vm.MemoryAssigned }
+    $ours = $vm.Notes -eq $Marker -or $vm.Notes -eq ($Marker + ':creating')
+    if (-not $ours) { $foreign = $foreign + $vm.MemoryAssigned }
 }
 $info = [ordered]@{
     ComputerName = $vmHost.ComputerName

@@ -110,8 +110,13 @@ def error_from_record(record: Any) -> PsError:
 
 
 def pipeline(shell: Any, script: Script, params: dict[str, Any]) -> Any:
-    """The script as one PSRP command, its values as that command's parameters (data)."""
-    return shell.add_script(script.text).add_parameters(params)
+    """The script as one PSRP command, its values as that command's parameters (data).
+    Integers go as Int64: pypsrp would tag every int as Int32, and disk sizes overflow it."""
+    from pypsrp.serializer import TaggedValue
+
+    typed = {k: TaggedValue("I64", v) if isinstance(v, int) and not isinstance(v, bool) else v
+             for k, v in params.items()}
+    return shell.add_script(script.text).add_parameters(typed)
 
 
 class _Session:
