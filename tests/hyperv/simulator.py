@@ -26,13 +26,11 @@ from overcast.drivers.hyperv.transport import (
 GIB = 1024**3
 
 
-def vm_not_found(name: str, cmdlet: str) -> PsError:
-    """What Get-VM and friends report for a name that does not exist."""
-    verb = cmdlet.replace("-", "")
-    return PsError(
-        message=f'Hyper-V was unable to find a virtual machine with name "{name}".',
-        fully_qualified_error_id=f"InvalidParameter,Microsoft.HyperV.PowerShell.Commands.{verb}",
-        category=f"InvalidArgument: ({name}:String) [{cmdlet}], VirtualizationException")
+def vm_not_found(name: str) -> PsError:
+    """What the scripts' `throw` reports for a name that does not exist."""
+    message = f"no virtual machine named {name}"
+    return PsError(message=message, fully_qualified_error_id=message,
+                   category=f"OperationStopped: ({message}:String) [], RuntimeException")
 
 
 class SimulatedHost:
@@ -76,9 +74,9 @@ class SimulatedHost:
         pass
 
     # scripts ----------------------------------------------------------------------------
-    def _vm(self, name: str, cmdlet: str) -> dict[str, Any]:
+    def _vm(self, name: str) -> dict[str, Any]:
         if name not in self.vms:
-            raise _Failed(vm_not_found(name, cmdlet))
+            raise _Failed(vm_not_found(name))
         return self.vms[name]
 
     def _ping(self) -> str:
@@ -114,14 +112,14 @@ class SimulatedHost:
         return {"Created": created, "Name": p["Name"]}
 
     def _start_vm(self, Name: str) -> None:  # noqa: N803
-        self._vm(Name, "Get-VM")["State"] = "Running"
+        self._vm(Name)["State"] = "Running"
         self.consoles[Name] = self.consoles.get(Name, b"") + f"{Name} login: ".encode()
 
     def _stop_vm(self, Name: str, TimeoutSeconds: int, TurnOff: bool) -> None:  # noqa: N803
-        self._vm(Name, "Get-VM")["State"] = "Off"
+        self._vm(Name)["State"] = "Off"
 
     def _restart_vm(self, Name: str) -> None:  # noqa: N803
-        self._vm(Name, "Restart-VM")
+        self._vm(Name)
         self.consoles[Name] = self.consoles.get(Name, b"") + b"\nrebooting\n"
 
     def _destroy_vm(self, Name: str, Directory: str, Marker: str) -> None:  # noqa: N803

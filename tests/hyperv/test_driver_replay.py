@@ -78,7 +78,7 @@ def test_failed_start_reports_the_hosts_error_and_keeps_the_vm(
     assert str(failure.value).startswith(f"Hyper-V host: '{NAME}' failed to start.")
     assert failure.value.has_id("OutOfMemory")
     assert driver.list()[NAME].state == PowerState.STOPPED
-    with pytest.raises(DriverError, match="unable to find a virtual machine"):
+    with pytest.raises(DriverError, match="no virtual machine named i-0404040404040404"):
         driver.start("i-0404040404040404")
     transport.assert_done()
 

@@ -42,9 +42,10 @@ CONSOLE_MAX = 64 * 1024
 CONSOLE_LOG_MAX = 4 * 1024 * 1024
 CAPACITY_TTL = 60.0  # seconds the host's capacity is reused while the host keeps answering
 STOP_MARGIN = 30.0  # seconds a stop call may take beyond its graceful timeout
-# Characters Windows refuses in file names, plus control characters: a VM name becomes a
-# directory name on the host, so such names (and "." or "..") are refused outright.
-UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+# Characters Windows refuses in file names, control characters, and [ ] (wildcards to
+# PowerShell's -Path): a VM name becomes a directory name on the host, so such names (and
+# "." or "..") are refused outright.
+UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\[\]\x00-\x1f\x7f]')
 RUNNING_STATES = {"Running", "Starting", "Reset", "Resuming", "Saving", "Pausing", "Stopping",
                   "RunningCritical", "StartingCritical", "ResettingCritical",
                   "StoppingCritical", "SavingCritical", "PausingCritical", "ResumingCritical"}

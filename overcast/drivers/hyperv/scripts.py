@@ -56,7 +56,7 @@ $info | ConvertTo-Json -Compress
 """)
 
 SWITCH_INFO = _script("switch_info", ("SwitchName",), """
-$found = @(Get-VMSwitch -Name $SwitchName -ErrorAction SilentlyContinue)
+$found = @(Get-VMSwitch | Where-Object { $_.Name -eq $SwitchName })
 $switches = @()
 foreach ($s in $found) {
     $switches = $switches + @([ordered]@{ Name = $s.Name; SwitchType = [string]$s.SwitchType })
@@ -89,7 +89,7 @@ if ((Get-VHD -Path $disk).Size -lt $DiskBytes) {
 }
 $creating = $Marker + ':creating'
 $created = $false
-$vm = Get-VM -Name $Name -ErrorAction SilentlyContinue
+$vm = @(Get-VM | Where-Object { $_.Name -eq $Name })[0]
 if ($null -ne $vm -and $vm.Notes -eq $creating) {
     Remove-VM -VM $vm -Force
     $vm = $null
@@ -107,7 +107,7 @@ if ($null -eq $vm) {
     Set-VM -VM $vm -Notes $creating
     Set-VMMemory -VM $vm -DynamicMemoryEnabled $false -StartupBytes $MemoryBytes
     Set-VMProcessor -VM $vm -Count $CpuCount
-    Set-VMNetworkAdapter -VMName $Name -StaticMacAddress $MacAddress
+    Get-VMNetworkAdapter -VM $vm | Set-VMNetworkAdapter -StaticMacAddress $MacAddress
     $drive = Add-VMHardDiskDrive -VM $vm -Path $disk -Passthru
     if ($IsoPath -ne '') { Add-VMDvdDrive -VM $vm -Path $IsoPath }
     Set-VMComPort -VM $vm -Number 1 -Path ('\\\\.\\pipe\\' + $PipeName)
@@ -125,28 +125,32 @@ if ($null -eq $vm) {
 """)
 
 START_VM = _script("start_vm", ("Name",), """
-$vm = Get-VM -Name $Name
+$vm = @(Get-VM | Where-Object { $_.Name -eq $Name })[0]
+if ($null -eq $vm) { throw ('no virtual machine named ' + $Name) }
 if ([string]$vm.State -ne 'Running') { Start-VM -VM $vm }
 """)
 
 STOP_VM = _script("stop_vm", ("Name", "TimeoutSeconds", "TurnOff"), """
-$vm = Get-VM -Name $Name
+$vm = @(Get-VM | Where-Object { $_.Name -eq $Name })[0]
+if ($null -eq $vm) { throw ('no virtual machine named ' + $Name) }
 if ([string]$vm.State -eq 'Off') { return }
 if (-not $TurnOff) {
     $job = Stop-VM -VM $vm -Force -AsJob
     $done = Wait-Job -Job $job -Timeout $TimeoutSeconds
     Remove-Job -Job $job -Force
 }
-$vm = Get-VM -Name $Name
+$vm = @(Get-VM | Where-Object { $_.Name -eq $Name })[0]
 if ([string]$vm.State -ne 'Off') { Stop-VM -VM $vm -TurnOff -Force }
 """)
 
 RESTART_VM = _script("restart_vm", ("Name",), """
-Restart-VM -Name $Name -Force
+$vm = @(Get-VM | Where-Object { $_.Name -eq $Name })[0]
+if ($null -eq $vm) { throw ('no virtual machine named ' + $Name) }
+Restart-VM -VM $vm -Force
 """)
 
 DESTROY_VM = _script("destroy_vm", ("Name", "Directory", "Marker"), """
-$vm = Get-VM -Name $Name -ErrorAction SilentlyContinue
+$vm = @(Get-VM | Where-Object { $_.Name -eq $Name })[0]
 if ($null -ne $vm) {
     if ($vm.Notes -ne $Marker -and $vm.Notes -ne ($Marker + ':creating')) {
         throw "refusing to remove a virtual machine that Overcast does not own"
@@ -193,7 +197,7 @@ $config = ConvertFrom-Json -InputObject $json
 $mutex = New-Object System.Threading.Mutex($false, ('Global\\overcast-console-' + $config.Name))
 if (-not $mutex.WaitOne(0)) { exit }
 $buffer = New-Object byte[] 4096
-while ($null -ne (Get-VM -Name $config.Name -ErrorAction SilentlyContinue)) {
+while ($null -ne @(Get-VM | Where-Object { $_.Name -eq $config.Name })[0]) {
     $direction = [System.IO.Pipes.PipeDirection]::In
     $pipe = New-Object System.IO.Pipes.NamedPipeClientStream('.', $config.Pipe, $direction)
     try {
