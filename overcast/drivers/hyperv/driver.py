@@ -236,7 +236,7 @@ class HyperVDriver:
         found: dict[str, VmStatus] = {}
         for vm in self._run(scripts.LIST_VMS, {"Marker": VM_MARKER}) or []:
             state, reason = power_state(str(vm.get("State", "")))
-            addresses = tuple(str(a) for a in vm.get("IPAddresses") or ())
+            addresses = tuple(str(a) for a in vm.get("IPAddresses") or () if a)
             found[vm["Name"]] = VmStatus(vm["Name"], state, reason, addresses)
             self.addresses[vm["Name"]] = addresses
         return found

@@ -174,7 +174,9 @@ $items = @()
 foreach ($vm in @(Get-VM)) {
     if ($vm.Notes -ne $Marker) { continue }
     $ips = @()
-    foreach ($adapter in @(Get-VMNetworkAdapter -VM $vm)) { $ips = $ips + @($adapter.IPAddresses) }
+    foreach ($adapter in @(Get-VMNetworkAdapter -VM $vm)) {
+        foreach ($ip in @($adapter.IPAddresses)) { if ($ip) { $ips = $ips + @([string]$ip) } }
+    }
     $items = $items + @([ordered]@{
         Name = $vm.Name
         State = [string]$vm.State
@@ -194,7 +196,7 @@ CONFIG_MARKER = "__OVERCAST_CONSOLE_CONFIG__"
 CONSOLE_READER = """$ErrorActionPreference = 'Stop'
 $json = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('__OVERCAST_CONSOLE_CONFIG__'))
 $config = ConvertFrom-Json -InputObject $json
-$mutex = New-Object System.Threading.Mutex($false, ('Global\\overcast-console-' + $config.Name))
+$mutex = New-Object System.Threading.Mutex($false, ('Local\\overcast-console-' + $config.Name))
 if (-not $mutex.WaitOne(0)) { exit }
 $buffer = New-Object byte[] 4096
 while ($null -ne @(Get-VM | Where-Object { $_.Name -eq $config.Name })[0]) {
@@ -204,18 +206,20 @@ while ($null -ne @(Get-VM | Where-Object { $_.Name -eq $config.Name })[0]) {
         $pipe.Connect(5000)
         while (($count = $pipe.Read($buffer, 0, $buffer.Length)) -gt 0) {
             $log = [IO.File]::Open($config.Log, 'Append', 'Write', 'ReadWrite')
-            try { $log.Write($buffer, 0, $count) } finally { $log.Dispose() }
+            try { $log.Write($buffer, 0, $count); $size = $log.Length } finally { $log.Dispose() }
+            if ($size -gt $config.MaxBytes) {
+                # keep the newest quarter: the console output a user asks for is the tail
+                $data = [IO.File]::ReadAllBytes($config.Log)
+                $keep = [int]($config.MaxBytes / 4)
+                $tail = New-Object byte[] $keep
+                [Array]::Copy($data, $data.Length - $keep, $tail, 0, $keep)
+                [IO.File]::WriteAllBytes($config.Log, $tail)
+            }
         }
     } catch {
         Start-Sleep -Seconds 2
     } finally {
         $pipe.Dispose()
-    }
-    $exists = Test-Path -LiteralPath $config.Log
-    if ($exists -and (Get-Item -LiteralPath $config.Log).Length -gt $config.MaxBytes) {
-        $data = [IO.File]::ReadAllBytes($config.Log)
-        $keep = [int]($config.MaxBytes / 4)
-        [IO.File]::WriteAllBytes($config.Log, $data[($data.Length - $keep)..($data.Length - 1)])
     }
 }
 """
