@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Instance, Tag
@@ -20,7 +21,7 @@ from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
 from overcast.ids import is_valid
-from overcast.lifecycle import STATE_CODES, State, next_state
+from overcast.lifecycle import State, next_state
 
 USER_REASONS = {
     "stop": ("Client.UserInitiatedShutdown", "User initiated shutdown"),
@@ -34,6 +35,7 @@ class InstanceView(flt.Tagged[Instance]):
 
     groups: list[tuple[str, str]] = field(default_factory=list)  # (group ID, name)
     owner_id: str = ""
+    zone_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,91 +129,6 @@ def check_shutdown_behavior(value: str) -> None:
                       "invalid. Expected 'stop' or 'terminate'.")
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _if_attached(pick: Callable[[InstanceView], object]) -> flt.Extractor:
-    """A network-interface.* filter: nothing for instances without an interface."""
-    def extract(t: InstanceView) -> str | list[str] | None:
-        if not t.item.subnet_id or not t.item.private_ip:
-            return None
-        found = pick(t)
-        return found if isinstance(found, list) else (None if found is None else str(found))
-    return extract
-
-
-NETWORK_INTERFACE_FILTERS: dict[str, flt.Extractor] = {
-    "network-interface.network-interface-id":
-        _if_attached(lambda t: "eni-" + t.item.id.removeprefix("i-")),
-    "network-interface.subnet-id": _if_attached(lambda t: t.item.subnet_id),
-    "network-interface.vpc-id": _if_attached(lambda t: t.item.vpc_id),
-    "network-interface.mac-address": _if_attached(lambda t: t.item.mac_address),
-    "network-interface.private-dns-name": _if_attached(lambda t: private_dns_name(t.item)),
-    "network-interface.addresses.private-ip-address": _if_attached(lambda t: t.item.private_ip),
-    "network-interface.addresses.primary": _if_attached(lambda t: "true"),
-    "network-interface.owner-id": _if_attached(lambda t: t.owner_id),
-    "network-interface.status": _if_attached(lambda t: "in-use"),
-    "network-interface.source-dest-check":
-        _if_attached(lambda t: _bool(t.item.source_dest_check)),
-    "network-interface.attachment.status": _if_attached(lambda t: "attached"),
-    "network-interface.attachment.device-index": _if_attached(lambda t: "0"),
-    "network-interface.attachment.delete-on-termination": _if_attached(lambda t: "true"),
-    "network-interface.association.public-ip": _if_attached(lambda t: t.item.public_ip),
-    "network-interface.group-id": _if_attached(lambda t: [gid for gid, _ in t.groups]),
-    "network-interface.group-name": _if_attached(lambda t: [name for _, name in t.groups]),
-    "network-interface.interface-type": _if_attached(lambda t: "interface"),
-}
-
-INSTANCE_FILTERS: dict[str, flt.Extractor] = {
-    "instance-id": lambda t: t.item.id,
-    "instance-state-name": lambda t: t.item.state,
-    "instance-state-code": lambda t: str(STATE_CODES[State(t.item.state)]),
-    "instance-type": lambda t: t.item.instance_type,
-    "image-id": lambda t: t.item.image_id,
-    "key-name": lambda t: t.item.key_name,
-    "availability-zone": lambda t: t.item.availability_zone,
-    "placement-availability-zone": lambda t: t.item.availability_zone,
-    "reservation-id": lambda t: t.item.reservation_id,
-    "private-ip-address": lambda t: t.item.private_ip,
-    "ip-address": lambda t: t.item.public_ip,
-    "launch-index": lambda t: str(t.item.launch_index),
-    "client-token": lambda t: t.item.client_token,
-    "architecture": lambda t: "x86_64",
-    "root-device-type": lambda t: "ebs",
-    "virtualization-type": lambda t: "hvm",
-    "tenancy": lambda t: "default",
-    "state-reason-code": lambda t: t.item.state_reason_code,
-    "private-dns-name": lambda t: private_dns_name(t.item),
-    "launch-time": lambda t: as_utc(t.item.launch_time).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-    "dns-name": lambda t: "",
-    "hypervisor": lambda t: "xen",
-    "monitoring-state": lambda t: "disabled",
-    "owner-id": lambda t: t.owner_id,
-    "platform-details": lambda t: "Linux/UNIX",
-    "usage-operation": lambda t: "RunInstances",
-    "root-device-name": lambda t: "/dev/xvda",
-    "ebs-optimized": lambda t: "false",
-    "ena-support": lambda t: "true",
-    "source-dest-check": lambda t: _bool(t.item.source_dest_check),
-    "subnet-id": lambda t: t.item.subnet_id if t.item.private_ip else None,
-    "vpc-id": lambda t: t.item.vpc_id if t.item.private_ip else None,
-    "instance.group-id": lambda t: [gid for gid, _ in t.groups],
-    "instance.group-name": lambda t: [name for _, name in t.groups],
-    "group-id": lambda t: [gid for gid, _ in t.groups],
-    "group-name": lambda t: [name for _, name in t.groups],
-    "metadata-options.http-tokens": lambda t: t.item.metadata_http_tokens,
-    "metadata-options.http-endpoint": lambda t: t.item.metadata_http_endpoint,
-    "metadata-options.http-put-response-hop-limit": lambda t: str(t.item.metadata_hop_limit),
-    "metadata-options.instance-metadata-tags": lambda t: t.item.metadata_instance_tags,
-    "metadata-options.http-protocol-ipv6": lambda t: "disabled",
-    **NETWORK_INTERFACE_FILTERS,
-}
-
-
-def private_dns_name(row: Instance) -> str:
-    return f"ip-{row.private_ip.replace('.', '-')}.ec2.internal" if row.private_ip else ""
-
 
 def check_instance_ids(ids: Sequence[str]) -> None:
     for iid in ids:
@@ -246,6 +163,7 @@ class Instances:
         self.retention = timedelta(seconds=retention)
         self.changed = threading.Event()  # set whenever the agent has work to do
         self.console_readers: dict[str, Callable[[str], bytes]] = {}  # host_id -> reader
+        self.zone_id: Callable[[str], str] = lambda zone: zone  # set by Cloud (zone IDs)
 
     # reading ------------------------------------------------------------------------------
     def _load(self, s: Session, ctx: Context, ids: Sequence[str],
@@ -274,11 +192,23 @@ class Instances:
                 rows = list(s.scalars(select(Instance).where(
                     Instance.project_id == ctx.project_id)))
             tags = tagsvc.for_resources(s, ctx.project_id, ids or None)
-            groups = SecurityGroups.groups_of(s, ctx.project_id, ids or None)
-        tagged = [InstanceView(r, tags.get(r.id, {}), groups.get(r.id, []), ctx.account_id)
-                  for r in rows]
+            by_group = any("group" in f.name for f in filters)
+            groups = SecurityGroups.groups_of(s, ctx.project_id, ids or None) \
+                if by_group else {}
+        tagged = [InstanceView(r, tags.get(r.id, {}), groups.get(r.id, []), ctx.account_id,
+                               self.zone_id(r.availability_zone)) for r in rows]
         found = [t for t in tagged if flt.matches(t, filters, INSTANCE_FILTERS)]
-        return flt.page(found, lambda t: t.item.id, max_results, token)
+        chunk, next_token = flt.page(found, lambda t: t.item.id, max_results, token)
+        if not by_group and chunk:  # groups only for the page handed out
+            self._add_groups(ctx, chunk)
+        return chunk, next_token
+
+    def _add_groups(self, ctx: Context, views: list[InstanceView]) -> None:
+        few = [v.item.id for v in views] if len(views) <= 500 else None
+        with self.db.session() as s:
+            groups = SecurityGroups.groups_of(s, ctx.project_id, few)
+        for view in views:
+            view.groups = groups.get(view.item.id, [])
 
     def get(self, ctx: Context, instance_id: str) -> Instance:
         with self.db.session() as s:

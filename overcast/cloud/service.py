@@ -36,6 +36,7 @@ class Cloud:
         self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones,
                          settings.default_subnet_prefix)
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
+        self.instances.zone_id = self.vpcs.zone_id
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
                                  self.hosts,
                                  networking=Networking(self.vpcs, self.security_groups))

@@ -310,7 +310,8 @@ class Vpcs:
                           f"arn:aws:ec2:{self.region}:{ctx.account_id}:subnet/{subnet.id}")
 
     def zone_id(self, zone: str) -> str:
-        zones = sorted(self.zones())
+        """The zone's ID as DescribeAvailabilityZones numbers them (region-az1, -az2...)."""
+        zones = sorted(self._current_zones())
         index = zones.index(zone) + 1 if zone in zones else 1
         return f"{self.region}-az{index}"
 

@@ -177,3 +177,32 @@ def test_one_default_subnet_per_zone(tmp_path: Path) -> None:
     assert [t.item.zone_id for t in sorted(subnets, key=lambda t: t.item.subnet.cidr_block)] \
         == ["overcast-1-az1", "overcast-1-az2", "overcast-1-az3"]
     cloud.db.dispose()
+
+
+def test_instance_network_filters(net, image) -> None:  # noqa: ANN001
+    subnet = net.describe_subnets()["Subnets"][0]
+    group = net.create_security_group(GroupName="filtered", Description="f")["GroupId"]
+    made = net.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                             SecurityGroupIds=[group])["Instances"][0]
+    iid = made["InstanceId"]
+    zone_id = subnet["AvailabilityZoneId"]
+
+    def ids(*filters: tuple[str, list[str]]) -> list[str]:
+        answer = net.describe_instances(Filters=[{"Name": n, "Values": v} for n, v in filters])
+        return [i["InstanceId"] for r in answer["Reservations"] for i in r["Instances"]]
+
+    assert iid in ids(("vpc-id", [subnet["VpcId"]]), ("subnet-id", [subnet["SubnetId"]]))
+    assert ids(("network-interface.group-id", [group])) == [iid]
+    assert ids(("instance.group-name", ["filt*"])) == [iid]
+    assert ids(("network-interface.network-interface-id",
+                [made["NetworkInterfaces"][0]["NetworkInterfaceId"]])) == [iid]
+    assert iid in ids(("availability-zone-id", [zone_id]), ("instance-id", [iid]))
+    assert ids(("spot-instance-request-id", ["*"])) == []  # documented, never set here
+    assert ids(("instance-id", [iid]), ("metadata-options.http-tokens", ["optional"])) == [iid]
+    status = net.describe_instance_status(IncludeAllInstances=True, InstanceIds=[iid],
+                                          Filters=[{"Name": "availability-zone-id",
+                                                    "Values": [zone_id]}])
+    assert [s["InstanceId"] for s in status["InstanceStatuses"]] == [iid]
+    net.terminate_instances(InstanceIds=[iid])
+    wait_for_state(net, [iid], "terminated")
+    net.delete_security_group(GroupId=group)

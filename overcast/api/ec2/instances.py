@@ -207,7 +207,16 @@ STATUS_FILTERS: dict[str, flt.Extractor] = {
     "instance-state-code": lambda t: str(STATE_CODES[State(t.item.state)]),
     "instance-status.status": lambda t: _health(t.item),
     "system-status.status": lambda t: _health(t.item),
+    "availability-zone-id": lambda t: t.zone_id,
+    "operator.managed": lambda t: "false",
+    "attached-ebs-status.status": lambda t: None,
+    "application-status.status": lambda t: None,
+    **{f"event.{name}": (lambda t: None) for name in (
+        "code", "description", "instance-event-id", "not-after", "not-before",
+        "not-before-deadline")},
+    "operator.principal": lambda t: None,
 }
+REACHABILITY = {"ok": "passed", "impaired": "failed"}
 
 
 def _health(row: Instance, unreachable: Container[str] = ()) -> str:
@@ -231,7 +240,11 @@ def _status(row: Instance, unreachable: Container[str] = ()) -> dict[str, Any]:
 def describe_instance_status(call: Call) -> dict[str, Any]:
     ids = call.get("InstanceIds", [])
     filters = flt.parse_filters(call.get("Filters"))
-    flt.check_filters(filters, STATUS_FILTERS)
+    flt.check_filters(filters, {**STATUS_FILTERS, "instance-status.reachability": _health,
+                                "system-status.reachability": _health})
+    if call.get("MaxResults") is not None and ids:
+        raise invalid("The parameter instancesSet cannot be used with the parameter "
+                      "maxResults", "InvalidParameterCombination")
     items, _ = call.cloud.instances.describe(call.ctx, ids, [])
     dry_run_check(call)
     if not call.get("IncludeAllInstances"):
@@ -239,7 +252,11 @@ def describe_instance_status(call: Call) -> dict[str, Any]:
     unreachable = call.cloud.hosts.unreachable_ids()
     health_filters = {**STATUS_FILTERS,
                       "instance-status.status": lambda t: _health(t.item, unreachable),
-                      "system-status.status": lambda t: _health(t.item, unreachable)}
+                      "system-status.status": lambda t: _health(t.item, unreachable),
+                      "instance-status.reachability":
+                          lambda t: REACHABILITY.get(_health(t.item, unreachable)),
+                      "system-status.reachability":
+                          lambda t: REACHABILITY.get(_health(t.item, unreachable))}
     items = [t for t in items if flt.matches(t, filters, health_filters)]
     max_results = call.get("MaxResults")
     flt.check_max_results(max_results, 5, 1000)
