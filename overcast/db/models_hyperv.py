@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db import Database, utcnow
 from overcast.db.models import Base
-from overcast.drivers.hyperv.config import AUTH_METHODS, HostConfig
+from overcast.drivers.hyperv.config import AUTH_METHODS, VM_MARKER, HostConfig
 from overcast.errors import invalid
 from overcast.identity.secrets import SecretBox
 from overcast.ids import new_hex
@@ -71,7 +71,8 @@ class HyperVHosts:
         return HostConfig(name=row.name, address=row.address, port=row.port,
                           username=row.username, password=self.box.open(row.password_encrypted),
                           auth=row.auth, cert_validation=row.cert_validation,
-                          vm_path=row.vm_path, switch=row.switch_name)
+                          vm_path=row.vm_path, switch=row.switch_name,
+                          marker=f"{VM_MARKER}:{row.id}")
 
     def record_error(self, name: str, error: str) -> None:
         with self.db.session() as s:

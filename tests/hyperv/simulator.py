@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from overcast.drivers.hyperv.config import VM_MARKER
 from overcast.drivers.hyperv.scripts import Script
 from overcast.drivers.hyperv.transport import (
     HostTimeout,
@@ -108,7 +107,7 @@ class SimulatedHost:
                                   "VirtualizationException"))
         created = p["Name"] not in self.vms
         if created:
-            self.vms[p["Name"]] = {**p, "State": "Off", "Notes": VM_MARKER}
+            self.vms[p["Name"]] = {**p, "State": "Off", "Notes": p["Marker"]}
         return {"Created": created, "Name": p["Name"]}
 
     def _start_vm(self, Name: str) -> None:  # noqa: N803

@@ -90,6 +90,8 @@ def status(harness: Harness, instance_id: str) -> tuple[str, str]:
 
 def test_instances_live_on_a_hyperv_host_and_survive_its_silence(harness: Harness) -> None:
     ec2, host = harness.ec2, harness.host
+    # another cloud's VM on the same host: never listed, never removed as a stray
+    host.vms["i-0aaaaaaaaaaaaaaaa"] = {"State": "Running", "Notes": "overcast-managed:other"}
     launched = ec2.run_instances(ImageId=harness.image_id, InstanceType="t3.micro",  # type: ignore[attr-defined]
                                  MinCount=1, MaxCount=1, UserData="#cloud-config\n")
     instance_id = launched["Instances"][0]["InstanceId"]
@@ -97,6 +99,7 @@ def test_instances_live_on_a_hyperv_host_and_survive_its_silence(harness: Harnes
     vm = host.vms[instance_id]
     assert vm["State"] == "Running" and vm["CpuCount"] == 2 and vm["MemoryBytes"] == 1024**3
     assert vm["SwitchName"] == "External" and vm["Generation"] == 2
+    assert vm["Notes"].startswith("overcast-managed:") and vm["Notes"] != "overcast-managed:other"
     iso = host.files[vm["IsoPath"]]
     assert iso[0x8001:0x8006] == b"CD001" and b"config-2" in iso  # a real config drive
     console = ec2.get_console_output(InstanceId=instance_id)  # type: ignore[attr-defined]
@@ -118,6 +121,7 @@ def test_instances_live_on_a_hyperv_host_and_survive_its_silence(harness: Harnes
     ec2.terminate_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
     wait(lambda: state(harness, instance_id) == "terminated")
     assert instance_id not in host.vms
+    assert "i-0aaaaaaaaaaaaaaaa" in host.vms
 
 
 def test_a_start_the_host_refuses_fails_the_launch_and_leaves_nothing(harness: Harness

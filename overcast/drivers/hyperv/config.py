@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 AUTH_METHODS = ("negotiate", "ntlm", "kerberos", "credssp")
-# Notes value that marks a VM as Overcast's: the driver lists and removes only those.
+# Notes value that marks a VM as Overcast's: the driver lists and removes only those. A
+# cloud adds its host registration's ID, so two clouds sharing a host leave each other be.
 VM_MARKER = "overcast-managed"
 
 
@@ -23,6 +24,7 @@ class HostConfig:
     # seconds: one remote call that is not otherwise bounded, and connecting
     call_timeout: float = 60.0
     connect_timeout: float = 15.0
+    marker: str = VM_MARKER
 
     @property
     def use_tls(self) -> bool:

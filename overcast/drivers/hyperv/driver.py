@@ -30,7 +30,7 @@ from overcast.drivers.base import (
     VmStatus,
 )
 from overcast.drivers.hyperv import scripts
-from overcast.drivers.hyperv.config import VM_MARKER, HostConfig
+from overcast.drivers.hyperv.config import HostConfig
 from overcast.drivers.hyperv.images import VhdxCache, ensure_on_host
 from overcast.drivers.hyperv.transport import HostUnreachable, RemoteError, Transport
 
@@ -148,7 +148,7 @@ class HyperVDriver:
 
     def host_info(self) -> dict[str, Any]:
         return self._run(scripts.HOST_INFO, {"VmPath": self.config.vm_path,
-                                             "Marker": VM_MARKER})
+                                             "Marker": self.config.marker})
 
     def capacity(self) -> HostCapacity:
         """From the host itself: its logical processors, its memory less what VMs that are
@@ -178,7 +178,7 @@ class HyperVDriver:
             "SecureBootTemplate": template, "CpuCount": spec.vcpus,
             "MemoryBytes": spec.memory_mib * MIB, "SwitchName": self.config.switch,
             "MacAddress": spec.network.mac_address.replace(":", "").upper(),
-            "IsoPath": iso, "PipeName": pipe, "Marker": VM_MARKER}
+            "IsoPath": iso, "PipeName": pipe, "Marker": self.config.marker}
         self._run(scripts.CREATE_VM, params, timeout=self.config.call_timeout * 3)
         self.start(spec.name)
 
@@ -228,13 +228,13 @@ class HyperVDriver:
     def destroy(self, name: str) -> None:
         directory, _, _ = self._instance_params(name)
         self._run(scripts.DESTROY_VM, {"Name": name, "Directory": directory,
-                                       "Marker": VM_MARKER},
+                                       "Marker": self.config.marker},
                   timeout=self.config.call_timeout * 2)
         self.addresses.pop(name, None)
 
     def list(self) -> dict[str, VmStatus]:
         found: dict[str, VmStatus] = {}
-        for vm in self._run(scripts.LIST_VMS, {"Marker": VM_MARKER}) or []:
+        for vm in self._run(scripts.LIST_VMS, {"Marker": self.config.marker}) or []:
             state, reason = power_state(str(vm.get("State", "")))
             addresses = tuple(str(a) for a in vm.get("IPAddresses") or () if a)
             found[vm["Name"]] = VmStatus(vm["Name"], state, reason, addresses)
