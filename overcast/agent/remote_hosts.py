@@ -9,6 +9,7 @@ read as impaired; their rows stay as they are and are reconciled when it answers
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -40,12 +41,23 @@ class HyperVStore(LocalStore):
 
     def launch_spec(self, row: Instance) -> LaunchSpec:
         spec = super().launch_spec(row)
+        spec = replace(spec, image=replace(spec.image, properties=self._properties(row)))
         metadata = getattr(self.cloud, "metadata", None)
         if spec.config_drive is None and metadata is not None:
             facts = metadata.facts(row.id)
             if facts is not None:
                 spec = replace(spec, config_drive=config_drive_files(facts))
         return spec
+
+    def _properties(self, row: Instance) -> dict[str, str]:
+        """The image's Glance properties (hw_machine_type, os_type, os_secure_boot…)."""
+        uploads = getattr(self.cloud, "image_uploads", None)
+        attributes = uploads.attributes([row.image_id]).get(row.image_id) if uploads else None
+        try:
+            found = json.loads(attributes.properties) if attributes is not None else {}
+        except ValueError:
+            found = {}
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 class HyperVHostAgents:

@@ -4,6 +4,7 @@ tests/hyperv/simulator.py in place of the PSRP transport (no Windows host exists
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -138,3 +139,27 @@ def test_a_start_the_host_refuses_fails_the_launch_and_leaves_nothing(harness: H
         InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     assert "Not enough memory" in found["StateReason"]["Message"]
     wait(lambda: instance_id not in harness.host.vms)  # the half-made VM is removed
+
+
+def test_image_properties_choose_generation_and_secure_boot(harness: Harness) -> None:
+    """Set as with `openstack image set --property hw_machine_type=hyperv-gen1`."""
+    from overcast.db import utcnow
+    from overcast.db.models_openstack import GlanceImage
+
+    def launch(properties: dict[str, str]) -> dict:
+        with harness.cloud.db.session() as s:
+            s.merge(GlanceImage(image_id=harness.image_id, status="active",
+                                visibility="public", tags="[]",
+                                properties=json.dumps(properties), updated_at=utcnow()))
+        launched = harness.ec2.run_instances(  # type: ignore[attr-defined]
+            ImageId=harness.image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+        instance_id = launched["Instances"][0]["InstanceId"]
+        wait(lambda: state(harness, instance_id) == "running")
+        return harness.host.vms[instance_id]
+
+    gen1 = launch({"hw_machine_type": "hyperv-gen1"})
+    assert (gen1["Generation"], gen1["SecureBootTemplate"]) == (1, "")
+    windows = launch({"os_type": "windows"})
+    assert (windows["Generation"], windows["SecureBootTemplate"]) == (2, "MicrosoftWindows")
+    plain = launch({"os_secure_boot": "disabled"})
+    assert (plain["Generation"], plain["SecureBootTemplate"]) == (2, "")
