@@ -6,12 +6,16 @@ same methods over the network.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Protocol
 
 from overcast.cloud.service import Cloud
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
 from overcast.lifecycle import State
+from overcast.metadata.documents import config_drive_files
+
+DEFAULT_SUBNET = "172.31.0.0/16"
 
 
 class AgentStore(Protocol):
@@ -73,35 +77,28 @@ class LocalStore:
     def launch_spec(self, row: Instance) -> LaunchSpec:
         with self.cloud.db.session() as s:
             image = s.get(Image, row.image_id)
+            wants_drive = row.config_drive or bool(image and image.config_drive)
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
                           disk_gib=row.disk_gib, image=boot_image(image),
                           network=self.network(row), user_data=row.user_data or b"",
-                          metadata_endpoint=self.metadata_endpoint)
+                          metadata_endpoint=self.metadata_endpoint,
+                          config_drive=self._config_drive(row.id) if wants_drive else None)
+
+    def _config_drive(self, instance_id: str) -> dict[str, bytes] | None:
+        facts = self.cloud.metadata.facts(instance_id)
+        return config_drive_files(facts) if facts is not None else None
 
     def network(self, row: Instance) -> NetworkSpec:
         """The instance's addresses and the forwards its security groups call for."""
         public_ip = self.cloud.addresses.ensure_public_ip(row.id)
-        rules = self._open_ports(row.id)
+        rules = self.cloud.security_groups.open_ports(row.id)
         forwards = tuple(PortForward(proto, public_ip, port, port)
                          for proto, port in forwarded_ports(rules)) if public_ip else ()
+        subnet = self.cloud.vpcs.subnet_cidr(row) or DEFAULT_SUBNET
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
-                           subnet_cidr=self._subnet_cidr(row), gateway_ip=self._gateway(row),
+                           subnet_cidr=subnet,
+                           gateway_ip=str(ipaddress.ip_network(subnet)[1]),
                            public_ip=public_ip, forwards=forwards)
-
-    def _open_ports(self, instance_id: str) -> list[tuple[str, int, int]]:
-        groups = getattr(self.cloud, "security_groups", None)
-        return groups.open_ports(instance_id) if groups is not None else []
-
-    def _subnet_cidr(self, row: Instance) -> str:
-        vpcs = getattr(self.cloud, "vpcs", None)
-        subnet = vpcs.subnet_cidr(row) if vpcs is not None and hasattr(vpcs, "subnet_cidr") \
-            else None
-        return subnet or "172.31.0.0/16"
-
-    def _gateway(self, row: Instance) -> str:
-        import ipaddress
-
-        return str(ipaddress.ip_network(self._subnet_cidr(row))[1])
 
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None:

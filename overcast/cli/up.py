@@ -21,6 +21,7 @@ from overcast.cloud.service import Cloud
 from overcast.drivers.registry import DRIVERS, make_driver
 from overcast.identity.service import ADMIN_PROJECT
 from overcast.images.builtin import ensure_builtin_image
+from overcast.metadata.server import MetadataServer
 
 log = logging.getLogger("overcast")
 PURGE_EVERY = 60.0
@@ -78,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
     first_start = cloud.identity.bootstrap() is not None
     ensure_builtin_image(cloud)
     driver = make_driver(settings)
-    agent = Agent(LocalStore(cloud), driver, settings.host_name, cloud.catalog.default_zone,
-                  settings.agent_interval)
+    host, port = settings.metadata_listen.rsplit(":", 1)
+    metadata = MetadataServer(cloud.metadata.facts, host, int(port))
+    metadata.start()
+    agent = Agent(LocalStore(cloud, metadata.endpoint), driver, settings.host_name,
+                  cloud.catalog.default_zone, settings.agent_interval)
     cloud.instances.console_readers[agent.register()] = driver.console_output
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         server.stop()
         agent.stop()
         hyperv.stop()
+        metadata.stop()
         run_file(settings).unlink(missing_ok=True)
         cloud.db.dispose()
         os.close(lock)

@@ -44,10 +44,21 @@ say() { echo "overcast-testimage: $*" > /dev/console; }
 load_modules() { while read -r mod; do insmod "/lib/modules/$mod" 2>/dev/null; done < "$1"; }
 # fetch URL FILE. busybox 1.35's static wget crashes with -T (and -q): bound it with
 # timeout instead. After one failure to connect, stop trying: there is no metadata service.
+# IMDSv2 first (instances may require it): a session token from PUT /latest/api/token.
 MD_UP=yes
+imds_token() {
+    printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 600\r\n\r\n' |
+        timeout 5 nc 169.254.169.254 80 2>/dev/null | tr -d '\r' |
+        awk 'NR == 1 && $2 != "200" { exit } body { print } /^$/ { body = 1 }'
+}
 fetch() {
     [ "$MD_UP" = yes ] || return 1
-    out=$(timeout 10 wget -O "$2" "$1" 2>&1) && return 0
+    if [ -n "$TOKEN" ]; then
+        out=$(timeout 10 wget --header "X-aws-ec2-metadata-token: $TOKEN" -O "$2" "$1" 2>&1) &&
+            return 0
+    else
+        out=$(timeout 10 wget -O "$2" "$1" 2>&1) && return 0
+    fi
     case "$out" in *"server returned error"*) ;; *) MD_UP=no ;; esac
     return 1
 }
@@ -86,6 +97,7 @@ IP=$(cat /run/ip 2>/dev/null)
 DISK=none
 [ -b /dev/vda ] && DISK="vda:$(cat /sys/block/vda/size)"
 MD=http://169.254.169.254:80/latest
+TOKEN=$(imds_token)
 CD=/mnt/config/openstack/latest
 SOURCE=none
 KEYS=none
