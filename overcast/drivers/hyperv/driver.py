@@ -162,7 +162,6 @@ class HyperVDriver:
         return capacity
 
     def create(self, spec: LaunchSpec) -> None:
-
         directory, pipe, _ = self._instance_params(spec.name)
         if not spec.image.disk_path:
             raise DriverError("Hyper-V boots disk images only; this image has no disk "
@@ -176,7 +175,9 @@ class HyperVDriver:
             "Name": spec.name, "Directory": directory, "ParentPath": parent,
             "DiskBytes": spec.disk_gib * GIB, "Generation": generation,
             "SecureBootTemplate": template, "CpuCount": spec.vcpus,
-            "MemoryBytes": spec.memory_mib * MIB, "SwitchName": self.config.switch,
+            # Hyper-V takes memory in multiples of 2 MiB
+            "MemoryBytes": (spec.memory_mib + spec.memory_mib % 2) * MIB,
+            "SwitchName": self.config.switch,
             "MacAddress": spec.network.mac_address.replace(":", "").upper(),
             "IsoPath": iso, "PipeName": pipe, "Marker": self.config.marker}
         self._run(scripts.CREATE_VM, params, timeout=self.config.call_timeout * 3)
