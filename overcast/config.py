@@ -21,7 +21,7 @@ class Settings:
     listen: str = "127.0.0.1:8773"
     # where guests' metadata connections are relayed to (fixed, so restarts keep it)
     metadata_listen: str = "127.0.0.1:8775"
-    driver: str = "fake"
+    driver: str = "qemu"
     region: str = "overcast-1"
     host_name: str = "local"
     # the fake driver's knobs (tests and benchmarks)
