@@ -5,14 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from overcast.cli import credentials, hosts, image, instance_types, projects, status, up, users
+from overcast.cli import (
+    burst,
+    credentials,
+    hosts,
+    image,
+    instance_types,
+    projects,
+    status,
+    up,
+    users,
+)
 from overcast.errors import CloudError
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="overcast", description="A private cloud on your hosts.")
     sub = top.add_subparsers(dest="command", required=True)
-    for module in (up, credentials, projects, status, instance_types, image, hosts, users):
+    for module in (up, credentials, projects, status, instance_types, image, users, burst,
+                   hosts):
         module.register(sub)
     return top
 

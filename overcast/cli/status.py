@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 from overcast.cli.runtime import add_data_dir, endpoint, open_cloud
+from overcast.cloud.service import Cloud
+from overcast.db import as_utc
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     url = endpoint(cloud.settings)
     up = _answers(url)
     print(f"cloud: {'up' if up else 'down'} ({url})")
-    hosts = cloud.hosts.list()
+    burst_hosts = {t.host_id for t in cloud.burst.targets()}
+    hosts = [h for h in cloud.hosts.list() if h.id not in burst_hosts]
     print(f"{'HOST':<16} {'ZONE':<14} {'STATE':<8} {'VCPUS':>11} {'MEMORY-MIB':>17} "
           f"{'DISK-GIB':>11}")
     for h in hosts:
@@ -38,4 +42,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"{h.name:<16} {h.availability_zone:<14} {state:<8} "
               f"{h.used_vcpus:>5}/{h.vcpus:<5} {h.used_memory_mib:>8}/{h.memory_mib:<8} "
               f"{h.used_disk_gib:>5}/{h.disk_gib:<5}")
+    _burst_targets(cloud)
     return 0 if up else 1
+
+
+def _limit(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _when(value: datetime | None) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S") if value else "never"
+
+
+def _burst_targets(cloud: Cloud) -> None:
+    """Per burst target: instances, vCPUs used of the limit, last contact, errors."""
+    usage = cloud.burst.usage()
+    if not usage:
+        return
+    print(f"\n{'BURST TARGET':<16} {'ZONE':<26} {'INSTANCES':>9} {'VCPUS':>11} "
+          f"{'LAST CONTACT':<20} ERRORS")
+    for use in usage:
+        t = use.target
+        errors = (f"failing ({t.error_count} in a row): {t.last_error}" if t.error_count
+                  else f"ok (last error {_when(t.last_error_at)}: {t.last_error})"
+                  if t.last_error else "none")
+        print(f"{t.name:<16} {t.zone:<26} {use.instances:>4}/{_limit(t.max_instances):<4} "
+              f"{use.vcpus:>5}/{_limit(t.max_vcpus):<5} {_when(t.last_contact):<20} "
+              f"{errors[:200]}")

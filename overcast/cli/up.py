@@ -11,6 +11,7 @@ import signal
 import threading
 from pathlib import Path
 
+from overcast.agent.burst import BurstSupervisor
 from overcast.agent.reconciler import Agent
 from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.agent.store import LocalStore
@@ -83,13 +84,16 @@ def run(args: argparse.Namespace) -> int:
     metadata = MetadataServer(cloud.metadata.facts, host, int(port))
     metadata.start()
     agent = Agent(LocalStore(cloud, metadata.endpoint), driver, settings.host_name,
-                  cloud.catalog.default_zone, settings.agent_interval)
+                  cloud.catalog.default_zone,
+                  settings.agent_interval)
     cloud.instances.console_readers[agent.register()] = driver.console_output
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()
     agent.start()
     hyperv = HyperVHostAgents(cloud, settings.agent_interval)  # hosts from `overcast host add`
     hyperv.start()
+    bursting = BurstSupervisor(cloud, settings.agent_interval)
+    bursting.start()
     listen = f"{settings.listen_host}:{server.port}"
     run_file(settings).write_text(json.dumps({"listen": listen, "pid": os.getpid()}))
     _banner(cloud, listen, first_start)
@@ -101,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         server.stop()
         agent.stop()
         hyperv.stop()
+        bursting.stop()
         metadata.stop()
         run_file(settings).unlink(missing_ok=True)
         cloud.db.dispose()

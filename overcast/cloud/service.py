@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from overcast.cloud.addresses import Addresses
+from overcast.cloud.burst import Burst
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import Hosts
 from overcast.cloud.image_uploads import ImageUploads
@@ -40,6 +41,9 @@ class Cloud:
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
                                  self.hosts,
                                  networking=Networking(self.vpcs, self.security_groups))
+        self.burst = Burst(self.db, SecretBox(settings.data_dir / "secret.key"),
+                           settings.region)
+        self.launcher.burst = self.burst
         self.metadata = InstanceMetadata(self.db, settings.region, self.security_groups,
                                          self.vpcs)
         self.tags = Tags(self.db)

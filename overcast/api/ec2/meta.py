@@ -50,8 +50,9 @@ def describe_regions(call: Call) -> dict[str, Any]:
 def describe_availability_zones(call: Call) -> dict[str, Any]:
     region = call.cloud.settings.region
     zones = call.cloud.catalog.availability_zones()
+    hidden = call.cloud.burst.hidden_zones(call.ctx.project_id)  # others' burst targets
     items = [flt.Tagged(z, {"region": region, "zone-id": f"{region}-az{i + 1}"})
-             for i, z in enumerate(zones)]
+             for i, z in enumerate(zones) if z not in hidden]
     names, ids = call.get("ZoneNames", []), call.get("ZoneIds", [])
     for wanted, key in ((names, lambda t: t.item), (ids, lambda t: t.tags["zone-id"])):
         unknown = set(wanted) - {key(t) for t in items}
