@@ -20,7 +20,7 @@ from overcast.db.models import Instance, Tag
 from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_valid
+from overcast.ids import is_well_formed
 from overcast.lifecycle import State, next_state
 
 USER_REASONS = {
@@ -132,7 +132,7 @@ def check_shutdown_behavior(value: str) -> None:
 
 def check_instance_ids(ids: Sequence[str]) -> None:
     for iid in ids:
-        if not is_valid(iid, "i"):
+        if not is_well_formed(iid, "i"):
             raise InvalidParameter("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
 
 

@@ -26,7 +26,7 @@ from overcast.db.models_network import (
 )
 from overcast.errors import Conflict, InvalidParameter, NotFound, QuotaExceeded, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_valid, new_id
+from overcast.ids import is_well_formed, new_id
 from overcast.lifecycle import State
 
 MAX_RULES = 60  # per direction, as AWS's default quota
@@ -86,7 +86,7 @@ RULE_FILTERS: dict[str, flt.Extractor] = {
 
 def check_group_ids(ids: Sequence[str]) -> None:
     for gid in ids:
-        if not is_valid(gid, "sg"):
+        if not is_well_formed(gid, "sg"):
             raise InvalidParameter("InvalidGroupId.Malformed",
                                    f'Invalid id: "{gid}" (expecting "sg-...")')
 
@@ -123,7 +123,7 @@ class SecurityGroups:
     # finding groups ---------------------------------------------------------------------
     @staticmethod
     def _vpc(s: Session, ctx: Context, vpc_id: str) -> Vpc:
-        if not is_valid(vpc_id, "vpc"):
+        if not is_well_formed(vpc_id, "vpc"):
             raise InvalidParameter("InvalidVpcID.Malformed",
                                    f'Invalid id: "{vpc_id}" (expecting "vpc-...")')
         vpc = s.scalar(select(Vpc).where(Vpc.id == vpc_id, Vpc.project_id == ctx.project_id))
@@ -338,7 +338,7 @@ class SecurityGroups:
                      rule_ids: Sequence[str]) -> list[SecurityGroupRule]:
         by_id = {r.id: r for r in existing}
         for rid in rule_ids:
-            if not is_valid(rid, "sgr"):
+            if not is_well_formed(rid, "sgr"):
                 raise InvalidParameter("InvalidSecurityGroupRuleId.Malformed",
                                        f'Invalid id: "{rid}" (expecting "sgr-...")')
             if rid not in by_id:

@@ -18,7 +18,7 @@ from overcast.db.models import Instance, Project
 from overcast.db.models_network import SecurityGroup, SecurityGroupRule, Subnet, Vpc
 from overcast.errors import InsufficientCapacity, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_valid, new_id
+from overcast.ids import is_well_formed, new_id
 
 DEFAULT_VPC_CIDR = ipaddress.ip_network("172.31.0.0/16")
 DEFAULT_SUBNET_PREFIX = 20
@@ -208,7 +208,7 @@ class Vpcs:
         return subnet
 
     def _subnet(self, s: Session, ctx: Context, subnet_id: str) -> Subnet:
-        if not is_valid(subnet_id, "subnet"):
+        if not is_well_formed(subnet_id, "subnet"):
             raise InvalidParameter("InvalidSubnetID.Malformed",
                                    f'Invalid id: "{subnet_id}" (expecting "subnet-...")')
         subnet = s.scalar(select(Subnet).where(Subnet.id == subnet_id,
@@ -339,7 +339,7 @@ def _checked_address(network: ipaddress.IPv4Network | ipaddress.IPv6Network, wan
 
 def _check_ids(ids: Sequence[str], prefix: str, code: str) -> None:
     for rid in ids:
-        if not is_valid(rid, prefix):
+        if not is_well_formed(rid, prefix):
             raise InvalidParameter(f"{code}.Malformed",
                                    f'Invalid id: "{rid}" (expecting "{prefix}-...")')
 

@@ -118,7 +118,7 @@ def test_termination_protection(api, image) -> None:  # noqa: ANN001
 def test_attribute_errors(api, unchecked, image) -> None:  # noqa: ANN001
     iid = _launch(api, image)
     cases = [
-        (lambda: api.describe_instance_attribute(InstanceId="i-12", Attribute="instanceType"),
+        (lambda: api.describe_instance_attribute(InstanceId="i-xyz", Attribute="instanceType"),
          "InvalidInstanceID.Malformed"),
         (lambda: api.describe_instance_attribute(InstanceId="i-0123456789abcdef0",
                                                  Attribute="instanceType"),
@@ -148,6 +148,14 @@ def test_attribute_errors(api, unchecked, image) -> None:  # noqa: ANN001
         assert _code(exc) == code, exc.value
     assert api.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")[
         "DisableApiTermination"] == {"Value": False}  # the dry run changed nothing
+    password = api.get_password_data(InstanceId=iid)
+    assert password["InstanceId"] == iid and password["PasswordData"] == ""
+    for kwargs in ({"Attribute": "colour"}, {"Attribute": "disableApiTermination"}, {}):
+        with pytest.raises(ClientError) as exc:
+            unchecked.modify_instance_attribute(InstanceId=iid, **kwargs)
+        assert _code(exc) == {"colour": "InvalidParameterValue",
+                              "disableApiTermination": "MissingParameter"}.get(
+            kwargs.get("Attribute", ""), "InvalidParameterCombination")
     api.terminate_instances(InstanceIds=[iid])
 
 

@@ -143,7 +143,7 @@ def test_bad_permissions_are_refused(sg, permission: dict, code: str) -> None:  
 
 def test_errors_for_groups(sg) -> None:  # noqa: ANN001
     cases = [
-        (lambda: sg.describe_security_groups(GroupIds=["sg-12"]), "InvalidGroupId.Malformed"),
+        (lambda: sg.describe_security_groups(GroupIds=["sg-xyz"]), "InvalidGroupId.Malformed"),
         (lambda: sg.describe_security_groups(GroupIds=["sg-0123456789abcdef0"]),
          "InvalidGroup.NotFound"),
         (lambda: sg.describe_security_groups(GroupNames=["nope"]), "InvalidGroup.NotFound"),
@@ -153,7 +153,7 @@ def test_errors_for_groups(sg) -> None:  # noqa: ANN001
          "InvalidParameterValue"),
         (lambda: sg.create_security_group(GroupName="default", Description="d"),
          "InvalidParameterValue"),
-        (lambda: sg.create_security_group(GroupName="x", Description="d", VpcId="vpc-1"),
+        (lambda: sg.create_security_group(GroupName="x", Description="d", VpcId="vpc-zz"),
          "InvalidVpcID.Malformed"),
         (lambda: sg.describe_security_groups(Filters=[{"Name": "nope", "Values": ["x"]}]),
          "InvalidParameterValue"),

@@ -71,11 +71,11 @@ def test_filters_tags_and_errors(cloud, creds, net) -> None:  # noqa: ANN001
     for name, values, count in [("default-for-az", ["true"], 1), ("vpc-id", [vpc_id], 1),
                                 ("cidr-block", ["172.31.0.0/20"], 1),
                                 ("available-ip-address-count", ["40??"], 1),
-                                ("tag:Name", ["main"], 1), ("subnet-id", ["subnet-0*"], 0)]:
+                                ("tag:Name", ["main"], 1), ("subnet-id", ["subnet-none*"], 0)]:
         found = net.describe_subnets(Filters=[{"Name": name, "Values": values}])["Subnets"]
         assert len(found) == count, (name, values)
     cases = [
-        (lambda: net.describe_vpcs(VpcIds=["vpc-1"]), "InvalidVpcID.Malformed"),
+        (lambda: net.describe_vpcs(VpcIds=["vpc-zz"]), "InvalidVpcID.Malformed"),
         (lambda: net.describe_vpcs(VpcIds=["vpc-0123456789abcdef0"]), "InvalidVpcID.NotFound"),
         (lambda: net.describe_subnets(SubnetIds=["subnet-0123456789abcdef0"]),
          "InvalidSubnetID.NotFound"),

@@ -13,6 +13,7 @@ from overcast.api.ec2.run_options import metadata_request
 from overcast.cloud import filters as flt
 from overcast.cloud.instances import AttributeChange, check_shutdown_behavior
 from overcast.cloud.security_groups import SecurityGroups
+from overcast.db import utcnow
 from overcast.db.models import Instance
 from overcast.errors import InvalidParameter, invalid
 from overcast.lifecycle import State
@@ -46,15 +47,18 @@ def _requested(call: Call) -> tuple[str, Any]:
     """(attribute name, value) of the one attribute a Modify call changes."""
     given = [(attr, call.params[m]) for m, attr in MEMBERS.items()
              if call.params.get(m) not in (None, [])]
-    if call.get("Attribute"):
+    name = call.get("Attribute")
+    if name:
+        if name not in MEMBERS.values():
+            raise invalid(f"Value ({name}) for parameter attribute is invalid. Unknown "
+                          "attribute.")
         value = call.get("Value")
-        if value is None and call.get("Attribute") != "groupSet":
+        if value is None:
             raise InvalidParameter("MissingParameter",
                                    "The request must contain the parameter value")
-        given.append((call.get("Attribute"), {"Value": value}))
+        given.append((name, [value] if name == "groupSet" else {"Value": value}))
     if not given:
-        raise InvalidParameter("MissingParameter",
-                               "The request must contain the parameter attribute")
+        raise invalid("No attributes specified.", "InvalidParameterCombination")
     if len(given) > 1:
         raise invalid("Only one attribute can be modified at a time.",
                       "InvalidParameterCombination")
@@ -249,3 +253,11 @@ def describe_instance_type_offerings(call: Call) -> dict[str, Any]:
     return {"InstanceTypeOfferings": [
         {"InstanceType": t.item[0], "LocationType": location_type, "Location": t.item[1]}
         for t in chunk], "NextToken": token}
+
+
+@action("GetPasswordData")
+def get_password_data(call: Call) -> dict[str, Any]:
+    """Linux guests have no Windows administrator password: the data is empty, as on EC2."""
+    row = call.cloud.instances.get(call.ctx, _instance_id(call))
+    dry_run_check(call)
+    return {"InstanceId": row.id, "Timestamp": utcnow(), "PasswordData": ""}
