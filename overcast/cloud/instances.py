@@ -157,6 +157,15 @@ def _check_protected(row: Instance, event: str) -> None:
                         "'disableApiStop' instance attribute and try again.")
 
 
+def _terminates_on_shutdown(row: Instance, event: str,
+                            reason: tuple[str, str] | None) -> bool:
+    """instanceInitiatedShutdownBehavior=terminate: a guest that powers itself off is
+    terminated instead of stopped (a crash still stops it)."""
+    return (event == "powered_off" and row.state == State.RUNNING
+            and row.shutdown_behavior == "terminate" and reason is not None
+            and reason[0] == "Client.InstanceInitiatedShutdown")
+
+
 class Instances:
     def __init__(self, db: Database, retention: float) -> None:
         self.db = db
@@ -295,6 +304,9 @@ class Instances:
                            .with_for_update())
             if row is None or (expected is not None and row.state != expected):
                 return None
+            if _terminates_on_shutdown(row, event, reason):
+                event = "terminate"
+                self.changed.set()  # the agent destroys it next
             target = next_state(row.id, State(row.state), event)
             row.state = target
             if reason:

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
+from overcast.agent.reconciler import Agent
+from overcast.agent.store import LocalStore
+from overcast.cloud.images import ImageFiles
+from overcast.cloud.instances import InstanceOptions
+from overcast.cloud.launch import RunRequest
+from overcast.cloud.service import Cloud
+from overcast.config import load_settings
+from overcast.drivers.base import HostCapacity
+from overcast.drivers.fake import FakeDriver
 from tests.conftest import RunningCloud, wait_for_state
 
 
@@ -209,3 +219,34 @@ def test_awscli_protection_flow(cloud, creds, api, image) -> None:  # noqa: ANN0
     cloud.aws("modify-instance-attribute", "--instance-id", iid,
               "--no-disable-api-termination", credentials=creds)
     cloud.aws("terminate-instances", "--instance-ids", iid, credentials=creds)
+
+
+def test_guest_shutdown_terminates_when_asked(tmp_path) -> None:  # noqa: ANN001
+    """In-process, with the agent and the fake driver: a guest powering itself off."""
+    cloud = Cloud(load_settings(data_dir=tmp_path))
+    cloud.prepare()
+    cloud.identity.bootstrap()
+    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
+    driver = FakeDriver(HostCapacity(16, 65536, 500), state_file=tmp_path / "vms.json")
+    agent = Agent(LocalStore(cloud), driver, "h1", "overcast-1a")
+    agent.register()
+    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    keep = cloud.run_instances(ctx, RunRequest(image)).instances[0].id
+    gone = cloud.run_instances(ctx, RunRequest(
+        image, options=InstanceOptions(shutdown_behavior="terminate"))).instances[0].id
+
+    def states() -> dict[str, str]:
+        agent.tick()
+        return {t.item.id: t.item.state for t in cloud.instances.describe(ctx, [keep, gone],
+                                                                           [])[0]}
+
+    deadline = time.monotonic() + 10
+    while set(states().values()) != {"running"} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    driver.power_off(keep)
+    driver.power_off(gone)
+    while states() != {keep: "stopped", gone: "terminated"} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert states() == {keep: "stopped", gone: "terminated"}
+    assert cloud.instances.get(ctx, gone).state_reason_code == "Client.InstanceInitiatedShutdown"
+    cloud.db.dispose()
