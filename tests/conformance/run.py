@@ -1,6 +1,6 @@
 """Run ec2api-tempest-plugin's api and scenario tests against a fresh Overcast (fake driver).
 
-    tests/conformance/run.sh [pytest args...]      (installs the plugin, then runs this)
+    tests/conformance/run.sh [--all] [pytest args...]   (installs the plugin, runs this)
 
 Starts `overcast up` with the fake driver, creates a `tempest` project, imports a small qcow2
 into the image store as a public image (the plugin's ami_image_location: RegisterImage from
@@ -24,6 +24,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import RunningCloud, start_cloud  # noqa: E402
+
+# The tests of features Overcast has (the foundation and issue 3): images, key pairs, regions
+# and zones, instances and their attributes, security groups and the default VPC, paging and
+# tags. Volumes, snapshots, Elastic IPs, creating VPCs/subnets/interfaces/gateways/routes and
+# VPN come with later issues; `--all` runs those too.
+RELEVANT = " or ".join([
+    "ImageTest", "ImageRegisterTest", "KeyPairTest", "RegionTest", "InstanceTest",
+    "(InstanceAttributeTest and not group_set and not source_dest_check"
+    " and not multiple_interfaces)",
+    "SecurityGroupEC2ClassicTest", "InstanceRestartTest", "InstancesTest",
+    "InstancePagingTest", "TagsPagingTest and invalid_max_results",
+    "VPCTest and describe_non_existing",
+])
 
 CONF_TEMPLATE = """[aws]
 ec2_url = {endpoint}/
@@ -103,7 +116,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--python", required=True, help="the plugin virtualenv's python")
     parser.add_argument("--report", type=Path, help="also write the per-test outcomes here")
+    parser.add_argument("--all", action="store_true",
+                        help="every api and scenario test, not only those of features Overcast "
+                        "has")
     args, pytest_args = parser.parse_known_args()
+    if not args.all and "-k" not in pytest_args:
+        pytest_args = ["-k", RELEVANT, *pytest_args]
     with tempfile.TemporaryDirectory(prefix="overcast-conformance-") as tmp:
         work = Path(tmp)
         cloud = start_cloud(work, fake_boot_delay=0.05, default_max_instances=50)
