@@ -27,6 +27,7 @@ MBR_BOOT_CODE = (Path("/usr/lib/syslinux/mbr/mbr.bin"), Path("/usr/lib/SYSLINUX/
 FAT16_LBA = 0x0E
 LINUX = 0x83
 FAT_SLACK_BYTES = 2 * MIB
+FAT16_MIN_BYTES = 16 * MIB  # mkfs.fat -F 16 wants enough clusters
 COPY_CHUNK = MIB
 
 
@@ -76,7 +77,7 @@ def syslinux_config(kernel: str, initrd: str, append: str) -> str:
 def make_boot_partition(dest: Path, label: str, files: dict[str, Path], config: str) -> None:
     """A FAT file system image with SYSLINUX installed, `config` and `files` (name -> source)."""
     payload = sum(src.stat().st_size for src in files.values())
-    size = _round_up(payload + payload // 16 + FAT_SLACK_BYTES, MIB)
+    size = max(FAT16_MIN_BYTES, _round_up(payload + payload // 16 + FAT_SLACK_BYTES, MIB))
     with open(dest, "wb") as out:
         out.truncate(size)
     fat = shutil.which("mkfs.fat") or "/usr/sbin/mkfs.fat"
