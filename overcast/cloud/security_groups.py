@@ -231,7 +231,7 @@ class SecurityGroups:
                            f"resource {group.id} has a dependent object")
 
     # rules ------------------------------------------------------------------------------
-    def _specs(self, s: Session, ctx: Context, group: SecurityGroup,
+    def specs(self, s: Session, ctx: Context, group: SecurityGroup,
                permissions: Sequence[rules.Permission]) -> list[rules.RuleSpec]:
         if not permissions:
             raise InvalidParameter("MissingParameter",
@@ -283,8 +283,8 @@ class SecurityGroups:
         self.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
             group = self.find(s, ctx, *group_ref, lock=True)
-            specs = self._specs(s, ctx, group, permissions)
-            existing = self._rules(s, group.id, egress)
+            specs = self.specs(s, ctx, group, permissions)
+            existing = self.rules_of(s, group.id, egress)
             have = {rules.rule_key(r) for r in existing}
             for spec in specs:
                 if spec.key in have:
@@ -316,12 +316,12 @@ class SecurityGroups:
         self.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
             group = self.find(s, ctx, *group_ref, lock=True)
-            existing = self._rules(s, group.id, egress)
+            existing = self.rules_of(s, group.id, egress)
             if rule_ids:
                 gone = self._by_rule_ids(existing, rule_ids)
             else:
                 by_key = {rules.rule_key(r): r for r in existing}
-                specs = self._specs(s, ctx, group, permissions)
+                specs = self.specs(s, ctx, group, permissions)
                 if any(spec.key not in by_key for spec in specs):
                     raise NotFound("InvalidPermission.NotFound",
                                    "The specified rule does not exist in this security group.")
@@ -347,7 +347,7 @@ class SecurityGroups:
         return [by_id[rid] for rid in dict.fromkeys(rule_ids)]
 
     @staticmethod
-    def _rules(s: Session, group_id: str, egress: bool) -> list[SecurityGroupRule]:
+    def rules_of(s: Session, group_id: str, egress: bool) -> list[SecurityGroupRule]:
         return list(s.scalars(select(SecurityGroupRule).where(
             SecurityGroupRule.group_id == group_id, SecurityGroupRule.is_egress == egress)))
 

@@ -245,8 +245,17 @@ def test_awscli_flat_form(cloud, creds) -> None:  # noqa: ANN001
     shown = json.loads(cloud.aws("describe-security-groups", "--group-names", "cli",
                                  credentials=creds).stdout)["SecurityGroups"][0]
     ranges = sorted((p["FromPort"], p["ToPort"], p["IpRanges"][0]["CidrIp"])
-                    for p in shown["IpPermissions"])
+                    for p in shown["IpPermissions"] if p["IpProtocol"] == "tcp")
     assert ranges == [(22, 22, "0.0.0.0/0"), (8000, 8080, "127.0.0.1/32")]
+    cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol", "all",
+              "--source-group", "default", credentials=creds)
+    cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol", "icmp",
+              "--port", "-1", "--cidr", "10.0.0.0/8", credentials=creds)
+    shown = json.loads(cloud.aws("describe-security-groups", "--group-names", "cli",
+                                 credentials=creds).stdout)["SecurityGroups"][0]
+    by_protocol = {p["IpProtocol"]: p for p in shown["IpPermissions"]}
+    assert by_protocol["-1"]["UserIdGroupPairs"][0]["GroupId"].startswith("sg-")
+    assert (by_protocol["icmp"]["FromPort"], by_protocol["icmp"]["ToPort"]) == (-1, -1)
     again = cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol",
                       "tcp", "--port", "22", "--cidr", "0.0.0.0/0", credentials=creds,
                       check=False)
@@ -270,3 +279,41 @@ def test_tenants_do_not_see_each_others_groups(cloud, sg, ec2) -> None:  # noqa:
             {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": mine}]}])
     assert _code(exc) == "InvalidGroup.NotFound"
     sg.delete_security_group(GroupId=mine)
+
+
+def test_descriptions_and_rules_change_in_place(sg) -> None:  # noqa: ANN001
+    gid = sg.create_security_group(GroupName="edits", Description="edits")["GroupId"]
+    made = sg.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        _ssh("10.0.0.0/8"), _ssh("10.1.0.0/16")])["SecurityGroupRules"]
+    first, second = (r["SecurityGroupRuleId"] for r in made)
+    sg.update_security_group_rule_descriptions_ingress(GroupId=gid, IpPermissions=[
+        {**_ssh("10.0.0.0/8"), "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "office"}]}])
+    sg.update_security_group_rule_descriptions_ingress(GroupId=gid, SecurityGroupRuleDescriptions=[
+        {"SecurityGroupRuleId": second, "Description": "lab"}])
+    ranges = _group(sg, gid)["IpPermissions"][0]["IpRanges"]
+    assert ranges == [{"CidrIp": "10.0.0.0/8", "Description": "office"},
+                      {"CidrIp": "10.1.0.0/16", "Description": "lab"}]
+    sg.modify_security_group_rules(GroupId=gid, SecurityGroupRules=[
+        {"SecurityGroupRuleId": first, "SecurityGroupRule": {
+            "IpProtocol": "udp", "FromPort": 500, "ToPort": 600, "CidrIpv4": "192.0.2.0/24",
+            "Description": "vpn"}}])
+    rule = sg.describe_security_group_rules(SecurityGroupRuleIds=[first])["SecurityGroupRules"][0]
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIpv4"],
+            rule["Description"]) == ("udp", 500, 600, "192.0.2.0/24", "vpn")
+    for kwargs, code in [
+        ({"SecurityGroupRules": [{"SecurityGroupRuleId": first, "SecurityGroupRule": {
+            "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": "10.1.0.0/16"}}]},
+         "InvalidPermission.Duplicate"),
+        ({"SecurityGroupRules": [{"SecurityGroupRuleId": "sgr-0123456789abcdef0",
+                                  "SecurityGroupRule": {"IpProtocol": "-1",
+                                                        "CidrIpv4": "0.0.0.0/0"}}]},
+         "InvalidSecurityGroupRuleId.NotFound"),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            sg.modify_security_group_rules(GroupId=gid, **kwargs)
+        assert _code(exc) == code
+    with pytest.raises(ClientError) as exc:
+        sg.update_security_group_rule_descriptions_ingress(GroupId=gid, IpPermissions=[
+            _ssh("172.16.0.0/12")])
+    assert _code(exc) == "InvalidPermission.NotFound"
+    sg.delete_security_group(GroupId=gid)

@@ -8,6 +8,7 @@ from typing import Any
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.cloud import filters as flt
 from overcast.cloud.security_groups import GroupView
+from overcast.cloud.sg_rule_edits import RuleEdits
 from overcast.cloud.sg_rules import GroupSource, Permission
 from overcast.db.models_network import SecurityGroupRule
 from overcast.errors import InvalidParameter, invalid
@@ -211,3 +212,62 @@ def revoke_security_group_ingress(call: Call) -> dict[str, Any]:
 @action("RevokeSecurityGroupEgress")
 def revoke_security_group_egress(call: Call) -> dict[str, Any]:
     return _revoke(call, egress=True)
+
+
+def _update_descriptions(call: Call, egress: bool) -> dict[str, Any]:
+    ref = _group_ref(call)
+    by_id = {d.get("SecurityGroupRuleId") or "": d.get("Description") or ""
+             for d in call.get("SecurityGroupRuleDescriptions", [])}
+    permissions = [] if by_id else _permissions(call)
+    RuleEdits(call.cloud.security_groups).update_descriptions(
+        call.ctx, ref, egress, permissions, by_id, dry_run=bool(call.get("DryRun")))
+    dry_run_check(call)
+    return {"Return": True}
+
+
+@action("UpdateSecurityGroupRuleDescriptionsIngress")
+def update_security_group_rule_descriptions_ingress(call: Call) -> dict[str, Any]:
+    return _update_descriptions(call, egress=False)
+
+
+@action("UpdateSecurityGroupRuleDescriptionsEgress")
+def update_security_group_rule_descriptions_egress(call: Call) -> dict[str, Any]:
+    return _update_descriptions(call, egress=True)
+
+
+def _rule_request(raw: dict[str, Any]) -> Permission:
+    """One SecurityGroupRuleRequest: a rule with exactly one source."""
+    description = raw.get("Description") or ""
+    referenced = raw.get("ReferencedGroupId")
+    return Permission(
+        protocol=raw.get("IpProtocol") or "", from_port=raw.get("FromPort"),
+        to_port=raw.get("ToPort"),
+        ipv4=((raw["CidrIpv4"], description),) if raw.get("CidrIpv4") else (),
+        ipv6=((raw["CidrIpv6"], description),) if raw.get("CidrIpv6") else (),
+        groups=(GroupSource(group_id=referenced, description=description),)
+        if referenced else (),
+        prefix_lists=(raw["PrefixListId"],) if raw.get("PrefixListId") else ())
+
+
+@action("ModifySecurityGroupRules")
+def modify_security_group_rules(call: Call) -> dict[str, Any]:
+    group_id = call.get("GroupId")
+    updates = []
+    for entry in call.get("SecurityGroupRules", []):
+        rule_id, request = entry.get("SecurityGroupRuleId"), entry.get("SecurityGroupRule")
+        if not rule_id or request is None:
+            raise InvalidParameter("MissingParameter", "Each rule update needs a "
+                                   "SecurityGroupRuleId and a SecurityGroupRule")
+        permission = _rule_request(request)
+        if len(permission.ipv4) + len(permission.ipv6) + len(permission.groups) \
+                + len(permission.prefix_lists) != 1:
+            raise invalid("A security group rule needs exactly one of CidrIpv4, CidrIpv6, "
+                          "PrefixListId and ReferencedGroupId.")
+        updates.append((rule_id, permission))
+    if not updates:
+        raise InvalidParameter("MissingParameter",
+                               "The request must contain the parameter SecurityGroupRules")
+    RuleEdits(call.cloud.security_groups).modify(call.ctx, group_id, updates,
+                                                 dry_run=bool(call.get("DryRun")))
+    dry_run_check(call)
+    return {"Return": True}
