@@ -117,6 +117,7 @@ class Vpcs:
         self._ready: dict[str, tuple[str, frozenset[str]]] = {}
         self._zones_read: tuple[float, frozenset[str]] = (-ZONES_TTL, frozenset())
         self._cidrs: dict[str, str] = {}  # subnet id -> CIDR (they never change)
+        self._zone_ids: tuple[frozenset[str], dict[str, str]] = (frozenset(), {})
 
     # the default VPC ----------------------------------------------------------------------
     def _current_zones(self) -> frozenset[str]:
@@ -311,9 +312,11 @@ class Vpcs:
 
     def zone_id(self, zone: str) -> str:
         """The zone's ID as DescribeAvailabilityZones numbers them (region-az1, -az2...)."""
-        zones = sorted(self._current_zones())
-        index = zones.index(zone) + 1 if zone in zones else 1
-        return f"{self.region}-az{index}"
+        zones = self._current_zones()
+        if self._zone_ids[0] != zones:
+            self._zone_ids = (zones, {z: f"{self.region}-az{n + 1}"
+                                      for n, z in enumerate(sorted(zones))})
+        return self._zone_ids[1].get(zone, f"{self.region}-az1")
 
     def exists(self, kind: type[Vpc] | type[Subnet]) -> Callable[[Session, Context, str], bool]:
         def found(s: Session, ctx: Context, resource_id: str) -> bool:

@@ -7,6 +7,13 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from overcast.agent.store import LocalStore
+from overcast.cloud.images import ImageFiles
+from overcast.cloud.launch import RunRequest
+from overcast.cloud.service import Cloud
+from overcast.cloud.sg_rules import Permission
+from overcast.config import load_settings
+from overcast.drivers.base import HostCapacity
 from tests.conftest import RunningCloud, wait_for_state
 
 
@@ -317,3 +324,35 @@ def test_descriptions_and_rules_change_in_place(sg) -> None:  # noqa: ANN001
             _ssh("172.16.0.0/12")])
     assert _code(exc) == "InvalidPermission.NotFound"
     sg.delete_security_group(GroupId=gid)
+
+
+def test_agent_contract(tmp_path) -> None:  # noqa: ANN001
+    """In-process: what the agent forwards and the metadata service names, and the wake-up."""
+    cloud = Cloud(load_settings(data_dir=tmp_path))
+    cloud.prepare()
+    cloud.identity.bootstrap()
+    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
+    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(16, 65536, 500))
+    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    row = cloud.run_instances(ctx, RunRequest(image)).instances[0]
+    groups = cloud.security_groups
+    assert groups.open_ports(row.id) == [] and groups.names_for(row.id) == ["default"]
+    cloud.instances.changed.clear()
+    tcp = [Permission("tcp", 22, 22, ipv4=(("0.0.0.0/0", ""),)),
+           Permission("tcp", 80, 80, ipv4=(("10.0.0.0/8", ""),)),
+           Permission("tcp", 8080, 8081, ipv4=(("127.0.0.0/8", ""),)),
+           Permission("udp", 53, 53, ipv6=(("::/0", ""),))]
+    groups.authorize(ctx, (None, "default"), False, tcp)
+    assert cloud.instances.changed.is_set()
+    assert groups.open_ports(row.id) == [("tcp", 22, 22), ("tcp", 8080, 8081)]
+    web = groups.create(ctx, "web", "web")
+    groups.authorize(ctx, (web.id, None), False, [Permission("-1", ipv4=(("0.0.0.0/0", ""),))])
+    cloud.instances.changed.clear()
+    groups.set_instance_groups(ctx, row, [web.id])
+    assert cloud.instances.changed.is_set()
+    assert groups.open_ports(row.id) == [("-1", -1, -1)] and groups.names_for(row.id) == ["web"]
+    assert cloud.vpcs.subnet_cidr(row) == "172.31.0.0/20"
+    network = LocalStore(cloud).network(cloud.instances.get(ctx, row.id))
+    assert network.subnet_cidr == "172.31.0.0/20" and network.gateway_ip == "172.31.0.1"
+    assert {(f.protocol, f.guest_port) for f in network.forwards} >= {("tcp", 22), ("tcp", 443)}
+    cloud.db.dispose()
