@@ -254,6 +254,7 @@ class MetadataServer:
         self.port = int(self.sock.getsockname()[1])
         self.first_lines: list[bytes] = []
         self.requests: list[bytes] = []
+        self.headers: list[list[bytes]] = []
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -269,9 +270,13 @@ class MetadataServer:
             self.first_lines.append(stream.readline())
             request = stream.readline()
             self.requests.append(request)
-            while stream.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            if b"openssh-key" in request:
+            headers = []
+            while (line := stream.readline()) not in (b"\r\n", b"\n", b""):
+                headers.append(line.strip().lower())
+            self.headers.append(headers)
+            if request.startswith(b"PUT /latest/api/token"):
+                body = b"token-e2e"
+            elif b"openssh-key" in request:
                 body = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e overcast-e2e\n"
             else:
                 body = b"#!/bin/sh\necho overcast-user-data-ran\n"
@@ -304,9 +309,13 @@ def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) ->
         )
         console = driver.console_output(name).decode(errors="replace")
         assert "ip=10.20.0.6" in console and "source=metadata ssh-key=installed" in console
-        assert server.first_lines == [f"OVERCAST-INSTANCE {name}\r\n".encode()] * 2
-        assert b"/latest/meta-data/public-keys/0/openssh-key" in server.requests[0]
-        assert b"/latest/user-data" in server.requests[1]
+        # IMDSv2 as the guest does it: a token first, then requests that carry it
+        assert server.first_lines == [f"OVERCAST-INSTANCE {name}\r\n".encode()] * 3
+        assert server.requests[0].startswith(b"PUT /latest/api/token ")
+        assert b"GET /latest/meta-data/public-keys/0/openssh-key" in server.requests[1]
+        assert b"GET /latest/user-data" in server.requests[2]
+        for headers in server.headers[1:]:
+            assert b"x-aws-ec2-metadata-token: token-e2e" in headers
     finally:
         driver.destroy(name)
         server.close()
