@@ -122,11 +122,12 @@ class SecurityGroups:
 
     # finding groups ---------------------------------------------------------------------
     @staticmethod
-    def _vpc(s: Session, ctx: Context, vpc_id: str) -> Vpc:
+    def _vpc(s: Session, ctx: Context, vpc_id: str, lock: bool = False) -> Vpc:
         if not is_well_formed(vpc_id, "vpc"):
             raise InvalidParameter("InvalidVpcID.Malformed",
                                    f'Invalid id: "{vpc_id}" (expecting "vpc-...")')
-        vpc = s.scalar(select(Vpc).where(Vpc.id == vpc_id, Vpc.project_id == ctx.project_id))
+        query = select(Vpc).where(Vpc.id == vpc_id, Vpc.project_id == ctx.project_id)
+        vpc = s.scalar(query.with_for_update() if lock else query)  # lock: one name at a time
         if vpc is None:
             raise NotFound("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist")
         return vpc
@@ -171,7 +172,7 @@ class SecurityGroups:
         tagsvc.validate(tags or {})
         default_vpc = self.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
-            vpc = self._vpc(s, ctx, vpc_id or default_vpc)
+            vpc = self._vpc(s, ctx, vpc_id or default_vpc, lock=True)
             if dry_run:
                 return SecurityGroup(id="", vpc_id=vpc.id, name=name)
             names = set(s.scalars(select(SecurityGroup.name).where(
@@ -395,8 +396,10 @@ class SecurityGroups:
                    names: Sequence[str]) -> list[SecurityGroup]:
         """The groups a new instance in `vpc_id` joins: those named, or the VPC's default."""
         check_group_ids(ids)
+        # shared locks: a group cannot be deleted while an instance joins it
         groups = list(s.scalars(select(SecurityGroup).where(
-            SecurityGroup.project_id == ctx.project_id, SecurityGroup.vpc_id == vpc_id)))
+            SecurityGroup.project_id == ctx.project_id, SecurityGroup.vpc_id == vpc_id)
+            .with_for_update(read=True)))
         by_id = {g.id: g for g in groups}
         by_name = {g.name: g for g in groups}
         chosen: list[SecurityGroup] = []

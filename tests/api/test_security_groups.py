@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -356,3 +357,20 @@ def test_agent_contract(tmp_path) -> None:  # noqa: ANN001
     assert network.subnet_cidr == "172.31.0.0/20" and network.gateway_ip == "172.31.0.1"
     assert {(f.protocol, f.guest_port) for f in network.forwards} >= {("tcp", 22), ("tcp", 443)}
     cloud.db.dispose()
+
+
+def test_concurrent_creates_of_one_name(cloud, creds) -> None:  # noqa: ANN001
+    clients = [cloud.client(creds) for _ in range(6)]
+
+    def create(client) -> str:  # noqa: ANN001
+        try:
+            return client.create_security_group(GroupName="race", Description="r")["GroupId"]
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        outcomes = list(pool.map(create, clients))
+    made = [o for o in outcomes if o.startswith("sg-")]
+    assert len(made) == 1, outcomes
+    assert sorted(set(outcomes) - set(made)) == ["InvalidGroup.Duplicate"]
+    clients[0].delete_security_group(GroupId=made[0])
