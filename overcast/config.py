@@ -34,6 +34,7 @@ class Settings:
     # scheduling
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
     # per-project quota defaults
     default_max_instances: int = 20
     default_max_vcpus: int = 64

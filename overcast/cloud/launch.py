@@ -200,7 +200,8 @@ class Launcher:
     def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int,
                zone: str | None, project_id: str = "") -> list:
         demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone)
-        ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio)
+        ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
+                        self.settings.disk_allocation_ratio)
         snapshots, burst = self.hosts.snapshots(s), self.burst
         hosts = place(burst.local_only(s, snapshots) if burst else snapshots, demand, count,
                       ratios)

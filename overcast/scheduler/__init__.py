@@ -32,12 +32,13 @@ class Demand:
 class Ratios:
     cpu: float = 4.0
     ram: float = 1.0
+    disk: float = 1.0  # instance disks are thin overlays: a cloud may overcommit them
 
 
 def fits(host: HostSnapshot, demand: Demand, ratios: Ratios) -> bool:
     return (host.used_vcpus + demand.vcpus <= host.vcpus * ratios.cpu
             and host.used_memory_mib + demand.memory_mib <= host.memory_mib * ratios.ram
-            and host.used_disk_gib + demand.disk_gib <= host.disk_gib)
+            and host.used_disk_gib + demand.disk_gib <= host.disk_gib * ratios.disk)
 
 
 def candidates(hosts: list[HostSnapshot], demand: Demand, ratios: Ratios) -> list[HostSnapshot]:
