@@ -39,7 +39,7 @@ from overcast.lifecycle import State
 log = logging.getLogger("overcast.burst")
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 15.0
 CONTACT_EVERY = 5.0  # how often a healthy target's last contact is written
-GROUPS_EVERY = 10.0  # how often remote security groups are compared and swept
+GROUPS_EVERY = 5.0  # how often remote security groups are compared and swept
 MIN_INTERVAL = 1.0  # never ask a remote more often than this without a reason
 
 
@@ -283,7 +283,8 @@ class BurstSupervisor:
     def sync(self) -> None:
         targets = {t.id: t for t in self.cloud.burst.targets()}
         for target_id in [t for t in self.agents if t not in targets]:
-            self._retire(target_id)
+            name = self._retire(target_id)
+            log.info("burst target %s removed: agent stopped", name)
         cloud_id = self.cloud.burst.cloud_id() if targets else ""
         for target_id, target in targets.items():
             if target_id not in self.agents:
@@ -303,11 +304,11 @@ class BurstSupervisor:
         log.info("burst target %s (%s, zone %s): agent started", target.name, target.endpoint,
                  target.zone)
 
-    def _retire(self, target_id: str) -> None:
+    def _retire(self, target_id: str) -> str:
         agent = self.agents.pop(target_id)
         agent.stop()
         self.cloud.instances.console_readers.pop(agent.host_id, None)
-        log.info("burst target %s removed: agent stopped", agent.store.target.name)
+        return agent.store.target.name
 
     def stop(self) -> None:
         self._stop.set()

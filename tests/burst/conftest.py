@@ -112,10 +112,18 @@ def bursting(tmp_path: Path, remote: Remote, remote_ami: str) -> Iterator[Bursti
     stop_bursting(running)
 
 
+LIVE = ("pending", "running", "stopping", "stopped")
+
+
 def remote_instances(remote: Remote, overcast_ids: list[str],
-                     states: tuple[str, ...] = ("pending", "running", "stopping", "stopped"),
-                     ) -> list[dict]:
-    found = remote.client().describe_instances(Filters=[
+                     states: tuple[str, ...] = LIVE) -> list[dict]:
+    return remote_instances_on(remote.client(), overcast_ids, states)
+
+
+def remote_instances_on(client, overcast_ids: list[str],  # noqa: ANN001
+                        states: tuple[str, ...] = LIVE) -> list[dict]:
+    """The remote instances that carry these Overcast IDs in their tags."""
+    found = client.describe_instances(Filters=[
         {"Name": "tag:overcast:instance-id", "Values": overcast_ids},
         {"Name": "instance-state-name", "Values": list(states)}])
     return [i for r in found["Reservations"] for i in r["Instances"]]
@@ -139,8 +147,12 @@ def wait_until(check, timeout: float = 30, what: str = "condition"):  # noqa: AN
 
 def fill_local_host(bursting: Bursting) -> str:
     """Launch the one instance the local host holds; returns its ID."""
-    launched = bursting.ec2.run_instances(ImageId=bursting.local_image,
-                                          InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    return fill_local_host_of(bursting.ec2, bursting.local_image)
+
+
+def fill_local_host_of(ec2, image_id: str) -> str:  # noqa: ANN001
+    launched = ec2.run_instances(ImageId=image_id, InstanceType="t3.micro", MinCount=1,
+                                 MaxCount=1)
     instance = launched["Instances"][0]
     assert instance["Placement"]["AvailabilityZone"] == "overcast-1a"
     return instance["InstanceId"]

@@ -218,3 +218,40 @@ def test_the_orphan_sweep_terminates_remote_instances_nobody_owns(shared: Bursti
     log = Path(str(shared.cloud.log_path)).read_text()
     assert f"orphan sweep: terminating remote instance {made['ghost']}" in log
     remote.terminate_instances(InstanceIds=[made["stranger"]])
+
+
+def test_a_remote_security_group_mirrors_the_instance_groups(shared: Bursting) -> None:
+    ec2, remote = shared.ec2, shared.remote.client()
+    web = ec2.create_security_group(GroupName="web", Description="web")["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])
+    [iid] = [i["InstanceId"] for i in _launch(shared, SecurityGroupIds=[web], Placement={
+        "AvailabilityZone": BURST_ZONE})]
+    wait_for_state(ec2, [iid], "running")
+    [item] = remote_instances(shared.remote, [iid])
+    assert [g["GroupName"] for g in item["SecurityGroups"]] == [f"overcast-{iid}"]
+
+    def remote_rules() -> set[tuple]:
+        group = remote.describe_security_groups(
+            GroupIds=[item["SecurityGroups"][0]["GroupId"]])["SecurityGroups"][0]
+        return {(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
+                for p in group["IpPermissions"] for r in p["IpRanges"]}
+
+    assert remote_rules() == {("tcp", 22, 22, "203.0.113.0/24")}
+    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.revoke_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])
+    wait_until(lambda: remote_rules() == {("tcp", 80, 80, "0.0.0.0/0")},
+               what="the remote group in step")
+    ec2.terminate_instances(InstanceIds=[iid])
+    wait_for_state(ec2, [iid], "terminated")
+
+    def remote_group_gone() -> bool:
+        return not remote.describe_security_groups(Filters=[
+            {"Name": "group-name", "Values": [f"overcast-{iid}"]}])["SecurityGroups"]
+
+    wait_until(remote_group_gone, what="the remote group removed")
