@@ -150,6 +150,16 @@ class ImageUploads:
         else:
             raise invalid(f"Attribute '{key}' is read-only.")
 
+    def set_active(self, ctx: Context, image_id: str, active: bool) -> None:
+        """Deactivate an active image (its data is no longer served) or reactivate it."""
+        with self.db.session() as s:
+            _image, attrs = self._owned(s, ctx, image_id)
+            if attrs.status not in ("active", "deactivated"):
+                raise Conflict("Conflict", f"Image status {attrs.status} cannot change to "
+                               f"{'active' if active else 'deactivated'}.")
+            attrs.status = "active" if active else "deactivated"
+            attrs.updated_at = utcnow()
+
     def delete(self, ctx: Context, image_id: str) -> None:
         with self.db.session() as s:
             image, attrs = self._owned(s, ctx, image_id)

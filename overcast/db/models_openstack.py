@@ -83,3 +83,17 @@ class GlanceImage(Base):
     tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     properties: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ImageMember(Base):
+    """A project an image is shared with, and whether it took the image (Glance members);
+    the launch permission itself is EC2's."""
+
+    __tablename__ = "os_image_members"
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -110,3 +110,37 @@ def test_listing_paging_and_faults(osc: OsCloud, admin) -> None:  # noqa: ANN001
                         timeout=10).status_code == 404
     for image in made:
         admin.image.delete_image(image)
+
+
+def test_members_share_an_image_with_another_project(osc: OsCloud, admin) -> None:  # noqa: ANN001
+    alice = osc.user("alice", "p2")
+    p2 = alice.current_project_id
+    image = admin.image.create_image(name="shared-image", disk_format="raw",
+                                     container_format="bare", visibility="shared")
+    admin.image.add_member(image, member_id=p2)
+    assert image.id not in {i.id for i in alice.image.images()}
+    assert [i.id for i in alice.image.images(member_status="pending",
+                                             visibility="shared")] == [image.id]
+    with pytest.raises(exceptions.ForbiddenException):
+        admin.image.update_member(p2, image, status="accepted")
+    alice.image.update_member(p2, image, status="accepted")
+    assert image.id in {i.id for i in alice.image.images()}
+    ec2 = osc.cloud.client(osc.cloud.project_credentials("p2"))
+    ami = ec2.describe_images(ExecutableUsers=["self"])["Images"]
+    assert "shared-image" in {i["Name"] for i in ami}
+    admin.image.remove_member(p2, image)
+    assert image.id not in {i.id for i in alice.image.images(member_status="all")}
+    admin.image.delete_image(image)
+
+
+def test_deactivated_image_data_is_not_served(admin, tmp_path: Path) -> None:  # noqa: ANN001
+    source = tmp_path / "raw.img"
+    source.write_bytes(b"\0" * 65536)
+    image = admin.image.create_image(name="deactivated", disk_format="raw",
+                                     container_format="bare", filename=str(source),
+                                     wait=True, validate_checksum=False)
+    admin.image.deactivate_image(image)
+    assert admin.image.get_image(image.id).status == "deactivated"
+    admin.image.reactivate_image(image)
+    assert admin.image.download_image(image).content == source.read_bytes()
+    admin.image.delete_image(image)

@@ -49,14 +49,28 @@ def _v21(req: Req, detail: bool) -> dict[str, Any]:
     return version
 
 
+def _v20(req: Req) -> dict[str, Any]:
+    """The legacy v2.0 API, listed first as Nova does; served by the same 2.1 code."""
+    return {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+            "updated": "2011-01-21T11:33:21Z",
+            "links": [link(f"{req.host_url}{COMPUTE}/v2/")]}
+
+
 @router.route(COMPUTE, need=Need.NOTHING)
 def versions(req: Req) -> Response:
-    return json_response({"versions": [_v21(req, False)]})
+    return json_response({"versions": [_v20(req), _v21(req, False)]})
 
 
 @router.route(V21, need=Need.NOTHING)
 def version(req: Req) -> Response:
     return json_response({"version": _v21(req, True)})
+
+
+@router.route(f"{COMPUTE}/v2", need=Need.NOTHING)
+def version_v20(req: Req) -> Response:
+    return json_response({"version": {**_v20(req), "media-types": [
+        {"base": "application/json",
+         "type": "application/vnd.openstack.compute+json;version=2"}]}})
 
 
 # flavors --------------------------------------------------------------------------------------
@@ -93,6 +107,8 @@ def _flavors(req: Req) -> tuple[list[InstanceType], list[dict[str, str]]]:
     limit = int_arg(query.get("limit"), "limit")
     if limit is None or len(found) <= limit:
         return found, []
+    if limit == 0:
+        return [], []
     found = found[:limit]
     return found, [link(f"{req.host_url}{req.request.path}?limit={limit}&marker="
                         f"{found[-1].name}", "next")]

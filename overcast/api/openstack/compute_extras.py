@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.catalog import COMPUTE, link
-from overcast.api.openstack.servers import MAX_META, all_servers, visible_images
+from overcast.api.openstack.servers import MAX_META, all_servers, find_server, visible_images
 from overcast.api.openstack.wsgi import (
     Fault,
     Need,
@@ -82,6 +82,43 @@ def delete_keypair(req: Req) -> Response:
         raise Fault(404, f"Keypair {req.args['name']} not found.")
     req.cloud.keypairs.delete(req.ctx, None, pair.id)
     return no_content(202)
+
+
+# quotas and passwords -----------------------------------------------------------------------
+
+def _quota_set(req: Req, project_id: str) -> dict[str, Any]:
+    assert req.scope is not None
+    if project_id != req.ctx.project_id and not req.scope.is_cloud_admin:
+        raise Fault(403, "Policy does not allow showing another project's quotas.")
+    project = req.cloud.identity.roles.project(project_id)
+    max_instances, max_vcpus = quotas(project, req.cloud.settings)
+    return {"id": project.id, "instances": max_instances, "cores": max_vcpus, "ram": -1,
+            "metadata_items": MAX_META, "key_pairs": 100, "server_groups": 10,
+            "server_group_members": 10, "floating_ips": 10, "fixed_ips": -1,
+            "security_groups": 10, "security_group_rules": 20, "injected_files": 5,
+            "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255}
+
+
+@router.route(f"{V21}/os-quota-sets/<project_id>")
+def show_quota_set(req: Req) -> Response:
+    return json_response({"quota_set": _quota_set(req, req.args["project_id"])})
+
+
+@router.route(f"{V21}/os-quota-sets/<project_id>/defaults")
+def default_quota_set(req: Req) -> Response:
+    return json_response({"quota_set": _quota_set(req, req.args["project_id"])})
+
+
+@router.route(f"{V21}/servers/<server_id>/os-server-password")
+def show_password(req: Req) -> Response:
+    find_server(req, req.args["server_id"])
+    return json_response({"password": ""})
+
+
+@router.route(f"{V21}/servers/<server_id>/os-server-password", "DELETE", Need.MEMBER)
+def clear_password(req: Req) -> Response:
+    find_server(req, req.args["server_id"])
+    return no_content()
 
 
 # limits and zones -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from overcast.api.openstack import image_schemas
+from overcast.api.openstack import image_members, image_schemas
 from overcast.api.openstack.catalog import IMAGE, link
 from overcast.api.openstack.wsgi import (
     Face,
@@ -178,9 +178,28 @@ def _sorted(req: Req, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
+def _listable(req: Req, views: list[ImageView]) -> list[ImageView]:
+    """Images shared with the project show once it accepted them (or as member_status
+    asks: pending, rejected, all)."""
+    wanted = req.query.get("member_status", "accepted")
+    if wanted not in ("pending", "accepted", "rejected", "all"):
+        raise bad_request(f"Invalid member_status '{wanted[:32]}'.")
+    answers = req.cloud.image_members.statuses(req.ctx.project_id)
+    only_shared_with_me = req.query.get("visibility") == "shared"
+    found = []
+    for view in views:
+        shared_with_me = not view.item.is_public and \
+            view.item.project_id != req.ctx.project_id
+        status = answers.get(view.item.id, "accepted")
+        wanted_here = wanted in ("all", status) if shared_with_me else not only_shared_with_me
+        if wanted_here:
+            found.append(view)
+    return found
+
+
 @router.route(f"{V2}/images")
 def list_images(req: Req) -> Response:
-    views = _views(req)
+    views = _listable(req, _views(req))
     attrs = req.cloud.image_uploads.attributes([v.item.id for v in views])
     items = _sorted(req, _filtered(req, [render(req, v, attrs.get(v.item.id))
                                          for v in views]))
@@ -192,7 +211,9 @@ def list_images(req: Req) -> Response:
         items = items[ids.index(marker) + 1:]
     limit = int_arg(req.query.get("limit"), "limit")
     body: dict[str, Any] = {"first": "/v2/images", "schema": "/v2/schemas/images"}
-    if limit is not None and len(items) > limit:
+    if limit == 0:
+        items = []
+    elif limit is not None and len(items) > limit:
         items = items[:limit]
         params = [(k, v) for k, v in req.query.items(multi=True) if k != "marker"]
         params.append(("marker", items[-1]["id"]))
@@ -256,14 +277,27 @@ def create_image(req: Req) -> Response:
     return _show(req, record.image.uuid, 201)
 
 
+def _normalized_op(op: Any) -> dict[str, Any]:
+    """An operation of either patch dialect: {"op": "replace", "path": "/name"} (v2.1) or
+    {"replace": "/name"} (v2.0)."""
+    if isinstance(op, dict) and "op" not in op:
+        verbs = [v for v in ("add", "replace", "remove") if v in op]
+        if len(verbs) == 1:
+            op = {**op, "op": verbs[0], "path": op[verbs[0]]}
+            if isinstance(op["path"], str) and not op["path"].startswith("/"):
+                op["path"] = "/" + op["path"]
+    if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove") \
+            or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
+        raise bad_request("Each patch operation needs op (add, replace, remove) and path.")
+    return op
+
+
 def _apply_patch(req: Req, view: ImageView, ops: list[Any]) -> dict[str, Any]:
     current = render(req, view, _attrs(req, view))
     changes: dict[str, Any] = {}
     properties = json.loads((_attrs(req, view) or _defaults(view)).properties or "{}")
-    for op in ops:
-        if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove") \
-                or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
-            raise bad_request("Each patch operation needs op (add, replace, remove) and path.")
+    for raw in ops:
+        op = _normalized_op(raw)
         parts = op["path"][1:].split("/")
         key = parts[0]
         if key == "tags" and len(parts) == 2:  # /tags/- style
@@ -313,6 +347,23 @@ def delete_image(req: Req) -> Response:
     return no_content()
 
 
+@router.route(f"{V2}/images/<image_id>/actions/<action>", "POST", Need.MEMBER)
+def image_action(req: Req) -> Response:
+    """deactivate / reactivate: an active image's data stops (or resumes) being served."""
+    view = _find(req, req.args["image_id"])
+    action = req.args["action"]
+    if action not in ("deactivate", "reactivate"):
+        raise Fault(404, f"There is no image action {action[:32]}.")
+    req.cloud.image_uploads.set_active(req.ctx, view.item.id, action == "reactivate")
+    return no_content()
+
+
+@router.route(f"{V2}/info/import")
+def import_info(req: Req) -> Response:
+    return json_response({"import-methods": {
+        "description": "Import methods available.", "type": "array", "value": []}})
+
+
 @router.route(f"{V2}/images/<image_id>/tags/<tag>", "PUT", Need.MEMBER)
 def add_tag(req: Req) -> Response:
     view = _find(req, req.args["image_id"])
@@ -352,6 +403,10 @@ def download(req: Req) -> Response:
     view = _find(req, req.args["image_id"])
     attrs = _attrs(req, view)
     path = view.item.disk_path
+    if attrs is not None and attrs.status == "deactivated":
+        assert req.scope is not None
+        if not req.scope.is_cloud_admin:
+            raise Fault(403, "The image is deactivated: its data cannot be downloaded.")
     if not path or view.item.state != "available":
         return no_content()
     import os
@@ -367,7 +422,12 @@ class ImageFace(Face):
     name = "image"
 
     def __init__(self, cloud: Cloud) -> None:
-        super().__init__(cloud, [router, image_schemas.router])
+        super().__init__(cloud, [router, image_schemas.router, image_members.router])
+
+    def handle(self, request: Any) -> Response:
+        if request.path.rstrip("/") != request.path and request.path.endswith("/images/"):
+            return self.fault(404, "No image ID was given.")
+        return super().handle(request)
 
     def fault(self, status: int, message: str) -> Response:
         title = TITLES.get(status, "Error")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from werkzeug.wrappers import Response
 
 from overcast.api.openstack.compute import ComputeFace
 from overcast.api.openstack.identity import IdentityFace
 from overcast.api.openstack.image import ImageFace
 from overcast.api.openstack.network import NetworkFace
+from overcast.api.openstack.openapi import describe
 from overcast.cloud.service import Cloud
 
 
 def faces(cloud: Cloud) -> dict[str, Any]:
-    return {"identity": IdentityFace(cloud), "compute": ComputeFace(cloud),
-            "image": ImageFace(cloud), "network": NetworkFace(cloud)}
+    found: dict[str, Any] = {"identity": IdentityFace(cloud), "compute": ComputeFace(cloud),
+                             "image": ImageFace(cloud), "network": NetworkFace(cloud)}
+    document = json.dumps(describe(found)).encode()
+    found["openapi.json"] = Response(document, content_type="application/json")
+    return found

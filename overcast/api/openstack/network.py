@@ -47,7 +47,9 @@ def _listing(req: Req, collection: str, items: list[dict[str, Any]]) -> Response
         items = [i for i in items if i["id"] > marker]
     body: dict[str, Any] = {}
     limit = int_arg(req.query.get("limit"), "limit")
-    if limit and len(items) > limit:
+    if limit == 0:
+        items = []
+    elif limit and len(items) > limit:
         items = items[:limit]
         params = [(k, v) for k, v in req.query.items(multi=True) if k != "marker"]
         params.append(("marker", items[-1]["id"]))

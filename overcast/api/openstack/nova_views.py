@@ -15,6 +15,12 @@ from overcast.db.models import Instance, InstanceType, KeyPair
 from overcast.lifecycle import State
 
 NAME_TAG = "Name"  # Nova's server name is the EC2 Name tag
+ACCESS_TAGS = {"accessIPv4": "os:accessIPv4", "accessIPv6": "os:accessIPv6"}
+
+
+def reserved(key: str) -> bool:
+    """Tags that carry server fields, not metadata."""
+    return key == NAME_TAG or key in ACCESS_TAGS.values()
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def server_links(host_url: str, server_id: str) -> list[dict[str, str]]:
 
 
 def metadata_of(tags: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in tags.items() if k != NAME_TAG}
+    return {k: v for k, v in tags.items() if not reserved(k)}
 
 
 def addresses(row: Instance, network_name: str) -> dict[str, list[dict[str, Any]]]:
@@ -107,7 +113,9 @@ def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
         "flavor": {"id": row.instance_type,
                    "links": [link(f"{compute}/flavors/{row.instance_type}", "bookmark")]},
         "created": iso(row.launch_time), "updated": iso(updated),
-        "addresses": addresses(row, view.network_name), "accessIPv4": "", "accessIPv6": "",
+        "addresses": addresses(row, view.network_name),
+        "accessIPv4": view.tags.get(ACCESS_TAGS["accessIPv4"], ""),
+        "accessIPv6": view.tags.get(ACCESS_TAGS["accessIPv6"], ""),
         "OS-DCF:diskConfig": "MANUAL",
     }
     if body["status"] in ("ACTIVE", "BUILD"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import secrets
 from typing import Any
@@ -145,6 +146,8 @@ def _page(req: Req, items: list[Tagged[Instance]], path: str) -> tuple[list, lis
     limit = int_arg(req.query.get("limit"), "limit")
     if limit is None or len(items) <= limit:
         return items, []
+    if limit == 0:
+        return [], []
     chunk = items[:limit]
     href = f"{req.host_url}{V21}/{path}?limit={limit}&marker={chunk[-1].item.uuid}"
     return chunk, [link(href, "next")]
@@ -268,13 +271,30 @@ def check_metadata(metadata: Any) -> dict[str, str]:
     if not isinstance(metadata, dict):
         raise bad_request("metadata must be an object of strings.")
     for key, value in metadata.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= 255 or key == views.NAME_TAG:
+        if not isinstance(key, str) or not 1 <= len(key) <= 255 or views.reserved(key):
             raise bad_request(f"Invalid metadata key '{str(key)[:64]}'.")
         if not isinstance(value, str) or len(value) > 255:
             raise bad_request(f"Invalid metadata value for key '{key[:64]}'.")
     if len(metadata) > MAX_META:
         raise Fault(403, f"Quota exceeded for metadata items: at most {MAX_META}.")
     return metadata
+
+
+def _access_ips(spec: dict[str, Any]) -> dict[str, str]:
+    """accessIPv4/accessIPv6: addresses the user records on a server (kept as tags)."""
+    found = {}
+    for key, version in (("accessIPv4", 4), ("accessIPv6", 6)):
+        value = spec.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            address = ipaddress.ip_address(str(value))
+        except ValueError as exc:
+            raise bad_request(f"Invalid {key} '{str(value)[:64]}'.") from exc
+        if address.version != version:
+            raise bad_request(f"{key} must be an IPv{version} address.")
+        found[views.ACCESS_TAGS[key]] = str(address)
+    return found
 
 
 def _name(value: Any) -> str:
@@ -294,7 +314,8 @@ def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
     key_name = spec.get("key_name")
     if key_name is not None and req.cloud.keypairs.find(req.ctx, str(key_name)) is None:
         raise bad_request("Invalid key_name provided.")
-    tags = {views.NAME_TAG: name, **check_metadata(spec.get("metadata") or {})}
+    tags = {views.NAME_TAG: name, **check_metadata(spec.get("metadata") or {}),
+            **_access_ips(spec)}
     return RunRequest(image_id=image_id, instance_type=flavor,
                       min_count=_count(spec, "min_count", 1),
                       max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
@@ -303,12 +324,25 @@ def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
                       network=_network_request(req, spec))
 
 
+def _check_fits(req: Req, run: RunRequest) -> None:
+    """The flavor must be as large as the image asks (Glance's min_ram and min_disk)."""
+    flavor = req.cloud.catalog.instance_types().get(run.instance_type)
+    attrs = req.cloud.image_uploads.attributes([run.image_id]).get(run.image_id)
+    if flavor is None or attrs is None:
+        return
+    if flavor.memory_mib < attrs.min_ram:
+        raise bad_request("Flavor's memory is too small for requested image.")
+    if flavor.disk_gib < attrs.min_disk:
+        raise bad_request("Flavor's disk is too small for requested image.")
+
+
 @router.route(f"{V21}/servers", "POST", Need.MEMBER)
 def create_server(req: Req) -> Response:
     spec = req.body().get("server")
     if not isinstance(spec, dict):
         raise bad_request("The request body needs a 'server' object.")
     run = _run_request(req, spec)
+    _check_fits(req, run)
     try:
         launched = req.cloud.run_instances(req.ctx, run)
     except CloudError as exc:
@@ -335,10 +369,12 @@ def update_server(req: Req) -> Response:
     unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
     if unknown:
         raise bad_request(f"Additional properties are not allowed ({sorted(unknown)[0]}).")
+    changes = _access_ips(spec)
     if "name" in spec:
-        name = _name(spec["name"])
-        req.cloud.tags.create(req.ctx, [tagged.item.id], {views.NAME_TAG: name})
-        tagged.tags[views.NAME_TAG] = name
+        changes[views.NAME_TAG] = _name(spec["name"])
+    if changes:
+        req.cloud.tags.create(req.ctx, [tagged.item.id], changes)
+        tagged.tags.update(changes)
     return json_response({"server": views.server_common(
         tagged.item, view_for(req, tagged, image_uuids(req)))})
 
