@@ -6,6 +6,7 @@ from overcast.cloud.addresses import Addresses
 from overcast.cloud.burst import Burst
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import Hosts
+from overcast.cloud.image_members import ImageMembers
 from overcast.cloud.image_uploads import ImageUploads
 from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
@@ -32,6 +33,7 @@ class Cloud:
         self.addresses = Addresses(self.db)
         self.images = Images(self.db, settings.data_dir)
         self.image_uploads = ImageUploads(self.db, settings.data_dir)  # the Image API's data
+        self.image_members = ImageMembers(self.db, self.images)
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
         self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones,
