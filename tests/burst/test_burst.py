@@ -255,3 +255,26 @@ def test_a_remote_security_group_mirrors_the_instance_groups(shared: Bursting) -
             {"Name": "group-name", "Values": [f"overcast-{iid}"]}])["SecurityGroups"]
 
     wait_until(remote_group_gone, what="the remote group removed")
+
+
+def test_a_burst_server_through_the_openstack_face(shared: Bursting) -> None:
+    import openstack
+    import yaml
+
+    text = shared.cloud.overcast("credentials", "--format", "clouds-yaml").stdout
+    entry = yaml.safe_load(text)["clouds"]["overcast"]
+    conn = openstack.connect(auth_type=entry["auth_type"], auth=entry["auth"],
+                             region_name=entry["region_name"], load_yaml_config=False,
+                             load_envvars=False)
+    image = conn.image.find_image("overcast-testimage")
+    server = conn.compute.create_server(name="os-burst", image_id=image.id,
+                                        flavor_id="t3.micro", availability_zone=BURST_ZONE)
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
+    assert server.availability_zone == BURST_ZONE
+    [iid] = [i["InstanceId"] for r in shared.ec2.describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["os-burst"]}])["Reservations"] for i in r["Instances"]]
+    [remote] = remote_instances(shared.remote, [iid])
+    assert remote["ImageId"] == shared.remote_ami
+    conn.compute.delete_server(server)
+    wait_for_state(shared.ec2, [iid], "terminated")
+    assert remote_instances(shared.remote, [iid]) == []
