@@ -224,10 +224,11 @@ class Burst:
     def place(self, s: Session, project_id: str, image_id: str, itype: InstanceType,
               count: int, zone: str | None) -> list[HostSnapshot]:
         """Up to `count` places on the targets this project may use that hold the image and
-        have room, in name order; one entry per instance."""
+        have room, those that answer their agent first, then by name; one entry per
+        instance."""
         query = select(BurstTarget).join(BurstProject, BurstProject.target_id == BurstTarget.id)\
             .where(BurstProject.project_id == project_id).order_by(BurstTarget.name)
-        targets = list(s.scalars(query))
+        targets = sorted(s.scalars(query), key=lambda t: t.error_count > 0)
         if zone is not None:
             targets = [t for t in targets if t.zone == zone]
             if not targets and zone in {t.zone for t in s.scalars(select(BurstTarget))}:

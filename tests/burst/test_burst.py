@@ -201,7 +201,7 @@ def test_the_orphan_sweep_terminates_remote_instances_nobody_owns(shared: Bursti
     stranger_tags = {**tags, "overcast:cloud-id": "oc-somebody-else",
                      "overcast:instance-id": "i-0fedcba9876543210"}
     made = {}
-    for label, tagset in (("ghost", ghost_tags), ("stranger", stranger_tags)):
+    for label, tagset in (("ghost", ghost_tags), ("stranger", stranger_tags), ("twin", tags)):
         made[label] = remote.run_instances(
             ImageId=shared.remote_ami, MinCount=1, MaxCount=1, TagSpecifications=[
                 {"ResourceType": "instance",
@@ -213,6 +213,7 @@ def test_the_orphan_sweep_terminates_remote_instances_nobody_owns(shared: Bursti
         return found[0]["Instances"][0]["State"]["Name"]
 
     wait_until(lambda: state(made["ghost"]) == "terminated", what="the orphan swept")
+    wait_until(lambda: state(made["twin"]) == "terminated", what="a second copy swept")
     assert state(made["stranger"]) == "running"  # another cloud's: not ours to touch
     assert state(mine["InstanceId"]) == "running"
     log = Path(str(shared.cloud.log_path)).read_text()
