@@ -36,7 +36,8 @@ def usable_addresses(cidr: str) -> int:
     return max(ipaddress.ip_network(cidr).num_addresses - RESERVED_LOW - 1, 0)
 
 
-def _ipv6_none(_t: flt.Tagged) -> None:
+def _absent(_t: flt.Tagged) -> None:
+    """A documented filter for something this cloud does not have: matches nothing."""
     return None
 
 
@@ -56,10 +57,10 @@ VPC_FILTERS: dict[str, flt.Extractor] = {
     "owner-id": lambda t: t.item.owner_id,
     "state": lambda t: t.item.vpc.state,
     "instance-tenancy": lambda t: "default",
-    "ipv6-cidr-block-association.ipv6-cidr-block": _ipv6_none,
-    "ipv6-cidr-block-association.ipv6-pool": _ipv6_none,
-    "ipv6-cidr-block-association.association-id": _ipv6_none,
-    "ipv6-cidr-block-association.state": _ipv6_none,
+    "ipv6-cidr-block-association.ipv6-cidr-block": _absent,
+    "ipv6-cidr-block-association.ipv6-pool": _absent,
+    "ipv6-cidr-block-association.association-id": _absent,
+    "ipv6-cidr-block-association.state": _absent,
 }
 
 
@@ -84,10 +85,18 @@ SUBNET_FILTERS: dict[str, flt.Extractor] = {
     "state": lambda t: t.item.subnet.state,
     "subnet-arn": lambda t: t.item.arn,
     "ipv6-native": lambda t: "false",
-    "ipv6-cidr-block-association.ipv6-cidr-block": _ipv6_none,
-    "ipv6-cidr-block-association.association-id": _ipv6_none,
-    "ipv6-cidr-block-association.state": _ipv6_none,
-    "outpost-arn": _ipv6_none,
+    "ipv6-cidr-block-association.ipv6-cidr-block": _absent,
+    "ipv6-cidr-block-association.association-id": _absent,
+    "ipv6-cidr-block-association.state": _absent,
+    "outpost-arn": _absent,
+    "customer-owned-ipv4-pool": _absent,
+    "enable-dns64": lambda t: "false",
+    "enable-lni-at-device-index": _absent,
+    "map-customer-owned-ip-on-launch": lambda t: "false",
+    "private-dns-name-options-on-launch.hostname-type": lambda t: "ip-name",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-a-record": lambda t: "false",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record":
+        lambda t: "false",
 }
 
 
