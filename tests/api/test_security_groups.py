@@ -170,6 +170,14 @@ def test_errors_for_groups(sg) -> None:  # noqa: ANN001
          "DryRunOperation"),
         (lambda: sg.authorize_security_group_ingress(GroupName="default", IpPermissions=[]),
          "MissingParameter"),
+        (lambda: sg.create_security_group(GroupName="t", Description="d", TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "k", "Value": "v"}]}]),
+         "InvalidParameterValue"),
+        (lambda: sg.create_security_group(GroupName="bad%name", Description="d"),
+         "InvalidParameterValue"),
+        (lambda: sg.create_security_group(GroupName="", Description="d"), "MissingParameter"),
+        (lambda: sg.create_security_group(GroupName="nodesc", Description=""),
+         "MissingParameter"),
     ]
     for call, code in cases:
         with pytest.raises(ClientError) as exc:

@@ -129,6 +129,10 @@ def _render_group(call: Call, tagged: flt.Tagged[GroupView]) -> dict[str, Any]:
 
 @action("CreateSecurityGroup")
 def create_security_group(call: Call) -> dict[str, Any]:
+    for spec in call.get("TagSpecifications", []):
+        if spec.get("ResourceType") != "security-group":
+            raise invalid(f"'{spec.get('ResourceType')}' is not a valid taggable resource type "
+                          "for this operation.")
     tags = tags_for(call, "security-group")
     dry_run = bool(call.get("DryRun"))
     group = call.cloud.security_groups.create(call.ctx, call.get("GroupName"),
