@@ -289,3 +289,35 @@ def test_image_tags_page_and_clamp_max_results(alpha, alpha_image) -> None:  # n
     assert len(alpha.describe_tags(MaxResults=1100)["Tags"]) >= 7
     assert code_of(alpha.describe_tags, MaxResults=4) == "InvalidParameterValue"
     alpha.delete_tags(Resources=[image_id])
+
+
+@pytest.mark.parametrize("params", [
+    {"Action": "RegisterImage"},
+    {"Action": "RegisterImage", "Name": "x" * 300, "ImageLocation": "a"},
+    {"Action": "RegisterImage", "Name": "odd", "ImageLocation": "\u00e9\u0000/.."},
+    {"Action": "RegisterImage", "Name": "odd", "ImageLocation": "file:"},
+    {"Action": "RegisterImage", "Name": "odd", "BlockDeviceMapping.1.DeviceName": "/dev/sda1",
+     "BlockDeviceMapping.1.Ebs.SnapshotId": "snap-12345678"},
+    {"Action": "RegisterImage", "Name": "odd", "ImageLocation": "a", "Architecture": "arm64"},
+    {"Action": "DeregisterImage", "ImageId": ""},
+    {"Action": "DescribeImages", "Owner.1": ""},
+    {"Action": "DescribeImages", "ExecutableBy.1": "someone"},
+    {"Action": "DescribeImages", "ImageId.1": "ami-0123456789abcdef0", "MaxResults": "5"},
+    {"Action": "DescribeImages", "Filter.1.Value.1": "x"},
+    {"Action": "DescribeImages", "MaxResults": "2"},
+    {"Action": "DescribeImageAttribute", "ImageId": "ami-0123456789abcdef0"},
+    {"Action": "ModifyImageAttribute", "ImageId": "ami-0123456789abcdef0",
+     "LaunchPermission.Add.1.UserId": ""},
+    {"Action": "ModifyImageAttribute", "ImageId": "nope", "Description.Value": "d"},
+    {"Action": "ModifyImageAttribute", "ImageId": "ami-0123456789abcdef0",
+     "OperationType": "sideways", "UserId.1": "123456789012"},
+    {"Action": "ModifyImageAttribute", "ImageId": "ami-0123456789abcdef0",
+     "Description.Value": "d", "LaunchPermission.Add.1.Group": "all"},
+    {"Action": "ResetImageAttribute", "ImageId": "ami-0123456789abcdef0"},
+])
+def test_bad_image_requests_get_ec2_errors(images_cloud, params) -> None:  # noqa: ANN001
+    from tests.api.test_errors import error_code, send
+
+    status, body = send(images_cloud, params)
+    assert 400 <= status < 500, body
+    assert error_code(body) != "InternalError"
