@@ -123,6 +123,14 @@ def test_termination_protection(api, image) -> None:  # noqa: ANN001
         "InstanceInitiatedShutdownBehavior"] == {"Value": "terminate"}
     assert api.terminate_instances(InstanceIds=[iid])["TerminatingInstances"][0][
         "CurrentState"]["Name"] == "shutting-down"
+    guarded = _launch(api, image, DisableApiStop=True)
+    wait_for_state(api, [guarded], "running")
+    with pytest.raises(ClientError) as exc:
+        api.stop_instances(InstanceIds=[guarded])
+    assert _code(exc) == "OperationNotPermitted"
+    api.modify_instance_attribute(InstanceId=guarded, DisableApiStop={"Value": False})
+    api.stop_instances(InstanceIds=[guarded])
+    api.terminate_instances(InstanceIds=[guarded])
 
 
 def test_attribute_errors(api, unchecked, image) -> None:  # noqa: ANN001
