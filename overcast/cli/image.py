@@ -11,7 +11,9 @@ from tqdm import tqdm
 
 from overcast.cli.runtime import add_data_dir, open_cloud, settings_from
 from overcast.cloud.images import CLOUD_ACCOUNT, DescribeRequest, ImageFiles
+from overcast.errors import CloudError
 from overcast.identity.context import Context
+from overcast.identity.service import ADMIN_PROJECT
 from overcast.ids import new_uuid
 from overcast.images.importer import import_file, local_path
 from overcast.images.probe import UnsafeImage
@@ -45,7 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def import_image(args: argparse.Namespace) -> int:
     cloud = open_cloud(args)
+    if not any(p.name == ADMIN_PROJECT for p in cloud.identity.list_projects()):
+        print("error: this cloud was never started: run `overcast up` once first",
+              file=sys.stderr)
+        return 1
     project_id = None if args.public else cloud.identity.get_project(args.project).id
+    cloud.images.check_new_name(project_id, args.name)  # before copying anything
     try:
         source = local_path(args.file if args.file.startswith("file:")
                             else str(Path(args.file).resolve()))
@@ -59,8 +66,12 @@ def import_image(args: argparse.Namespace) -> int:
         return 1
     files = ImageFiles(str(stored.path), stored.info.format,
                        size_bytes=stored.info.virtual_size)
-    image = cloud.images.register_files(project_id, args.name, files, args.description,
-                                        is_public=args.public)
+    try:
+        image = cloud.images.register_files(project_id, args.name, files, args.description,
+                                            is_public=args.public)
+    except CloudError:
+        stored.path.unlink(missing_ok=True)  # nothing half-made: no unregistered copy stays
+        raise
     owner = "the cloud (public)" if args.public else f"project {args.project}"
     print(f"{image.id}  {stored.info.format}, {stored.info.virtual_size} bytes virtual, "
           f"owned by {owner}\nstored as {stored.path.name} in {stored.path.parent}")

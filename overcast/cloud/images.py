@@ -124,11 +124,16 @@ class Images:
         return self._insert(None, name, files, description=description, is_public=True,
                             default_user=default_user)
 
+    def check_new_name(self, project_id: str | None, name: str) -> None:
+        """InvalidAMIName.* unless `name` is a valid name no image of the owner has."""
+        _check_register(RegisterRequest(name=name, location=None))
+        with self.db.session() as s:
+            self._check_unique_name(s, project_id, name)
+
     def register_files(self, project_id: str | None, name: str, files: ImageFiles,
                        description: str = "", is_public: bool = False) -> Image:
         """Register an image over files already in the store (the admin CLI's import)."""
-        with self.db.session() as s:
-            self._check_unique_name(s, project_id, name)
+        self.check_new_name(project_id, name)
         return self._insert(project_id, name, files, description=description,
                             is_public=is_public)
 

@@ -321,3 +321,17 @@ def test_bad_image_requests_get_ec2_errors(images_cloud, params) -> None:  # noq
     status, body = send(images_cloud, params)
     assert 400 <= status < 500, body
     assert error_code(body) != "InternalError"
+
+
+def test_import_checks_the_name_before_copying(images_cloud, alpha_image,  # noqa: ANN001
+                                               tmp_path) -> None:
+    store = images_cloud.data_dir / "images" / "store"
+    before = sorted(p.name for p in store.iterdir())
+    disk = make_disk(tmp_path / "dup.qcow2")
+    result = images_cloud.overcast("image", "import", str(disk), "--name", "alpha-base",
+                                   "--project", "alpha", check=False)
+    assert result.returncode == 1 and "already in use" in result.stderr
+    result = images_cloud.overcast("image", "import", str(disk), "--name", "no",
+                                   check=False)
+    assert result.returncode == 1 and "between 3 and 128" in result.stderr
+    assert sorted(p.name for p in store.iterdir()) == before
