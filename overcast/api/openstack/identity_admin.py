@@ -214,7 +214,8 @@ def _credential(req: Req, row: AppCredential, secret: str | None = None) -> dict
             "project_id": row.project_id, "user_id": row.user_id,
             "roles": [{"id": r, "name": r, "domain_id": None} for r in row.roles.split(",")],
             "unrestricted": row.unrestricted, "access_rules": [],
-            "expires_at": as_utc(row.expires_at).isoformat() if row.expires_at else None,
+            "expires_at": as_utc(row.expires_at).replace(tzinfo=None).isoformat()
+            if row.expires_at else None,
             "links": {"self": f"{req.host_url}{V3}/users/{row.user_id}/"
                               f"application_credentials/{row.id}"}}
     if secret is not None:

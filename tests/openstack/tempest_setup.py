@@ -1,0 +1,110 @@
+"""Prepare a Tempest workspace against a running Overcast (not run in CI).
+
+    python -m tests.openstack.tempest_setup --data-dir DIR --endpoint http://HOST:PORT \
+        --workspace WS
+    cd WS && tempest run --concurrency 1 --regex '…'
+
+Makes six projects, each with a member and a reader (static accounts, as Tempest wants
+them without dynamic credentials), gives the admin user a password, and writes
+etc/accounts.yaml and etc/tempest.conf with the features this cloud does not claim
+switched off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+import yaml
+
+PROJECTS = 6
+DISABLED_COMPUTE = ("resize", "snapshot", "rescue", "pause", "suspend", "shelve",
+                    "live_migration", "cold_migration", "vnc_console", "spice_console",
+                    "serial_console", "interface_attach", "change_password", "personality",
+                    "config_drive", "metadata_service", "swap_volume", "volume_multiattach",
+                    "attach_encrypted_volume", "hostname_fqdn_sanitization")
+
+
+def _overcast(data_dir: str, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "overcast.cli.main", *args, "--data-dir", data_dir],
+                   check=True, capture_output=True, text=True)
+
+
+def _accounts(data_dir: str, password: str) -> list[dict]:
+    accounts = []
+    for n in range(1, PROJECTS + 1):
+        project = f"tempest-{n}"
+        _overcast(data_dir, "project", "create", project)
+        for role in ("member", "reader"):
+            user = f"{project}-{role}"
+            _overcast(data_dir, "user", "create", user, "--project", project, "--password",
+                      password, "--role", role)
+            accounts.append({"username": user, "project_name": project, "password": password,
+                             "roles": [role], "resources": {"network": "default"}})
+    return accounts
+
+
+def _image_id(endpoint: str, admin_password: str) -> str:
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": admin_password}}}}}
+    token = requests.post(f"{endpoint}/identity/v3/auth/tokens", json=auth,
+                          timeout=30).headers["X-Subject-Token"]
+    images = requests.get(f"{endpoint}/image/v2/images?name=overcast-testimage",
+                          headers={"X-Auth-Token": token}, timeout=30).json()["images"]
+    return images[0]["id"]
+
+
+def _conf(endpoint: str, workspace: Path, image_id: str) -> str:
+    sections = {
+        "DEFAULT": {"log_file": "tempest.log"},
+        "auth": {"use_dynamic_credentials": "false", "create_isolated_networks": "false",
+                 "test_accounts_file": str(workspace / "etc" / "accounts.yaml"),
+                 "default_credentials_domain_name": "Default",
+                 "admin_domain_name": "Default"},
+        "identity": {"uri_v3": f"{endpoint}/identity/v3", "auth_version": "v3",
+                     "region": "overcast-1"},
+        "identity-feature-enabled": {"api_v2": "false"},
+        "service_available": {"nova": "true", "glance": "true", "neutron": "true",
+                              "cinder": "false", "swift": "false", "placement": "false"},
+        "compute": {"image_ref": image_id, "image_ref_alt": image_id,
+                    "flavor_ref": "m1.tiny", "flavor_ref_alt": "m1.small",
+                    "build_timeout": "60", "build_interval": "1",
+                    "fixed_network_name": "default"},
+        "compute-feature-enabled": {name: "false" for name in DISABLED_COMPUTE},
+        "validation": {"run_validation": "false", "ssh_key_type": "rsa"},
+        "image": {"disk_formats": "raw", "container_formats": "bare", "http_image": ""},
+        "volume-feature-enabled": {"enable_volume_image_dep_tests": "false"},
+        "image-feature-enabled": {"import_image": "false", "os_glance_reserved": "false"},
+        "network-feature-enabled": {"ipv6": "false"},
+    }
+    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+                     for name, values in sections.items())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--workspace", required=True, type=Path)
+    args = parser.parse_args()
+    password = secrets.token_urlsafe(12)
+    admin_password = secrets.token_urlsafe(12)
+    _overcast(args.data_dir, "user", "set-password", "admin", "--password", admin_password)
+    accounts = [{"username": "admin", "project_name": "admin", "password": admin_password,
+                 "types": ["admin"]}, *_accounts(args.data_dir, password)]
+    etc = args.workspace / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "accounts.yaml").write_text(yaml.safe_dump(accounts))
+    conf = _conf(args.endpoint.rstrip("/"), args.workspace.resolve(),
+                 _image_id(args.endpoint.rstrip("/"), admin_password))
+    (etc / "tempest.conf").write_text(conf)
+    print(f"tempest workspace ready in {args.workspace}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
