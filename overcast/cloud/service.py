@@ -13,6 +13,7 @@ from overcast.cloud.instances import Instances
 from overcast.cloud.keypairs import KeyPairs
 from overcast.cloud.launch import Launcher, Networking
 from overcast.cloud.metadata import InstanceMetadata
+from overcast.cloud.metadefs import Metadefs
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.tags import Tags
 from overcast.cloud.vpcs import Vpcs
@@ -34,6 +35,7 @@ class Cloud:
         self.images = Images(self.db, settings.data_dir)
         self.image_uploads = ImageUploads(self.db, settings.data_dir)  # the Image API's data
         self.image_members = ImageMembers(self.db, self.images)
+        self.metadefs = Metadefs(self.db)  # Glance metadata definitions
         self.keypairs = KeyPairs(self.db)
         self.instances = Instances(self.db, settings.terminated_retention)
         self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones,

@@ -144,3 +144,24 @@ def test_deactivated_image_data_is_not_served(admin, tmp_path: Path) -> None:  #
     admin.image.reactivate_image(image)
     assert admin.image.download_image(image).content == source.read_bytes()
     admin.image.delete_image(image)
+
+
+def test_metadata_definitions(osc: OsCloud, admin) -> None:  # noqa: ANN001
+    namespace = admin.image.create_metadef_namespace(
+        namespace="OS::Overcast::Test", visibility="public", protected=True,
+        resource_type_associations=[{"name": "OS::Glance::Image"}])
+    admin.image.create_metadef_property(namespace, name="hw_rng", title="RNG",
+                                        type="string", enum=["on", "off"])
+    alice = osc.user("alice", "p2")
+    seen = alice.image.get_metadef_namespace("OS::Overcast::Test")
+    assert seen.visibility == "public"
+    assert "hw_rng" in {p.name for p in alice.image.metadef_properties(seen)}
+    with pytest.raises(exceptions.ForbiddenException):
+        alice.image.create_metadef_namespace(namespace="OS::Alice::Mine")
+    with pytest.raises(exceptions.ForbiddenException):
+        admin.image.delete_metadef_namespace(namespace)
+    admin.image.update_metadef_namespace(namespace, namespace="OS::Overcast::Test",
+                                         protected=False, visibility="private")
+    assert "OS::Overcast::Test" not in {n.namespace
+                                        for n in alice.image.metadef_namespaces()}
+    admin.image.delete_metadef_namespace(namespace)

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from overcast.api.openstack import image_members, image_schemas
+from overcast.api.openstack import image_members, image_metadefs, image_schemas
 from overcast.api.openstack.catalog import IMAGE, link
 from overcast.api.openstack.wsgi import (
     Face,
@@ -422,7 +422,8 @@ class ImageFace(Face):
     name = "image"
 
     def __init__(self, cloud: Cloud) -> None:
-        super().__init__(cloud, [router, image_schemas.router, image_members.router])
+        super().__init__(cloud, [router, image_schemas.router, image_members.router,
+                                 image_metadefs.router])
 
     def handle(self, request: Any) -> Response:
         if request.path.rstrip("/") != request.path and request.path.endswith("/images/"):
