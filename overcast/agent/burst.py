@@ -213,7 +213,8 @@ class BurstAgent(Agent):
             ingress = self.store.ingress(row)
             if ingress is not None and row.state in (State.RUNNING, State.STOPPED):
                 self.driver.sync_groups(row.id, ingress)
-        deleted = self.driver.sweep_groups({r.id for r in rows})
+        deleted = self.driver.sweep_groups(
+            lambda: {r.id for r in self.store.for_host(self.host_id)})
         if deleted:
             log.info("burst target %s: removed security groups %s", self.store.target.name,
                      ", ".join(deleted))

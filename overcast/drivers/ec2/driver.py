@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from botocore.config import Config
@@ -200,7 +201,7 @@ class Ec2Driver:
     def sync_groups(self, name: str, ingress: tuple[IngressRule, ...]) -> None:
         groups.sync(self, name, ingress)
 
-    def sweep_groups(self, live: set[str]) -> list[str]:
+    def sweep_groups(self, live: Callable[[], set[str]]) -> list[str]:
         return groups.sweep(self, live)
 
 

@@ -3,6 +3,7 @@ Overcast groups, kept in step by the agent and removed once the instance is gone
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -80,17 +81,21 @@ def _apply(driver: Ec2Driver, group: dict[str, Any], ingress: tuple[IngressRule,
                 GroupId=group["GroupId"], IpPermissions=[_permission(r) for r in have - want])
 
 
-def sweep(driver: Ec2Driver, live: set[str]) -> list[str]:
+def sweep(driver: Ec2Driver, live: Callable[[], set[str]]) -> list[str]:
     """Delete this target's groups whose instance has no live Overcast row; a group still in
-    use by an instance that is shutting down is left for the next sweep."""
+    use by an instance that is shutting down is left for the next sweep. `live` is asked
+    after the groups are listed, so a group made for a new instance meanwhile is kept."""
     filters = [{"Name": f"tag:{TAG_CLOUD}", "Values": [driver.target.cloud_id]},
                {"Name": f"tag:{TAG_TARGET}", "Values": [driver.target.target_id]}]
     with remote_call(driver.target.name):
         found = driver.client.describe_security_groups(Filters=filters)["SecurityGroups"]
+    if not found:
+        return []
+    live_ids = live()
     deleted = []
     for group in found:
         tags = {t["Key"]: t["Value"] for t in group.get("Tags", [])}
-        if tags.get(TAG_INSTANCE) in live:
+        if tags.get(TAG_INSTANCE) in live_ids:
             continue
         with remote_call(driver.target.name):
             try:
