@@ -194,10 +194,11 @@ class ImageUploads:
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-        except (UnsafeImage, InvalidParameter, QuotaExceeded, OSError) as exc:
+        except UnsafeImage as exc:
             self._set_status(image_id, "queued")
-            if isinstance(exc, UnsafeImage):
-                raise invalid(f"Image data refused: {exc}") from exc
+            raise invalid(f"Image data refused: {exc}") from exc
+        except BaseException:  # a refused size, a full disk, a client that went away
+            self._set_status(image_id, "queued")
             raise
         with self.db.session() as s:
             row, glance = s.get(Image, image_id), s.get(GlanceImage, image_id)

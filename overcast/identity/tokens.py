@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from overcast.identity.context import Context
 from overcast.identity.service import ADMIN_PROJECT
 
 TOKEN_LIFETIME = timedelta(hours=1)
+PURGE_EVERY = 600.0  # seconds between sweeps of expired tokens
 
 
 def _hash(token: str) -> str:
@@ -65,8 +67,12 @@ class TokenRequest:
 class Tokens:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._purged_at = 0.0
 
     def issue(self, req: TokenRequest) -> tuple[str, Scope]:
+        if time.monotonic() - self._purged_at > PURGE_EVERY:
+            self._purged_at = time.monotonic()
+            self.purge_expired()
         token = secrets.token_urlsafe(32)
         now = utcnow()
         expires = now + TOKEN_LIFETIME

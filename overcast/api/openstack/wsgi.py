@@ -128,6 +128,8 @@ def no_content(status: int = 204) -> Response:
 
 
 def fault_status(exc: CloudError) -> int:
+    if exc.code == "RequestEntityTooLarge":
+        return 413
     return STATUS_OF_KIND.get(exc.kind, 400)
 
 
