@@ -133,8 +133,8 @@ class BurstAgent(Agent):
     # the loop ---------------------------------------------------------------------------
     def tick(self) -> None:
         now = time.monotonic()
-        if now - self._last_heartbeat > HEARTBEAT_EVERY:
-            self.register()
+        if now - self._last_heartbeat > HEARTBEAT_EVERY and not self._failing:
+            self.register()  # a target that does not answer stops checking in: impaired
         if now < self._retry_at:
             return
         rows = self.store.for_host(self.host_id)
