@@ -159,3 +159,17 @@ def test_limits_reflect_quota_and_usage(osc: OsCloud) -> None:
     alice = osc.user("alice", "p2")
     absolute = alice.compute.get_limits().absolute
     assert absolute.instances == 20 and absolute.instances_used == 0
+
+
+def test_image_proxy_metadata_is_glance_properties(admin) -> None:  # noqa: ANN001
+    image = admin.image.create_image(name="proxy-meta", disk_format="raw",
+                                     container_format="bare")
+    admin.compute.set_image_metadata(image.id, os_distro="debian", arch="x86_64")
+    metadata = admin.compute.get_image_metadata(image.id).metadata
+    assert (metadata["os_distro"], metadata["arch"]) == ("debian", "x86_64")
+    admin.compute.delete_image_metadata(image.id, ["arch"])
+    glance = admin.image.get_image(image.id)
+    assert glance.os_distro == "debian" and "arch" not in glance.properties
+    listed = list(admin.compute.images(limit=1, paginated=False))
+    assert len(listed) == 1
+    admin.image.delete_image(image)

@@ -1,4 +1,4 @@
-"""Nova's smaller resources: key pairs, limits, availability zones and the image proxy."""
+"""Nova's smaller resources: key pairs, quota sets, server passwords, limits and zones."""
 
 from __future__ import annotations
 
@@ -8,20 +8,18 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from overcast.api.openstack import nova_views as views
-from overcast.api.openstack.catalog import COMPUTE, link
-from overcast.api.openstack.servers import MAX_META, all_servers, find_server, visible_images
+from overcast.api.openstack.catalog import COMPUTE
+from overcast.api.openstack.servers import MAX_META, all_servers, find_server
 from overcast.api.openstack.wsgi import (
     Fault,
     Need,
     Req,
     Router,
     bad_request,
-    iso,
     json_response,
     no_content,
 )
 from overcast.cloud.hosts import HOLDS_CPU
-from overcast.cloud.images import ImageView
 from overcast.cloud.launch import quotas
 from overcast.lifecycle import State
 
@@ -149,45 +147,3 @@ def availability_zones(req: Req) -> Response:
     zones = req.cloud.catalog.availability_zones()
     return json_response({"availabilityZoneInfo": [
         {"zoneName": z, "zoneState": {"available": True}, "hosts": None} for z in zones]})
-
-
-# the image proxy ------------------------------------------------------------------------------
-
-def _image(req: Req, view: ImageView, detail: bool) -> dict[str, Any]:
-    image = view.item
-    compute = f"{req.host_url}{COMPUTE}"
-    body: dict[str, Any] = {
-        "id": image.uuid, "name": image.name,
-        "links": [link(f"{compute}/v2.1/images/{image.uuid}"),
-                  link(f"{compute}/images/{image.uuid}", "bookmark")]}
-    if detail:
-        body.update({"status": "ACTIVE" if image.state == "available" else "SAVING",
-                     "progress": 100 if image.state == "available" else 0,
-                     "minDisk": 0, "minRam": 0, "metadata": {},
-                     "created": iso(image.created_at), "updated": iso(image.created_at),
-                     "OS-EXT-IMG-SIZE:size": image.size_bytes})
-    return body
-
-
-def _images(req: Req) -> list[ImageView]:
-    views_ = visible_images(req)
-    name = req.query.get("name")
-    return [v for v in views_ if not name or v.item.name == name]
-
-
-@router.route(f"{V21}/images")
-def list_images(req: Req) -> Response:
-    return json_response({"images": [_image(req, v, False) for v in _images(req)]})
-
-
-@router.route(f"{V21}/images/detail")
-def list_images_detail(req: Req) -> Response:
-    return json_response({"images": [_image(req, v, True) for v in _images(req)]})
-
-
-@router.route(f"{V21}/images/<image_id>")
-def show_image(req: Req) -> Response:
-    for view in visible_images(req):
-        if view.item.uuid == req.args["image_id"]:
-            return json_response({"image": _image(req, view, True)})
-    raise Fault(404, "Image not found.")

@@ -89,10 +89,11 @@ def server_action(req: Req) -> Response:
     if len(body) != 1:
         raise bad_request("The action body needs exactly one action.")
     name, spec = next(iter(body.items()))
+    server = find_server(req, req.args["server_id"])
     handler = ACTIONS.get(name)
     if handler is None:
         raise bad_request(f"There is no such action: {name[:64]}")
-    return handler(req, find_server(req, req.args["server_id"]), spec)
+    return handler(req, server, spec)
 
 
 @router.route(f"{V21}/servers/<server_id>/ips")

@@ -258,10 +258,10 @@ def _user_data(value: Any) -> bytes:
 
 def _count(spec: dict[str, Any], key: str, default: int) -> int:
     value = spec.get(key, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise bad_request(f"Invalid input for field '{key}'.") from exc
+    if isinstance(value, bool) or not (isinstance(value, int) or
+                                       (isinstance(value, str) and value.isdigit())):
+        raise bad_request(f"Invalid input for field '{key}': expected an integer.")
+    number = int(value)
     if number < 1:
         raise bad_request(f"Invalid input for field '{key}': must be at least 1.")
     return number
