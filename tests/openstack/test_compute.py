@@ -173,3 +173,31 @@ def test_image_proxy_metadata_is_glance_properties(admin) -> None:  # noqa: ANN0
     listed = list(admin.compute.images(limit=1, paginated=False))
     assert len(listed) == 1
     admin.image.delete_image(image)
+
+
+def test_security_group_proxy_is_the_ec2_groups(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+    url = f"{osc.cloud.endpoint}/compute/v2.1"
+    headers = {"X-Auth-Token": admin.session.get_token()}
+    group = requests.post(f"{url}/os-security-groups", headers=headers, timeout=10, json={
+        "security_group": {"name": "nova-web", "description": "via nova"}}).json()
+    group = group["security_group"]
+    rule = requests.post(f"{url}/os-security-group-rules", headers=headers, timeout=10, json={
+        "security_group_rule": {"parent_group_id": group["id"], "ip_protocol": "tcp",
+                                "from_port": 443, "to_port": 443, "cidr": "10.2.3.4/24"}})
+    assert rule.json()["security_group_rule"]["ip_range"] == {"cidr": "10.2.3.0/24"}
+    server = admin.compute.create_server(name="sg-vm", image_id=image_id,
+                                         flavor_id="m1.tiny", networks="none")
+    added = requests.post(f"{url}/servers/{server.id}/action", headers=headers, timeout=10,
+                          json={"addSecurityGroup": {"name": "nova-web"}})
+    assert added.status_code == 202
+    ec2 = osc.cloud.client()
+    instance = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["sg-vm"]}])
+    groups = instance["Reservations"][0]["Instances"][0]["SecurityGroups"]
+    assert {g["GroupName"] for g in groups} == {"default", "nova-web"}
+    in_use = requests.delete(f"{url}/os-security-groups/{group['id']}", headers=headers,
+                             timeout=10)
+    assert in_use.status_code == 400
+    admin.compute.delete_server(server)
+    admin.compute.wait_for_delete(server, wait=30)
+    assert requests.delete(f"{url}/os-security-groups/{group['id']}", headers=headers,
+                           timeout=10).status_code == 202

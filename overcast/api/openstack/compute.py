@@ -9,7 +9,13 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from overcast.api.openstack import compute_extras, compute_images, server_actions, servers
+from overcast.api.openstack import (
+    compute_extras,
+    compute_images,
+    compute_secgroups,
+    server_actions,
+    servers,
+)
 from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.catalog import COMPUTE, COMPUTE_VERSION, link
 from overcast.api.openstack.wsgi import (
@@ -185,7 +191,8 @@ class ComputeFace(Face):
 
     def __init__(self, cloud: Cloud) -> None:
         super().__init__(cloud, [router, servers.router, server_actions.router,
-                                 compute_extras.router, compute_images.router])
+                                 compute_extras.router, compute_images.router,
+                                 compute_secgroups.router])
 
     def fault(self, status: int, message: str) -> Response:
         name = FAULT_NAMES.get(status, "computeFault")

@@ -9,6 +9,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from overcast.api.openstack import nova_views as views
+from overcast.api.openstack.compute_secgroups import change_server_groups
 from overcast.api.openstack.servers import V21, find_server, view_for
 from overcast.api.openstack.wsgi import (
     Fault,
@@ -81,6 +82,8 @@ ACTIONS: dict[str, Callable[[Req, Tagged[Instance], Any], Response]] = {
     "reboot": _reboot,
     "os-getConsoleOutput": _console,
     "createImage": _create_image,
+    "addSecurityGroup": lambda req, t, spec: change_server_groups(req, t, spec, True),
+    "removeSecurityGroup": lambda req, t, spec: change_server_groups(req, t, spec, False),
 }
 @router.route(f"{V21}/servers/<server_id>/action", "POST", Need.MEMBER)
 def server_action(req: Req) -> Response:

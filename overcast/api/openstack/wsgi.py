@@ -165,8 +165,11 @@ class Face:
         except CloudError as exc:
             response = self.fault(fault_status(exc), exc.message)
         except MethodNotAllowed as exc:
-            response = self.fault(405, "The method is not allowed for the requested URL.")
-            response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+            if request.path.endswith("/"):  # a collection's URL where an item's was meant
+                response = self.fault(404, "The resource could not be found.")
+            else:
+                response = self.fault(405, "The method is not allowed for the requested URL.")
+                response.headers["Allow"] = ", ".join(exc.valid_methods or [])
         except NotFound:
             response = self.fault(404, "The resource could not be found.")
         except HTTPException as exc:
