@@ -19,6 +19,7 @@ from overcast.api.ec2 import (  # noqa: F401
     protocol,
     security_groups,
     sigv4,
+    sts,
     vpcs,
 )
 from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
@@ -51,13 +52,14 @@ class Ec2App:
         found = self.cloud.identity.lookup(access_key_id)
         return found[0] if found else None
 
-    def _authenticate(self, request: Request, body: bytes) -> Context:
+    def _authenticate(self, request: Request, body: bytes,
+                      service: str = sigv4.SERVICE) -> Context:
         signed = sigv4.SignedRequest(
             method=request.method, host=request.headers.get("Host", ""),
             path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
             query_string=request.query_string.decode("latin-1"),
             headers=dict(request.headers), body=body)
-        access_key_id, _region = sigv4.verify(signed, self._lookup)
+        access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
         found = self.cloud.identity.lookup(access_key_id)
         assert found is not None
         return found[1]
@@ -77,6 +79,8 @@ class Ec2App:
                 raise protocol.Ec2Error("RequestEntityTooLarge", "The request is too large.", 413)
             body = request.get_data(cache=False) if request.method == "POST" else b""
             params = self._params(request, body)
+            if params.get("Action") in sts.ACTIONS:
+                return self._sts(request, body, request_id)
             ctx = self._authenticate(request, body)
             result, op = self._dispatch(ctx, params, request.headers.get("Host", ""))
             return _xml(protocol.serialize_response(op, result, request_id))
@@ -93,6 +97,14 @@ class Ec2App:
         except Exception:
             log.exception("request %s failed", request_id)
             return _error("InternalError", "An internal error has occurred.", request_id, 500)
+
+    def _sts(self, request: Request, body: bytes, request_id: str) -> Response:
+        """GetCallerIdentity, for clients that send STS calls to this endpoint too."""
+        try:
+            ctx = self._authenticate(request, body, sts.SERVICE)
+        except sigv4.AuthError as exc:
+            return _xml(sts.error(exc.code, exc.message, request_id), exc.status)
+        return _xml(sts.caller_identity(self.cloud, ctx, request_id))
 
     def _dispatch(self, ctx: Context, params: dict[str, str], host: str) -> tuple[dict, Any]:
         name = params.get("Action")

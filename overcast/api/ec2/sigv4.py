@@ -72,6 +72,7 @@ class _Auth:
     timestamp: str
     expires: int | None  # presigned only
     params: list[tuple[str, str]]  # the query parameters that were signed
+    service: str = SERVICE
 
 
 _NOT_VALIDATED = "AWS was not able to validate the provided access credentials"
@@ -97,18 +98,18 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _split_scope(credential: str) -> tuple[str, str, str]:
+def _split_scope(credential: str, service: str) -> tuple[str, str, str]:
     parts = credential.split("/")
     if len(parts) != 5 or not all(parts):
         raise _incomplete(
             f"Credential must have exactly 5 slash-delimited elements, e.g. "
             f"keyid/date/region/service/term, got '{credential[:200]}'"
         )
-    access_key, date, region, service, terminator = parts
-    if service != SERVICE:
+    access_key, date, region, scoped_service, terminator = parts
+    if scoped_service != service:
         raise AuthError(
             "SignatureDoesNotMatch",
-            f"Credential should be scoped to correct service: '{SERVICE}'.",
+            f"Credential should be scoped to correct service: '{service}'.",
         )
     if terminator != "aws4_request":
         raise AuthError(
@@ -125,7 +126,8 @@ def _check_signature_format(signature: str, signed_headers: list[str]) -> None:
         raise _incomplete("SignedHeaders must be lower-case and include 'host'.")
 
 
-def _from_header(authorization: str, req: SignedRequest, query: list[tuple[str, str]]) -> _Auth:
+def _from_header(authorization: str, req: SignedRequest, query: list[tuple[str, str]],
+                 service: str) -> _Auth:
     algorithm, _, rest = authorization.strip().partition(" ")
     if algorithm != ALGORITHM:
         raise _fail(f"Unsupported authorization type: {algorithm[:40]}")
@@ -143,12 +145,13 @@ def _from_header(authorization: str, req: SignedRequest, query: list[tuple[str, 
     timestamp = _header(req.headers, "X-Amz-Date")
     if not timestamp:
         raise _incomplete("Authorization header requires existence of a 'X-Amz-Date' header.")
-    access_key, date, region = _split_scope(fields["Credential"])
+    access_key, date, region = _split_scope(fields["Credential"], service)
     signed = fields["SignedHeaders"].split(";")
-    return _Auth(access_key, date, region, signed, fields["Signature"], timestamp, None, query)
+    return _Auth(access_key, date, region, signed, fields["Signature"], timestamp, None, query,
+                 service)
 
 
-def _from_query(query: list[tuple[str, str]]) -> _Auth:
+def _from_query(query: list[tuple[str, str]], service: str) -> _Auth:
     values = dict(query)
     if values.get("X-Amz-Algorithm") != ALGORITHM:
         raise _fail("Unsupported X-Amz-Algorithm.")
@@ -162,11 +165,12 @@ def _from_query(query: list[tuple[str, str]]) -> _Auth:
     expires = int(expires_text)
     if expires > MAX_PRESIGN_EXPIRES:
         raise _fail("X-Amz-Expires must be less than a week (in seconds); that is 604800.")
-    access_key, date, region = _split_scope(values["X-Amz-Credential"])
+    access_key, date, region = _split_scope(values["X-Amz-Credential"], service)
     signed = values["X-Amz-SignedHeaders"].split(";")
     params = [(k, v) for k, v in query if k != "X-Amz-Signature"]
     signature = values["X-Amz-Signature"]
-    return _Auth(access_key, date, region, signed, signature, values["X-Amz-Date"], expires, params)
+    return _Auth(access_key, date, region, signed, signature, values["X-Amz-Date"], expires, params,
+                 service)
 
 
 def _parse_time(timestamp: str) -> datetime:
@@ -202,9 +206,9 @@ def _check_time(auth: _Auth, now: datetime) -> None:
 
 
 @lru_cache(maxsize=1024)
-def _signing_key(secret: str, date: str, region: str) -> bytes:
+def _signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> bytes:
     key = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
-    for part in (region, SERVICE, "aws4_request"):
+    for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
 
@@ -213,7 +217,7 @@ class _VerifyingSigner(SigV4Auth):
     """botocore's SigV4Auth, told which headers the client signed and its signing key."""
 
     def __init__(self, auth: _Auth, secret: str, req: SignedRequest) -> None:
-        super().__init__(Credentials(auth.access_key, secret), SERVICE, auth.region)
+        super().__init__(Credentials(auth.access_key, secret), auth.service, auth.region)
         self._auth = auth
         self._host = req.host
         self._body = req.body
@@ -236,7 +240,8 @@ class _VerifyingSigner(SigV4Auth):
         return hashlib.sha256(self._body).hexdigest()
 
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        key = _signing_key(self.credentials.secret_key, self._auth.date, self._region_name)
+        key = _signing_key(self.credentials.secret_key, self._auth.date, self._region_name,
+                           self._auth.service)
         return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -265,14 +270,16 @@ def verify(
     req: SignedRequest,
     lookup_secret: Callable[[str], str | None],
     now: datetime | None = None,
+    service: str = SERVICE,
 ) -> tuple[str, str]:
-    """Check ``req``'s SigV4 signature; return (access key id, region) or raise AuthError."""
+    """Check ``req``'s SigV4 signature for ``service`` (``ec2`` unless told); return (access
+    key id, region) or raise AuthError."""
     query = _query_pairs(req.query_string)
     authorization = _header(req.headers, "Authorization")
     if authorization:
-        auth = _from_header(authorization, req, query)
+        auth = _from_header(authorization, req, query, service)
     elif any(k == "X-Amz-Algorithm" for k, _ in query):
-        auth = _from_query(query)
+        auth = _from_query(query, service)
     else:
         raise _fail()
     _check_signature_format(auth.signature, auth.signed_headers)
