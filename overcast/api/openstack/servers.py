@@ -336,6 +336,17 @@ def _check_fits(req: Req, run: RunRequest) -> None:
         raise bad_request("Flavor's disk is too small for requested image.")
 
 
+def _admin_pass(spec: dict[str, Any]) -> str:
+    """The password Nova answers with: the caller's, or a random one. Guests here get
+    their access from key pairs; no agent sets this password inside them."""
+    given = spec.get("adminPass")
+    if given is None:
+        return secrets.token_urlsafe(9)
+    if not isinstance(given, str):
+        raise bad_request("adminPass must be a string.")
+    return given
+
+
 @router.route(f"{V21}/servers", "POST", Need.MEMBER)
 def create_server(req: Req) -> Response:
     spec = req.body().get("server")
@@ -343,6 +354,7 @@ def create_server(req: Req) -> Response:
         raise bad_request("The request body needs a 'server' object.")
     run = _run_request(req, spec)
     _check_fits(req, run)
+    admin_pass = _admin_pass(spec)
     try:
         launched = req.cloud.run_instances(req.ctx, run)
     except CloudError as exc:
@@ -357,7 +369,7 @@ def create_server(req: Req) -> Response:
         "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": n} for n in run.network.security_group_names
                             + run.network.security_group_ids] or [{"name": "default"}],
-        "adminPass": secrets.token_urlsafe(9)}}, 202)
+        "adminPass": admin_pass}}, 202)
 
 
 @router.route(f"{V21}/servers/<server_id>", "PUT", Need.MEMBER)
