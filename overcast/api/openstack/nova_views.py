@@ -16,11 +16,18 @@ from overcast.lifecycle import State
 
 NAME_TAG = "Name"  # Nova's server name is the EC2 Name tag
 ACCESS_TAGS = {"accessIPv4": "os:accessIPv4", "accessIPv6": "os:accessIPv6"}
+# set when a user deletes a server in ERROR: the failed instance is already terminated
+DELETED_TAG = "os:deleted"
 
 
 def reserved(key: str) -> bool:
     """Tags that carry server fields, not metadata."""
-    return key == NAME_TAG or key in ACCESS_TAGS.values()
+    return key in (NAME_TAG, DELETED_TAG) or key in ACCESS_TAGS.values()
+
+
+def failed(row: Instance) -> bool:
+    """An instance the cloud could not launch (or lost): Nova's ERROR."""
+    return row.state == State.TERMINATED and row.state_reason_code.startswith("Server.")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ def nova_state(row: Instance) -> NovaState:
         return NovaState("SHUTOFF", "stopped", None, 4)
     if state == State.SHUTTING_DOWN:
         return NovaState("DELETED", "deleted", "deleting", 0)
+    if failed(row):
+        return NovaState("ERROR", "error", None, 0)
     return NovaState("DELETED", "deleted", None, 0)
 
 
@@ -120,6 +129,9 @@ def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
     }
     if body["status"] in ("ACTIVE", "BUILD"):
         body["progress"] = 100 if body["status"] == "ACTIVE" else 0
+    if body["status"] == "ERROR":
+        body["fault"] = {"code": 500, "created": iso(row.terminated_at or row.launch_time),
+                         "message": row.state_reason_message or "The launch failed."}
     return body
 
 

@@ -41,8 +41,12 @@ _UUID = re.compile(r"^[0-9a-fA-F-]{32,36}$")
 
 # finding ----------------------------------------------------------------------------------
 
-def visible(row: Instance) -> bool:
-    return row.state != State.TERMINATED
+def visible(tagged: Tagged[Instance]) -> bool:
+    """Live servers, and failed ones (ERROR) until the user deletes them."""
+    row = tagged.item
+    if row.state != State.TERMINATED:
+        return True
+    return views.failed(row) and views.DELETED_TAG not in tagged.tags
 
 
 def all_servers(req: Req) -> list[Tagged[Instance]]:
@@ -52,7 +56,7 @@ def all_servers(req: Req) -> list[Tagged[Instance]]:
 
 def find_server(req: Req, server_id: str) -> Tagged[Instance]:
     for tagged in all_servers(req):
-        if tagged.item.uuid == server_id and visible(tagged.item):
+        if tagged.item.uuid == server_id and visible(tagged):
             return tagged
     raise Fault(404, f"Instance {server_id} could not be found.")
 
@@ -116,7 +120,7 @@ def _listed(req: Req) -> tuple[list[Tagged[Instance]], dict[str, str]]:
     query = req.query
     uuids = image_uuids(req)
     since = query.get("changes-since")
-    items = [t for t in all_servers(req) if (since or visible(t.item))
+    items = [t for t in all_servers(req) if (since or visible(t))
              and _matches(t, query, uuids)]
     if since:
         items = [t for t in items if _changed_since(t.item, since)]
@@ -394,7 +398,10 @@ def update_server(req: Req) -> Response:
 @router.route(f"{V21}/servers/<server_id>", "DELETE", Need.MEMBER)
 def delete_server(req: Req) -> Response:
     tagged = find_server(req, req.args["server_id"])
-    req.cloud.instances.change(req.ctx, [tagged.item.id], "terminate")
+    if tagged.item.state == State.TERMINATED:  # in ERROR: hide what is already gone
+        req.cloud.tags.create(req.ctx, [tagged.item.id], {views.DELETED_TAG: "true"})
+    else:
+        req.cloud.instances.change(req.ctx, [tagged.item.id], "terminate")
     return no_content()
 
 
