@@ -166,6 +166,23 @@ def _terminates_on_shutdown(row: Instance, event: str,
             and reason[0] == "Client.InstanceInitiatedShutdown")
 
 
+SCAN_BATCH = 500  # instances read at a time by an ID-less DescribeInstances
+Extras = tuple[dict[str, dict[str, str]], dict[str, list[tuple[str, str]]]]  # tags, groups
+
+
+def _tag_narrowing(project_id: str, filters: Sequence[flt.Filter]) -> list:
+    """SQL conditions that keep only instances that can pass the `tag:KEY` filters without
+    wildcards (the filters themselves still decide, in Python)."""
+    conditions = []
+    for entry in filters:
+        if entry.name.startswith("tag:") and entry.values and \
+                not any("*" in v or "?" in v for v in entry.values):
+            conditions.append(Instance.id.in_(select(Tag.resource_id).where(
+                Tag.project_id == project_id, Tag.key == entry.name[4:],
+                Tag.value.in_(entry.values))))
+    return conditions
+
+
 class Instances:
     def __init__(self, db: Database, retention: float) -> None:
         self.db = db
@@ -194,26 +211,58 @@ class Instances:
                           "maxResults", "InvalidParameterCombination")
         flt.check_max_results(max_results, 5, 1000)
         flt.check_filters(filters, INSTANCE_FILTERS)
-        with self.db.session() as s:
-            if ids:
+        by_group = any("group" in f.name for f in filters)
+        if ids:
+            with self.db.session() as s:
                 rows = self._load(s, ctx, ids)
-            else:
-                rows = list(s.scalars(select(Instance).where(
-                    Instance.project_id == ctx.project_id)))
-            tags = tagsvc.for_resources(s, ctx.project_id, ids or None)
-            by_group = any("group" in f.name for f in filters)
-            groups = SecurityGroups.groups_of(s, ctx.project_id, ids or None) \
-                if by_group else {}
-        tagged = [InstanceView(r, tags.get(r.id, {}), groups.get(r.id, []), ctx.account_id,
-                               self.zone_id(r.availability_zone)) for r in rows]
-        found = [t for t in tagged if flt.matches(t, filters, INSTANCE_FILTERS)]
-        chunk, next_token = flt.page(found, lambda t: t.item.id, max_results, token)
+                extras = self._extras(s, ctx, rows, by_group)
+            found = self._matching(ctx, rows, extras, filters)
+            chunk, next_token = flt.page(found, lambda t: t.item.id, max_results, token)
+        else:
+            chunk, next_token = self._scan(ctx, filters, max_results, token, by_group)
         if not by_group and chunk:  # groups only for the page handed out
             self._add_groups(ctx, chunk)
         return chunk, next_token
 
+    @staticmethod
+    def _extras(s: Session, ctx: Context, rows: Sequence[Instance], by_group: bool) -> Extras:
+        """The rows' tags, and their security groups if a filter needs them."""
+        ids = [r.id for r in rows]
+        return (tagsvc.for_resources(s, ctx.project_id, ids),
+                SecurityGroups.groups_of(s, ctx.project_id, ids) if by_group else {})
+
+    def _matching(self, ctx: Context, rows: Sequence[Instance], extras: Extras,
+                  filters: Sequence[flt.Filter]) -> list[InstanceView]:
+        tags, groups = extras  # zone IDs may read the database: outside the session
+        views = (InstanceView(r, tags.get(r.id, {}), groups.get(r.id, []), ctx.account_id,
+                              self.zone_id(r.availability_zone)) for r in rows)
+        return [v for v in views if flt.matches(v, filters, INSTANCE_FILTERS)]
+
+    def _scan(self, ctx: Context, filters: Sequence[flt.Filter], max_results: int | None,
+              token: str | None, by_group: bool) -> tuple[list[InstanceView], str | None]:
+        """One page of the project's instances in ID order after the token, read a batch at
+        a time until the page is full: a page costs about its own size, not the project's."""
+        query = select(Instance).where(Instance.project_id == ctx.project_id,
+                                       *_tag_narrowing(ctx.project_id, filters))
+        last = flt.decode_token(token) if token else ""
+        batch = SCAN_BATCH if max_results is None else max(max_results + 1, SCAN_BATCH)
+        found: list[InstanceView] = []
+        while max_results is None or len(found) <= max_results:
+            with self.db.session() as s:
+                rows = list(s.scalars(query.where(Instance.id > last).order_by(Instance.id)
+                                      .limit(batch)))
+                extras = self._extras(s, ctx, rows, by_group)
+            found += self._matching(ctx, rows, extras, filters)
+            if len(rows) < batch:
+                break
+            last = rows[-1].id
+        if max_results is None or len(found) <= max_results:
+            return found, None
+        chunk = found[:max_results]
+        return chunk, flt.encode_token(chunk[-1].item.id)
+
     def _add_groups(self, ctx: Context, views: list[InstanceView]) -> None:
-        few = [v.item.id for v in views] if len(views) <= 500 else None
+        few = [v.item.id for v in views] if len(views) <= 1000 else None
         with self.db.session() as s:
             groups = SecurityGroups.groups_of(s, ctx.project_id, few)
         for view in views:
