@@ -50,11 +50,15 @@ def _ansible_env(cloud: RunningCloud, creds: dict[str, str], tmp: Path) -> dict[
 def _run_playbook(cloud: RunningCloud, creds: dict[str, str], tmp: Path,
                   image_id: str) -> dict:
     assert ANSIBLE_PLAYBOOK.exists(), "ansible is missing: pip install -e '.[test]'"
-    result = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(PLAYBOOK),
-         "-e", f"image_id={image_id}", "-e", f"prefix={PREFIX}"],
-        env=_ansible_env(cloud, creds, tmp), cwd=tmp, capture_output=True, text=True,
-        timeout=300)
+    try:
+        result = subprocess.run(
+            [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(PLAYBOOK),
+             "-e", f"image_id={image_id}", "-e", f"prefix={PREFIX}"],
+            env=_ansible_env(cloud, creds, tmp), cwd=tmp, capture_output=True, text=True,
+            timeout=600)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"ansible-playbook still running after {exc.timeout}s:\n"
+                             f"{exc.stdout!r:.4000}\n{exc.stderr!r:.4000}") from None
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
