@@ -65,7 +65,8 @@ fetch() {
 # The values of meta_data.json's "public_keys" object, one key a line (flat JSON strings).
 json_public_keys() {
     tr -d '\\n' < "$1" | sed -n 's/.*"public_keys": *{\\([^}]*\\)}.*/\\1/p' |
-        awk -F'"' '{ for (i = 4; i <= NF; i += 4) print $i }' |
+        awk -F'"' '{ gsub(/\\\\"/, "\\001")
+            for (i = 4; i <= NF; i += 4) { v = $i; gsub(/\\001/, "\\"", v); print v } }' |
         sed -e 's/\\\\n$//' -e 's/\\\\\\//\\//g'
 }
 # Mount the config drive on /mnt/config; false when there is none.
