@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -373,3 +374,26 @@ def test_config_drive_gives_key_and_user_data_without_metadata(
         assert driver.console_output(name).decode().count("source=config-drive") == 2
     finally:
         driver.destroy(name)
+
+
+def test_build_test_command_makes_a_bootable_disk_once(tmp_path: Path) -> None:
+    def build() -> tuple[str, float]:
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "overcast.cli.main", "image", "build-test",
+                               "--data-dir", str(tmp_path), "--quiet"], capture_output=True,
+                              text=True, check=True)
+        return done.stdout.split()[0], time.monotonic() - started
+
+    disk, first = build()
+    assert Path(disk).parent == tmp_path / "images" / "builtin"
+    assert build()[0] == disk  # up to date: not rebuilt
+    info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", disk], check=True,
+                                     capture_output=True).stdout)
+    assert info["format"] == "qcow2" and "backing-filename" not in info
+    mbr = tmp_path / "mbr"
+    subprocess.run(["qemu-img", "dd", "-f", "qcow2", "-O", "raw", f"if={disk}", f"of={mbr}",
+                    "bs=512", "count=1"], check=True)
+    sector = mbr.read_bytes()
+    assert sector[510:] == b"\x55\xaa"
+    assert sector[446] == 0x80 and sector[446 + 4] == 0x0E  # one bootable FAT16 partition
+    assert first < 30
