@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from overcast.db import Database, as_utc, utcnow
@@ -39,15 +39,15 @@ class Hosts:
 
     def snapshots(self, s: Session) -> list[HostSnapshot]:
         usage: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        rows = s.execute(select(Instance.host_id, Instance.state, Instance.vcpus,
-                                Instance.memory_mib, Instance.disk_gib)
-                         .where(Instance.state.in_([str(x) for x in HOLDS_DISK])))
-        for host_id, state, vcpus, memory, disk in rows:
-            used = usage[host_id]
-            if state in HOLDS_CPU:
-                used[0] += vcpus
-                used[1] += memory
-            used[2] += disk
+        holds_cpu = Instance.state.in_([str(x) for x in HOLDS_CPU])
+        rows = s.execute(select(Instance.host_id,  # summed in SQL: one row per host
+                                func.sum(case((holds_cpu, Instance.vcpus), else_=0)),
+                                func.sum(case((holds_cpu, Instance.memory_mib), else_=0)),
+                                func.sum(Instance.disk_gib))
+                         .where(Instance.state.in_([str(x) for x in HOLDS_DISK]))
+                         .group_by(Instance.host_id))
+        for host_id, vcpus, memory, disk in rows:
+            usage[host_id] = [int(vcpus or 0), int(memory or 0), int(disk or 0)]
         now = utcnow()
         return [HostSnapshot(h.id, h.name, h.availability_zone, h.vcpus, h.memory_mib,
                              h.disk_gib, *usage[h.id], enabled=h.enabled,

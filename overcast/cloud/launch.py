@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
@@ -177,12 +177,14 @@ class Launcher:
         project = s.scalar(select(Project).where(Project.id == ctx.project_id)
                            .with_for_update())
         assert project is not None
-        live = list(s.execute(select(Instance.state, Instance.vcpus).where(
-            Instance.project_id == ctx.project_id,
-            Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))))
+        live, used_vcpus = s.execute(select(  # counted in SQL, not row by row
+            func.count(), func.sum(case((Instance.state.in_([str(x) for x in HOLDS_CPU]),
+                                         Instance.vcpus), else_=0)))
+            .where(Instance.project_id == ctx.project_id,
+                   Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))).one()
+        used_vcpus = int(used_vcpus or 0)
         max_instances, max_vcpus = quotas(project, self.settings)
-        by_count = max_instances - len(live)
-        used_vcpus = sum(v for state, v in live if state in HOLDS_CPU)
+        by_count = max_instances - live
         by_vcpus = (max_vcpus - used_vcpus) // itype.vcpus
         if by_count < req.min_count:
             raise QuotaExceeded(

@@ -4,6 +4,7 @@ availability zone, and the private addresses instances get from their subnet."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -254,11 +255,11 @@ class Vpcs:
         if wanted is not None:
             yield _checked_address(network, wanted, used)
             return
-        last = network.num_addresses - 1
-        for offset in range(RESERVED_LOW, last):
-            address = str(network[offset])
-            if address not in used:
-                yield address
+        base, last = int(network.network_address), network.num_addresses - 1
+        taken = {int.from_bytes(socket.inet_aton(a), "big") for a in used if "." in a}
+        for value in range(base + RESERVED_LOW, base + last):  # integers: cheap per address
+            if value not in taken:
+                yield socket.inet_ntoa(value.to_bytes(4, "big"))
         raise InsufficientCapacity(
             "InsufficientFreeAddressesInSubnet",
             f"There are not enough free addresses in subnet '{subnet.id}' to satisfy the "
