@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from sqlalchemy import select
 
@@ -29,8 +30,10 @@ class Addresses:
                 return row.public_ip
             used = set(s.scalars(select(Instance.public_ip).where(
                 Instance.host_id == row.host_id, Instance.public_ip.is_not(None))))
-            for address in PUBLIC_POOL.hosts():
-                if str(address) not in used:
-                    row.public_ip = str(address)
+            taken = {int.from_bytes(socket.inet_aton(a), "big") for a in used}
+            first = int(PUBLIC_POOL.network_address)
+            for value in range(first + 1, first + PUBLIC_POOL.num_addresses - 1):
+                if value not in taken:  # integers: cheap per address
+                    row.public_ip = socket.inet_ntoa(value.to_bytes(4, "big"))
                     return row.public_ip
         return None

@@ -1,0 +1,37 @@
+"""Private and public addresses are handed out lowest free first, and a freed one is reused."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from overcast.cloud.images import ImageFiles
+from overcast.cloud.launch import RunRequest
+from overcast.cloud.service import Cloud
+from overcast.config import load_settings
+from overcast.drivers.base import HostCapacity
+from overcast.lifecycle import State
+
+
+def test_lowest_free_addresses(tmp_path: Path) -> None:
+    cloud = Cloud(load_settings(data_dir=tmp_path))
+    cloud.prepare()
+    cloud.identity.bootstrap()
+    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
+    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(64, 65536, 500))
+    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    rows = cloud.run_instances(ctx, RunRequest(image, "t2.nano", 3, 3)).instances
+    subnet = ipaddress.ip_network(cloud.vpcs.subnet_cidr(rows[0]) or "")
+    assert [r.private_ip for r in rows] == [str(subnet[4]), str(subnet[5]), str(subnet[6])]
+    public = [cloud.addresses.ensure_public_ip(r.id) for r in rows]
+    assert public == ["127.100.0.1", "127.100.0.2", "127.100.0.3"]
+    assert cloud.addresses.ensure_public_ip(rows[1].id) == "127.100.0.2"
+    for event in ("terminate", "destroyed"):  # the user's call, then the agent's report
+        if event == "terminate":
+            cloud.instances.change(ctx, [rows[1].id], event)
+        else:
+            assert cloud.instances.observe(rows[1].id, event) == State.TERMINATED
+    again = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
+    assert again.private_ip == str(subnet[5])
+    assert cloud.addresses.ensure_public_ip(again.id) == "127.100.0.2"
+    cloud.db.dispose()
