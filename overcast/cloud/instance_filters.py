@@ -1,6 +1,6 @@
 """The DescribeInstances filters AWS documents, for what this cloud has: every name is
-accepted; features the cloud does not have (spot, EBS, IPv6, capacity reservations...) never
-match, as on an AWS account that does not use them."""
+accepted; features the cloud does not have (spot, volumes besides the root, IPv6, capacity
+reservations...) never match, as on an AWS account that does not use them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,16 @@ from overcast.lifecycle import STATE_CODES, State
 
 def private_dns_name(row: Instance) -> str:
     return f"ip-{row.private_ip.replace('.', '-')}.ec2.internal" if row.private_ip else ""
+
+
+def root_volume_id(row: Instance) -> str:
+    """The root EBS volume's ID: fixed for the instance's lifetime, like its interface's."""
+    return "vol-" + row.id.removeprefix("i-")
+
+
+def _if_volume(pick: Callable[[Any], str]) -> flt.Extractor:
+    """A block-device-mapping.* filter: the root volume, gone with a terminated instance."""
+    return lambda t: None if t.item.state == State.TERMINATED else pick(t)
 
 
 def _bool(value: bool) -> str:
@@ -95,9 +105,7 @@ NETWORK_INTERFACE_FILTERS: dict[str, flt.Extractor] = {
 
 # documented names for features this cloud does not have: accepted, never matching
 ABSENT = (
-    "affinity", "block-device-mapping.attach-time", "block-device-mapping.status",
-    "block-device-mapping.delete-on-termination", "block-device-mapping.device-name",
-    "block-device-mapping.volume-id", "capacity-reservation-id",
+    "affinity", "capacity-reservation-id",
     "capacity-reservation-specification.capacity-reservation-preference",
     "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id",
     "capacity-reservation-specification.capacity-reservation-target."
@@ -144,7 +152,12 @@ INSTANCE_FILTERS: dict[str, flt.Extractor] = {
     "boot-mode": _const("legacy-bios"),
     "current-instance-boot-mode": _const("legacy-bios"),
     "root-device-type": _const("ebs"),
-    "root-device-name": _const("/dev/xvda"),
+    "root-device-name": lambda t: t.root_device,
+    "block-device-mapping.device-name": _if_volume(lambda t: t.root_device),
+    "block-device-mapping.volume-id": _if_volume(lambda t: root_volume_id(t.item)),
+    "block-device-mapping.status": _if_volume(lambda t: "attached"),
+    "block-device-mapping.attach-time": _if_volume(lambda t: _iso(t.item)),
+    "block-device-mapping.delete-on-termination": _if_volume(lambda t: "true"),
     "virtualization-type": _const("hvm"),
     "tenancy": _const("default"),
     "hypervisor": _const("xen"),

@@ -4,7 +4,7 @@ agent's view (what a host should run, what it observed)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,7 +16,7 @@ from overcast.cloud import tags as tagsvc
 from overcast.cloud.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import Database, as_utc, utcnow
-from overcast.db.models import Instance, Tag
+from overcast.db.models import Image, Instance, Tag
 from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
@@ -29,6 +29,9 @@ USER_REASONS = {
 }
 
 
+DEFAULT_ROOT_DEVICE = "/dev/xvda"  # an image's root device unless it says otherwise
+
+
 @dataclass
 class InstanceView(flt.Tagged[Instance]):
     """An instance with its tags, its security groups and its owner."""
@@ -36,6 +39,7 @@ class InstanceView(flt.Tagged[Instance]):
     groups: list[tuple[str, str]] = field(default_factory=list)  # (group ID, name)
     owner_id: str = ""
     zone_id: str = ""
+    root_device: str = DEFAULT_ROOT_DEVICE  # its image's root device name
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ class Instances:
         self.changed = threading.Event()  # set whenever the agent has work to do
         self.console_readers: dict[str, Callable[[str], bytes]] = {}  # host_id -> reader
         self.zone_id: Callable[[str], str] = lambda zone: zone  # set by Cloud (zone IDs)
+        self._root_devices: dict[str, str] = {}  # image ID -> root device name (fixed)
 
     # reading ------------------------------------------------------------------------------
     def _load(self, s: Session, ctx: Context, ids: Sequence[str],
@@ -234,8 +239,10 @@ class Instances:
     def _matching(self, ctx: Context, rows: Sequence[Instance], extras: Extras,
                   filters: Sequence[flt.Filter]) -> list[InstanceView]:
         tags, groups = extras  # zone IDs may read the database: outside the session
+        roots = self.root_devices(r.image_id for r in rows)
         views = (InstanceView(r, tags.get(r.id, {}), groups.get(r.id, []), ctx.account_id,
-                              self.zone_id(r.availability_zone)) for r in rows)
+                              self.zone_id(r.availability_zone), roots[r.image_id])
+                 for r in rows)
         return [v for v in views if flt.matches(v, filters, INSTANCE_FILTERS)]
 
     def _scan(self, ctx: Context, filters: Sequence[flt.Filter], max_results: int | None,
@@ -267,6 +274,19 @@ class Instances:
             groups = SecurityGroups.groups_of(s, ctx.project_id, few)
         for view in views:
             view.groups = groups.get(view.item.id, [])
+
+    def root_devices(self, image_ids: Iterable[str]) -> dict[str, str]:
+        """image ID -> the root device name its image was registered with (deregistered
+        images too). Read once per image: it never changes."""
+        wanted = set(image_ids)
+        unknown = wanted - self._root_devices.keys()
+        if unknown:
+            with self.db.session() as s:
+                found = dict(s.execute(select(Image.id, Image.root_device_name)
+                                       .where(Image.id.in_(unknown))).all())
+            for image_id in unknown:
+                self._root_devices[image_id] = found.get(image_id, DEFAULT_ROOT_DEVICE)
+        return {image_id: self._root_devices[image_id] for image_id in wanted}
 
     def get(self, ctx: Context, instance_id: str) -> Instance:
         with self.db.session() as s:

@@ -8,7 +8,7 @@ import binascii
 from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check
-from overcast.api.ec2.instances import metadata_options
+from overcast.api.ec2.instances import block_device_mappings, metadata_options
 from overcast.api.ec2.run_options import metadata_request
 from overcast.cloud import filters as flt
 from overcast.cloud.instances import AttributeChange, check_shutdown_behavior
@@ -143,8 +143,6 @@ def _attribute(call: Call, row: Instance, name: str) -> dict[str, Any]:
         "disableApiStop": ("DisableApiStop", {"Value": row.disable_api_stop}),
         "instanceInitiatedShutdownBehavior": ("InstanceInitiatedShutdownBehavior",
                                               {"Value": row.shutdown_behavior}),
-        "rootDeviceName": ("RootDeviceName", {"Value": "/dev/xvda"}),
-        "blockDeviceMapping": ("BlockDeviceMappings", []),
         "productCodes": ("ProductCodes", []),
         "sourceDestCheck": ("SourceDestCheck", {"Value": row.source_dest_check}),
         "ebsOptimized": ("EbsOptimized", {"Value": False}),
@@ -156,6 +154,10 @@ def _attribute(call: Call, row: Instance, name: str) -> dict[str, Any]:
     }
     if name == "groupSet":
         return {"Groups": _groups(call, row)}
+    if name in ("rootDeviceName", "blockDeviceMapping"):
+        root = call.cloud.instances.root_devices([row.image_id])[row.image_id]
+        return {"RootDeviceName": {"Value": root}} if name == "rootDeviceName" else \
+            {"BlockDeviceMappings": block_device_mappings(row, root)}
     if name not in simple:
         raise invalid(f"Value ({name}) for parameter attribute is invalid. Unknown attribute.")
     key, value = simple[name]

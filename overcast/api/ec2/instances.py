@@ -10,7 +10,9 @@ from typing import Any
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.api.ec2.run_options import instance_options, network_request
 from overcast.cloud import filters as flt
+from overcast.cloud.instance_filters import root_volume_id
 from overcast.cloud.instances import (
+    DEFAULT_ROOT_DEVICE,
     InstanceView,
     StateChange,
     check_instance_ids,
@@ -62,6 +64,16 @@ def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
     }]
 
 
+def block_device_mappings(row: Instance, root_device: str) -> list[dict[str, Any]]:
+    """The root EBS volume, attached from launch until the instance is terminated (when it
+    is deleted with it, as DeleteOnTermination says)."""
+    if row.state == State.TERMINATED:
+        return []
+    return [{"DeviceName": root_device, "Ebs": {
+        "AttachTime": as_utc(row.launch_time), "DeleteOnTermination": True,
+        "Status": "attached", "VolumeId": root_volume_id(row)}}]
+
+
 def metadata_options(row: Instance, state: str = "applied") -> dict[str, Any]:
     return {"State": state, "HttpTokens": row.metadata_http_tokens,
             "HttpPutResponseHopLimit": row.metadata_hop_limit,
@@ -70,7 +82,8 @@ def metadata_options(row: Instance, state: str = "applied") -> dict[str, Any]:
 
 
 def render_instance(row: Instance, tags: dict[str, str],
-                    groups: Sequence[tuple[str, str]] = (), owner: str = "") -> dict[str, Any]:
+                    groups: Sequence[tuple[str, str]] = (), owner: str = "",
+                    root_device: str = DEFAULT_ROOT_DEVICE) -> dict[str, Any]:
     found: dict[str, Any] = {
         "InstanceId": row.id, "ImageId": row.image_id, "State": state_dict(row.state),
         "PrivateDnsName": private_dns_name(row), "PublicDnsName": "",
@@ -81,7 +94,8 @@ def render_instance(row: Instance, tags: dict[str, str],
                       "Tenancy": "default"},
         "Monitoring": {"State": "disabled"}, "PrivateIpAddress": row.private_ip,
         "PublicIpAddress": row.public_ip, "Architecture": "x86_64",
-        "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "BlockDeviceMappings": [],
+        "RootDeviceType": "ebs", "RootDeviceName": root_device,
+        "BlockDeviceMappings": block_device_mappings(row, root_device),
         "VirtualizationType": "hvm", "ClientToken": row.client_token or "",
         "Tags": tag_list(tags), "SecurityGroups": _group_list(groups), "Hypervisor": "xen",
         "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": row.source_dest_check,
@@ -141,8 +155,9 @@ def run_instances(call: Call) -> dict[str, Any]:
         groups = SecurityGroups.groups_of(s, call.ctx.project_id,
                                           [r.id for r in launched.instances])
     owner = call.ctx.account_id
+    root = call.cloud.instances.root_devices([req.image_id])[req.image_id]
     return {"ReservationId": launched.reservation_id, "OwnerId": owner, "Groups": [],
-            "Instances": [render_instance(r, tags, groups.get(r.id, []), owner)
+            "Instances": [render_instance(r, tags, groups.get(r.id, []), owner, root)
                           for r in launched.instances]}
 
 
@@ -150,7 +165,7 @@ def reservations(items: Sequence[InstanceView], owner: str) -> list[dict[str, An
     grouped: dict[str, list[dict[str, Any]]] = {}
     for view in items:
         grouped.setdefault(view.item.reservation_id, []).append(
-            render_instance(view.item, view.tags, view.groups, owner))
+            render_instance(view.item, view.tags, view.groups, owner, view.root_device))
     return [{"ReservationId": rid, "OwnerId": owner, "Groups": [], "Instances": instances}
             for rid, instances in grouped.items()]
 
