@@ -262,11 +262,18 @@ def test_a_burst_server_through_the_openstack_face(shared: Bursting) -> None:
     import openstack
     import yaml
 
-    text = shared.cloud.overcast("credentials", "--format", "clouds-yaml").stdout
-    entry = yaml.safe_load(text)["clouds"]["overcast"]
-    conn = openstack.connect(auth_type=entry["auth_type"], auth=entry["auth"],
-                             region_name=entry["region_name"], load_yaml_config=False,
-                             load_envvars=False)
+    def connect(project: str) -> openstack.connection.Connection:
+        text = shared.cloud.overcast("credentials", "--project", project, "--format",
+                                     "clouds-yaml").stdout
+        [entry] = yaml.safe_load(text)["clouds"].values()
+        return openstack.connect(auth_type=entry["auth_type"], auth=entry["auth"],
+                                 region_name=entry["region_name"], load_yaml_config=False,
+                                 load_envvars=False)
+
+    conn = connect("admin")
+    assert BURST_ZONE in [z.name for z in conn.compute.availability_zones()]
+    shared.cloud.overcast("project", "create", "os-other")
+    assert BURST_ZONE not in [z.name for z in connect("os-other").compute.availability_zones()]
     image = conn.image.find_image("overcast-testimage")
     server = conn.compute.create_server(name="os-burst", image_id=image.id,
                                         flavor_id="t3.micro", availability_zone=BURST_ZONE)

@@ -144,6 +144,7 @@ def limits(req: Req) -> Response:
 @router.route(f"{V21}/os-availability-zone")
 @router.route(f"{V21}/os-availability-zone/detail")
 def availability_zones(req: Req) -> Response:
-    zones = req.cloud.catalog.availability_zones()
+    hidden = req.cloud.burst.hidden_zones(req.ctx.project_id)  # others' burst targets
+    zones = [z for z in req.cloud.catalog.availability_zones() if z not in hidden]
     return json_response({"availabilityZoneInfo": [
         {"zoneName": z, "zoneState": {"available": True}, "hosts": None} for z in zones]})
