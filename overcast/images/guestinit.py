@@ -93,7 +93,8 @@ hostname -F /etc/hostname
 ip link set lo up
 n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do usleep 100000; n=$((n+1)); done
-udhcpc -i eth0 -s /etc/udhcpc.script -q -f -n -t 5 -T 1 >/dev/null 2>&1 || say "dhcp failed"
+# 15 tries a second apart: a guest starved by a busy host (a boot storm) can miss a few
+udhcpc -i eth0 -s /etc/udhcpc.script -q -f -n -t 15 -T 1 >/dev/null 2>&1 || say "dhcp failed"
 IP=$(cat /run/ip 2>/dev/null)
 DISK=none
 [ -b /dev/vda ] && DISK="vda:$(cat /sys/block/vda/size)"
