@@ -51,7 +51,7 @@ class Hosts:
         now = utcnow()
         return [HostSnapshot(h.id, h.name, h.availability_zone, h.vcpus, h.memory_mib,
                              h.disk_gib, *usage[h.id], enabled=h.enabled,
-                             alive=now - as_utc(h.last_seen) < ALIVE_FOR)
+                             alive=now - as_utc(h.last_seen) < ALIVE_FOR, driver=h.driver)
                 for h in s.scalars(select(Host).order_by(Host.name))]
 
     def unreachable_ids(self) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,11 +23,15 @@ from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, InstanceType, Project
 from overcast.db.models_network import SecurityGroup, Subnet
+from overcast.db.models_openstack import GlanceImage
 from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
 from overcast.lifecycle import State
 from overcast.scheduler import Demand, Ratios, place
+
+# Glance's hypervisor_type values -> the driver whose hosts run them
+HYPERVISOR_DRIVERS = {"hyperv": "hyperv", "qemu": "qemu", "kvm": "qemu"}
 
 if TYPE_CHECKING:
     from overcast.cloud.burst import Burst
@@ -102,6 +107,17 @@ def quotas(project: Project, settings: Settings) -> tuple[int, int]:
     return (settings.default_max_instances if project.max_instances is None
             else project.max_instances,
             settings.default_max_vcpus if project.max_vcpus is None else project.max_vcpus)
+
+
+def wanted_driver(s: Session, image_id: str) -> str | None:
+    """The driver an image asks for with Glance's `hypervisor_type` property, if any."""
+    raw = s.scalar(select(GlanceImage.properties).where(GlanceImage.image_id == image_id))
+    try:
+        properties = json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+    wanted = properties.get("hypervisor_type") if isinstance(properties, dict) else None
+    return HYPERVISOR_DRIVERS.get(str(wanted).lower()) if wanted else None
 
 
 def _new_mac() -> str:
@@ -201,7 +217,8 @@ class Launcher:
 
     def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int,
                zone: str | None, project_id: str = "") -> list:
-        demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone)
+        demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone,
+                        wanted_driver(s, req.image_id))
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
                         self.settings.disk_allocation_ratio)
         snapshots, burst = self.hosts.snapshots(s), self.burst

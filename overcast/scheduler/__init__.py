@@ -18,6 +18,7 @@ class HostSnapshot:
     used_disk_gib: int = 0
     enabled: bool = True
     alive: bool = True
+    driver: str = ""
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Demand:
     memory_mib: int
     disk_gib: int
     availability_zone: str | None = None
+    driver: str | None = None  # the image asks for hosts of this driver (e.g. "hyperv")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ def candidates(hosts: list[HostSnapshot], demand: Demand, ratios: Ratios) -> lis
     return [h for h in hosts
             if h.enabled and h.alive
             and (demand.availability_zone in (None, h.availability_zone))
+            and (demand.driver in (None, h.driver))
             and fits(h, demand, ratios)]
 
 

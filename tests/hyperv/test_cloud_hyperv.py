@@ -163,3 +163,32 @@ def test_image_properties_choose_generation_and_secure_boot(harness: Harness) ->
     assert (windows["Generation"], windows["SecureBootTemplate"]) == (2, "MicrosoftWindows")
     plain = launch({"os_secure_boot": "disabled"})
     assert (plain["Generation"], plain["SecureBootTemplate"]) == (2, "")
+
+
+def test_an_image_asking_for_hyperv_lands_on_a_hyperv_host(harness: Harness) -> None:
+    """`openstack image set --property hypervisor_type=hyperv`: only Hyper-V hosts qualify,
+    even beside a local host that placement would pick otherwise (ties go to the first name)."""
+    from overcast.db import utcnow
+    from overcast.db.models import Instance
+    from overcast.db.models_openstack import GlanceImage
+    from overcast.drivers.base import HostCapacity
+
+    cloud = harness.cloud
+    local = cloud.hosts.heartbeat("a-local", "fake", cloud.catalog.default_zone,
+                                  HostCapacity(vcpus=512, memory_mib=1 << 22, disk_gib=1 << 14))
+
+    def host_of(properties: dict[str, str]) -> str | None:
+        with cloud.db.session() as s:
+            s.merge(GlanceImage(image_id=harness.image_id, status="active",
+                                visibility="public", tags="[]",
+                                properties=json.dumps(properties), updated_at=utcnow()))
+        launched = harness.ec2.run_instances(  # type: ignore[attr-defined]
+            ImageId=harness.image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+        with cloud.db.session() as s:
+            row = s.get(Instance, launched["Instances"][0]["InstanceId"])
+            return row.host_id if row else None
+
+    assert host_of({}) == local
+    hyperv_host = host_of({"hypervisor_type": "hyperv"})
+    assert hyperv_host not in (None, local)
+    assert host_of({"hypervisor_type": "HyperV"}) == hyperv_host

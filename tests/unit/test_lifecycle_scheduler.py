@@ -56,3 +56,11 @@ def test_place_filters_zone_dead_and_disabled_hosts() -> None:
 
 def test_cpu_overcommit_ratio() -> None:
     assert len(place([_host("a", vcpus=2)], Demand(2, 1, 1), 10, Ratios(4.0, 1.0))) == 4
+
+
+def test_an_image_may_ask_for_a_driver() -> None:
+    hosts = [_host("big", memory=65536, driver="qemu"), _host("hv", driver="hyperv")]
+    assert [h.name for h in place(hosts, Demand(1, 512, 1), 1, Ratios())] == ["big"]
+    wanted = Demand(1, 512, 1, driver="hyperv")
+    assert [h.name for h in place(hosts, wanted, 1, Ratios())] == ["hv"]
+    assert place(hosts, Demand(1, 512, 1, driver="ec2"), 1, Ratios()) == []
