@@ -35,17 +35,20 @@ def _overcast(data_dir: str, *args: str) -> None:
 
 
 def _accounts(data_dir: str, password: str) -> list[dict]:
-    accounts = []
+    """All members before all readers: Tempest gives a test's `alt` credentials the first free
+    non-admin account in file order, which must not be the reader of the primary's project
+    that the same test asks for next (ImagesMemberTest: primary, alt, project_reader)."""
+    accounts: dict[str, list[dict]] = {"member": [], "reader": []}
     for n in range(1, PROJECTS + 1):
         project = f"tempest-{n}"
         _overcast(data_dir, "project", "create", project)
-        for role in ("member", "reader"):
+        for role, listed in accounts.items():
             user = f"{project}-{role}"
             _overcast(data_dir, "user", "create", user, "--project", project, "--password",
                       password, "--role", role)
-            accounts.append({"username": user, "project_name": project, "password": password,
-                             "roles": [role], "resources": {"network": "default"}})
-    return accounts
+            listed.append({"username": user, "project_name": project, "password": password,
+                           "roles": [role], "resources": {"network": "default"}})
+    return accounts["member"] + accounts["reader"]
 
 
 def _image_id(endpoint: str, admin_password: str) -> str:
@@ -61,6 +64,7 @@ def _image_id(endpoint: str, admin_password: str) -> str:
 def _conf(endpoint: str, workspace: Path, image_id: str) -> str:
     sections = {
         "DEFAULT": {"log_file": "tempest.log"},
+        "oslo_concurrency": {"lock_path": str(workspace / "tempest_lock")},
         "auth": {"use_dynamic_credentials": "false", "create_isolated_networks": "false",
                  "test_accounts_file": str(workspace / "etc" / "accounts.yaml"),
                  "default_credentials_domain_name": "Default",
