@@ -40,6 +40,7 @@ from tests.conftest import RunningCloud, cloud_env, free_port
 INSTANCE_TYPE = "t3.micro"
 PAGE = 1000  # MaxResults of the paged listings (EC2's maximum)
 TAG_KEY, TAG_VALUES = "bench", 10
+READ_TIMEOUT = 900  # seconds: on a loaded machine moto takes minutes for some calls
 
 
 class DurableCloud(RunningCloud):
@@ -91,7 +92,8 @@ def moto_cloud() -> Iterator[tuple[int, Callable[[], Any]]]:
     def client() -> Any:
         return boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing",
-                            config=Config(retries={"max_attempts": 1}))
+                            config=Config(retries={"max_attempts": 1},
+                                          read_timeout=READ_TIMEOUT))
     try:
         yield process.pid, client
     finally:
@@ -278,7 +280,8 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
     with overcast_cloud(tmp, args.synchronous) as cloud, moto_cloud() as moto:
         assert cloud.process is not None
         sides = [Side("overcast", cloud.process.pid,
-                      lambda: cloud.client(max_pool_connections=args.threads)),
+                      lambda: cloud.client(max_pool_connections=args.threads,
+                                           read_timeout=READ_TIMEOUT)),
                  Side("moto", *moto)]
         rows: list[Row] = []
         for per_call in (1, 50):
