@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from overcast.db import Database, utcnow
-from overcast.db.models import Image
+from overcast.db.models import Image, Project
 from overcast.db.models_openstack import GlanceImage
 from overcast.errors import Conflict, Forbidden, InvalidParameter, QuotaExceeded, invalid
 from overcast.identity.context import Context
@@ -45,6 +45,7 @@ class NewImage:
     tags: list[str] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
     image_id: str | None = None  # the caller may choose the UUID
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,16 @@ class ImageUploads:
             s.add(image)
             s.flush()
             s.add(attrs)
+            if spec.owner is not None:
+                self._set_owner(s, ctx, image, attrs, spec.owner)
+        return ImageRecord(image, attrs)
+
+    def record(self, image_id: str) -> ImageRecord:
+        """An image as it is now, whoever holds it (for answering a change that gave it away)."""
+        with self.db.session() as s:
+            image, attrs = s.get(Image, image_id), s.get(GlanceImage, image_id)
+        if image is None or attrs is None:
+            raise InvalidParameter("NotFound", f"No image {image_id}.")
         return ImageRecord(image, attrs)
 
     def _owned(self, s: Any, ctx: Context, image_id: str) -> tuple[Image, GlanceImage]:
@@ -120,8 +131,25 @@ class ImageUploads:
         with self.db.session() as s:
             image, attrs = self._owned(s, ctx, image_id)
             for key, value in changes.items():
-                self._set(ctx, image, attrs, key, value)
+                if key == "owner":
+                    self._set_owner(s, ctx, image, attrs, value)
+                else:
+                    self._set(ctx, image, attrs, key, value)
             attrs.updated_at = utcnow()
+
+    @staticmethod
+    def _set_owner(s: Any, ctx: Context, image: Image, attrs: GlanceImage, owner: str) -> None:
+        """Glance's owner, which only an administrator changes: an existing project's ID hands
+        the image to that project; any other string (Glance takes any) is recorded and shown
+        as the owner while the image stays with the project that holds it."""
+        if owner == (attrs.owner or image.project_id):
+            return
+        if not ctx.is_admin:
+            raise Forbidden("Forbidden", "Only an administrator may change an image's owner.")
+        if owner == image.project_id or s.get(Project, owner) is not None:
+            image.project_id, attrs.owner = owner, None
+        else:
+            attrs.owner = owner
 
     @staticmethod
     def _set(ctx: Context, image: Image, attrs: GlanceImage, key: str, value: Any) -> None:

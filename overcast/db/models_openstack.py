@@ -82,6 +82,8 @@ class GlanceImage(Base):
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     properties: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    # an owner an administrator set that is no project here (Glance takes any string)
+    owner: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

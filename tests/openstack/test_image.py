@@ -165,3 +165,20 @@ def test_metadata_definitions(osc: OsCloud, admin) -> None:  # noqa: ANN001
     assert "OS::Overcast::Test" not in {n.namespace
                                         for n in alice.image.metadef_namespaces()}
     admin.image.delete_metadef_namespace(namespace)
+
+
+def test_administrator_sets_the_owner(osc: OsCloud, admin) -> None:  # noqa: ANN001
+    """Any string as Glance takes it; an existing project's ID hands the image over."""
+    alice = osc.user("alice", "p2")
+    p2 = alice.current_project_id
+    image = admin.image.create_image(name="owned-elsewhere", disk_format="raw",
+                                     container_format="bare", owner="0123456789abcdef")
+    assert admin.image.get_image(image.id).owner == "0123456789abcdef"
+    admin.image.update_image(image, owner=p2)
+    assert alice.image.get_image(image.id).owner == p2
+    alice.image.update_image(image, name="now-alices")
+    with pytest.raises(exceptions.ForbiddenException):
+        alice.image.update_image(image, owner=admin.current_project_id)
+    ec2 = osc.cloud.client(osc.cloud.project_credentials("p2"))
+    assert [i["Name"] for i in ec2.describe_images(Owners=["self"])["Images"]] == ["now-alices"]
+    admin.image.delete_image(image)

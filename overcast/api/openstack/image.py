@@ -3,6 +3,7 @@ patch, delete), streamed data upload and download, tags, and the schema document
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -31,10 +32,10 @@ from overcast.db.models_openstack import GlanceImage
 router = Router()
 V2 = f"{IMAGE}/v2"
 READ_ONLY = {"id", "status", "checksum", "os_hash_algo", "os_hash_value", "size",
-             "virtual_size", "created_at", "updated_at", "owner", "self", "file", "schema",
+             "virtual_size", "created_at", "updated_at", "self", "file", "schema",
              "direct_url", "locations", "os_hidden"}
 SETTABLE = {"name", "visibility", "disk_format", "container_format", "min_disk", "min_ram",
-            "protected", "tags"}
+            "protected", "tags", "owner"}
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
           405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
           415: "Unsupported Media Type"}
@@ -73,7 +74,7 @@ def render(req: Req, view: ImageView, attrs: GlanceImage | None) -> dict[str, An
         "visibility": _visibility(req, view, attrs), "protected": attrs.protected,
         "os_hidden": False, "checksum": attrs.checksum,
         "os_hash_algo": "sha512" if attrs.os_hash_value else None,
-        "os_hash_value": attrs.os_hash_value, "owner": image.project_id,
+        "os_hash_value": attrs.os_hash_value, "owner": attrs.owner or image.project_id,
         "size": attrs.data_size, "virtual_size": attrs.virtual_size,
         "min_ram": attrs.min_ram, "min_disk": attrs.min_disk,
         "disk_format": attrs.disk_format, "container_format": attrs.container_format,
@@ -238,6 +239,8 @@ def _check_value(key: str, value: Any) -> Any:
     if key in ("min_disk", "min_ram") and (isinstance(value, bool)
                                            or not isinstance(value, int) or value < 0):
         raise bad_request(f"{key} must be a non-negative integer.")
+    if key == "owner" and (not isinstance(value, str) or not 1 <= len(value) <= 255):
+        raise bad_request("owner must be a string of 1 to 255 characters.")
     if key == "protected" and not isinstance(value, bool):
         raise bad_request("protected must be true or false.")
     if key == "tags" and (not isinstance(value, list) or any(
@@ -337,7 +340,10 @@ def update_image(req: Req) -> Response:
     if not isinstance(ops, list):
         raise bad_request("A JSON patch is a list of operations.")
     req.cloud.image_uploads.update(req.ctx, view.item.id, _apply_patch(req, view, ops))
-    return _show(req, req.args["image_id"])
+    # from the record, not the caller's listing: a new owner may have taken it out of sight
+    record = req.cloud.image_uploads.record(view.item.id)
+    return json_response(render(req, dataclasses.replace(view, item=record.image),
+                                record.attrs))
 
 
 @router.route(f"{V2}/images/<image_id>", "DELETE", Need.MEMBER)
