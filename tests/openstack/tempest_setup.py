@@ -51,17 +51,28 @@ def _accounts(data_dir: str, password: str) -> list[dict]:
     return accounts["member"] + accounts["reader"]
 
 
-def _image_id(endpoint: str, admin_password: str) -> str:
+def _image_ids(endpoint: str, admin_password: str) -> tuple[str, str]:
+    """The built-in test image and a second public one (raw, 1 MiB of zeros: the fake driver
+    boots anything), so the tests that filter servers by image have two to tell apart."""
     auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "domain": {"id": "default"}, "password": admin_password}}}}}
     token = requests.post(f"{endpoint}/identity/v3/auth/tokens", json=auth,
                           timeout=30).headers["X-Subject-Token"]
+    headers = {"X-Auth-Token": token}
     images = requests.get(f"{endpoint}/image/v2/images?name=overcast-testimage",
-                          headers={"X-Auth-Token": token}, timeout=30).json()["images"]
-    return images[0]["id"]
+                          headers=headers, timeout=30).json()["images"]
+    alt = requests.post(f"{endpoint}/image/v2/images", headers=headers, timeout=30, json={
+        "name": "tempest-alt", "disk_format": "raw", "container_format": "bare",
+        "visibility": "public"})
+    alt.raise_for_status()
+    alt_id = alt.json()["id"]
+    requests.put(f"{endpoint}/image/v2/images/{alt_id}/file", data=bytes(1024**2), timeout=60,
+                 headers={**headers, "Content-Type": "application/octet-stream"},
+                 ).raise_for_status()
+    return images[0]["id"], alt_id
 
 
-def _conf(endpoint: str, workspace: Path, image_id: str) -> str:
+def _conf(endpoint: str, workspace: Path, image_id: str, alt_image_id: str) -> str:
     sections = {
         "DEFAULT": {"log_file": "tempest.log"},
         "oslo_concurrency": {"lock_path": str(workspace / "tempest_lock")},
@@ -74,7 +85,7 @@ def _conf(endpoint: str, workspace: Path, image_id: str) -> str:
         "identity-feature-enabled": {"api_v2": "false"},
         "service_available": {"nova": "true", "glance": "true", "neutron": "true",
                               "cinder": "false", "swift": "false", "placement": "false"},
-        "compute": {"image_ref": image_id, "image_ref_alt": image_id,
+        "compute": {"image_ref": image_id, "image_ref_alt": alt_image_id,
                     "flavor_ref": "m1.tiny", "flavor_ref_alt": "m1.small",
                     "build_timeout": "60", "build_interval": "1",
                     "fixed_network_name": "default"},
@@ -104,7 +115,7 @@ def main() -> int:
     etc.mkdir(parents=True, exist_ok=True)
     (etc / "accounts.yaml").write_text(yaml.safe_dump(accounts))
     conf = _conf(args.endpoint.rstrip("/"), args.workspace.resolve(),
-                 _image_id(args.endpoint.rstrip("/"), admin_password))
+                 *_image_ids(args.endpoint.rstrip("/"), admin_password))
     (etc / "tempest.conf").write_text(conf)
     print(f"tempest workspace ready in {args.workspace}")
     return 0
