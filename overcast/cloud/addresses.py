@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -13,6 +14,22 @@ from overcast.db.models import Instance
 from overcast.lifecycle import State
 
 PUBLIC_POOL = ipaddress.ip_network("127.100.0.0/16")
+SOCKET_TABLES = ("/proc/net/tcp", "/proc/net/udp")
+
+
+def bound_addresses() -> set[int]:
+    """IPv4 addresses (as integers) that some socket on this host is bound to: another cloud
+    on the same host may already forward ports on them."""
+    found: set[int] = set()
+    for table in SOCKET_TABLES:
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local = line.split()[1].split(":")[0]  # little-endian hex, e.g. 0100647F
+            found.add(int.from_bytes(bytes.fromhex(local)[::-1], "big"))
+    return found
 
 
 class Addresses:
@@ -31,6 +48,7 @@ class Addresses:
             used = set(s.scalars(select(Instance.public_ip).where(
                 Instance.host_id == row.host_id, Instance.public_ip.is_not(None))))
             taken = {int.from_bytes(socket.inet_aton(a), "big") for a in used}
+            taken |= bound_addresses()
             first = int(PUBLIC_POOL.network_address)
             for value in range(first + 1, first + PUBLIC_POOL.num_addresses - 1):
                 if value not in taken:  # integers: cheap per address

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from pathlib import Path
 
+import pytest
+
+from overcast.cloud import addresses
 from overcast.cloud.images import ImageFiles
 from overcast.cloud.launch import RunRequest
 from overcast.cloud.service import Cloud
@@ -13,7 +17,8 @@ from overcast.drivers.base import HostCapacity
 from overcast.lifecycle import State
 
 
-def test_lowest_free_addresses(tmp_path: Path) -> None:
+def test_lowest_free_addresses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(addresses, "bound_addresses", set)  # other clouds on this machine
     cloud = Cloud(load_settings(data_dir=tmp_path))
     cloud.prepare()
     cloud.identity.bootstrap()
@@ -34,4 +39,21 @@ def test_lowest_free_addresses(tmp_path: Path) -> None:
     again = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
     assert again.private_ip == str(subnet[5])
     assert cloud.addresses.ensure_public_ip(again.id) == "127.100.0.2"
+    cloud.db.dispose()
+
+
+def test_addresses_another_cloud_on_this_host_uses_are_skipped(tmp_path: Path) -> None:
+    cloud = Cloud(load_settings(data_dir=tmp_path))
+    cloud.prepare()
+    cloud.identity.bootstrap()
+    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
+    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(64, 65536, 500))
+    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    first = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
+    with socket.socket() as taken:  # as a guest's port forward of another cloud would
+        taken.bind(("127.100.0.1", 0))
+        taken.listen()
+        public = cloud.addresses.ensure_public_ip(first.id)
+    assert public is not None and public != "127.100.0.1"
+    assert ipaddress.ip_address(public) in addresses.PUBLIC_POOL
     cloud.db.dispose()
