@@ -32,7 +32,7 @@ from tests.conftest import RunningCloud, cloud_env, free_port, wait_for_state
 MEMORY_MIB = 512  # t2.nano
 INSTANCE_TYPE = "t2.nano"
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+            "-o", "ConnectTimeout=1", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
 
 
 def ssh_ready(key: Path, host: str, port: int = 22) -> bool:
