@@ -20,7 +20,6 @@ builder changes; downloaded packages are kept in OUT_DIR/debs.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -30,10 +29,10 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from overcast.images import bootdisk
+from overcast.images.testimage import build_lock
 
 BUILDER_VERSION = "1"
 SUITE = "bookworm"
@@ -215,7 +214,7 @@ def ensure_debian_image(out_dir: str | os.PathLike[str],
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint()
-    with _locked(out):
+    with build_lock(out):
         manifest = out / MANIFEST
         if not _up_to_date(manifest, stamp):
             check_host()
@@ -232,16 +231,6 @@ def _up_to_date(manifest: Path, stamp: str) -> bool:
     except (OSError, ValueError):
         return False
     return data.get("fingerprint") == stamp and Path(data.get("disk_path", "")).is_file()
-
-
-@contextmanager
-def _locked(out_dir: Path) -> Iterator[None]:
-    with open(out_dir / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -276,7 +276,8 @@ def write_disk(dest: Path, work: Path, vmlinuz: Path, release: str, progress: Pr
 
 
 @contextmanager
-def _locked(out_dir: Path) -> Iterator[None]:
+def build_lock(out_dir: Path) -> Iterator[None]:
+    """One build at a time in `out_dir`, across processes."""
     with open(out_dir / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -335,7 +336,7 @@ def ensure_test_image(out_dir: str | os.PathLike[str], progress: Progress | None
     out.mkdir(parents=True, exist_ok=True)
     release, vmlinuz = find_kernel()
     stamp = fingerprint(inputs(release, vmlinuz))
-    with _locked(out):
+    with build_lock(out):
         if not _up_to_date(out, stamp):
             build(out, release, vmlinuz, stamp, progress)
     return out / MANIFEST
