@@ -160,3 +160,18 @@ def wait_for_state(ec2, instance_ids: list[str], state: str,  # noqa: ANN001
         if time.monotonic() > deadline:
             raise AssertionError(f"not {state}: {[(i['InstanceId'], i['State']) for i in found]}")
         time.sleep(0.1)
+
+
+def ssh_until_ok(key: Path, host: str, command: str, port: int = 22, user: str = "root",
+                 timeout: float = 60) -> str:
+    """Run `command` over SSH with `key`, retrying until it succeeds or `timeout` passes."""
+    argv = ["ssh", "-i", str(key), "-p", str(port), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o",
+            "BatchMode=yes", f"{user}@{host}", command]
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+        time.sleep(0.5)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningCloud, cloud_env, free_port, wait_for_state
+from tests.conftest import RunningCloud, cloud_env, free_port, ssh_until_ok, wait_for_state
 
 pytestmark = [
     pytest.mark.e2e,
@@ -58,18 +58,8 @@ def wait_console(ec2, iid: str, text: str, timeout: float = 120) -> str:  # noqa
     raise AssertionError(f"{text!r} never appeared on {iid}'s console:\n{console(ec2, iid)}")
 
 
-def ssh(key: Path, host: str, command: str, timeout: float = 60) -> str:
-    argv = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o",
-            "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes",
-            "-o", "PubkeyAcceptedAlgorithms=+ssh-rsa", "-o", "HostKeyAlgorithms=+ssh-rsa",
-            f"root@{host}", command]
-    deadline = time.monotonic() + timeout
-    while True:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        if result.returncode == 0 or time.monotonic() > deadline:
-            assert result.returncode == 0, result.stderr
-            return result.stdout
-        time.sleep(1)
+def ssh(key: Path, host: str, command: str) -> str:
+    return ssh_until_ok(key, host, command)
 
 
 def qemu_pids(data_dir: Path, iid: str) -> list[int]:

@@ -32,6 +32,7 @@ from overcast.drivers.base import (
 from overcast.drivers.qemu import QemuDriver, accel, process
 from overcast.drivers.qemu.layout import InstanceDir
 from overcast.images.testimage import ensure_test_image
+from tests.conftest import ssh_until_ok
 
 pytestmark = [
     pytest.mark.e2e,
@@ -322,17 +323,8 @@ def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) ->
         server.close()
 
 
-def ssh_run(key: Path, fwd: PortForward, command: str, timeout: float = 30) -> str:
-    argv = ["ssh", "-i", str(key), "-p", str(fwd.host_port), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o",
-            "ConnectTimeout=5", f"root@{fwd.host_ip}", command]
-    deadline = time.monotonic() + timeout
-    while True:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        if done.returncode == 0 or time.monotonic() > deadline:
-            assert done.returncode == 0, done.stderr
-            return done.stdout
-        time.sleep(0.5)
+def ssh_run(key: Path, fwd: PortForward, command: str) -> str:
+    return ssh_until_ok(key, fwd.host_ip, command, port=fwd.host_port, timeout=30)
 
 
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the ssh client")
