@@ -473,6 +473,12 @@ class SecurityGroups:
                      if r.protocol in ("tcp", "udp", "-1") and rules.admits_host(r)}
         return sorted(ports)
 
+    def of_instances(self, ctx: Context,
+                     instance_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """The groups of these instances of the caller's project: ID -> [(group ID, name)]."""
+        with self.db.session() as s:
+            return self.groups_of(s, ctx.project_id, instance_ids)
+
     def names_for(self, instance_id: str) -> list[str]:
         with self.db.session() as s:
             return [name for name in s.scalars(

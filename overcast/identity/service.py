@@ -150,6 +150,12 @@ class Identity:
             self._secrets[access_key_id] = found
         return found
 
+    def user_name(self, user_id: str) -> str:
+        """The user's name, or the ID itself for a user that no longer exists."""
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            return user.name if user is not None else user_id
+
     def bootstrap(self) -> Credentials | None:
         """On the first start: the admin project, its user and a key. None if done before."""
         with self.db.session() as s:

@@ -12,7 +12,6 @@ from overcast.api.ec2.instances import block_device_mappings, metadata_options
 from overcast.api.ec2.run_options import metadata_request
 from overcast.cloud import filters as flt
 from overcast.cloud.instances import AttributeChange, check_shutdown_behavior
-from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import utcnow
 from overcast.db.models import Instance
 from overcast.errors import InvalidParameter, invalid
@@ -128,8 +127,7 @@ def modify_instance_attribute(call: Call) -> dict[str, Any]:
 
 
 def _groups(call: Call, row: Instance) -> list[dict[str, str]]:
-    with call.cloud.db.session() as s:
-        found = SecurityGroups.groups_of(s, call.ctx.project_id, [row.id]).get(row.id, [])
+    found = call.cloud.security_groups.of_instances(call.ctx, [row.id]).get(row.id, [])
     return [{"GroupId": gid, "GroupName": name} for gid, name in found]
 
 

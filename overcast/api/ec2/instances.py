@@ -19,7 +19,6 @@ from overcast.cloud.instances import (
     private_dns_name,
 )
 from overcast.cloud.launch import RunRequest
-from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
 from overcast.errors import InvalidParameter, invalid
@@ -151,9 +150,8 @@ def run_instances(call: Call) -> dict[str, Any]:
         dry_run=bool(call.get("DryRun")))
     launched = call.cloud.run_instances(call.ctx, req)
     tags = req.tags
-    with call.cloud.db.session() as s:
-        groups = SecurityGroups.groups_of(s, call.ctx.project_id,
-                                          [r.id for r in launched.instances])
+    groups = call.cloud.security_groups.of_instances(call.ctx,
+                                                     [r.id for r in launched.instances])
     owner = call.ctx.account_id
     root = call.cloud.instances.root_devices([req.image_id])[req.image_id]
     return {"ReservationId": launched.reservation_id, "OwnerId": owner, "Groups": [],

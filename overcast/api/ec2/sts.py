@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
-
 from overcast.cloud.service import Cloud
-from overcast.db.models import User
 from overcast.identity.context import Context
 
 SERVICE = "sts"
@@ -19,15 +16,9 @@ ACTIONS = frozenset({"GetCallerIdentity"})
 XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
-def _user_name(cloud: Cloud, user_id: str) -> str:
-    with cloud.db.session() as s:
-        name = s.execute(select(User.name).where(User.id == user_id)).scalar_one_or_none()
-    return name or user_id
-
-
 def caller_identity(cloud: Cloud, ctx: Context, request_id: str) -> bytes:
     """The GetCallerIdentity response: the key's user as an IAM user ARN in its account."""
-    arn = f"arn:aws:iam::{ctx.account_id}:user/{_user_name(cloud, ctx.user_id)}"
+    arn = f"arn:aws:iam::{ctx.account_id}:user/{cloud.identity.user_name(ctx.user_id)}"
     return (
         f'<GetCallerIdentityResponse xmlns="{XMLNS}"><GetCallerIdentityResult>'
         f"<Arn>{escape(arn)}</Arn><UserId>{escape(ctx.user_id)}</UserId>"
