@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from overcast.db import Database
 from overcast.db.models import Instance
 from overcast.lifecycle import State
 
 PUBLIC_POOL = ipaddress.ip_network("127.100.0.0/16")
+POOL_FIRST = int(PUBLIC_POOL.network_address) + 1  # neither the network nor broadcast address
+POOL_SIZE = PUBLIC_POOL.num_addresses - 2
+CANDIDATES = 64  # addresses checked against the database per query
+BOUND_TTL = 5.0
 SOCKET_TABLES = ("/proc/net/tcp", "/proc/net/udp")
 
 
@@ -33,8 +39,14 @@ def bound_addresses() -> set[int]:
 
 
 class Addresses:
+    """Hands out public IPs round the pool from where the last one was taken, so a launch
+    looks at a few candidates instead of every address in use."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._bound: set[int] = set()
+        self._bound_read = -BOUND_TTL
+        self._next: dict[str, int] = {}  # host ID -> where to look first
 
     def ensure_public_ip(self, instance_id: str) -> str | None:
         """The instance's public IP, allocated on first use; unique among the live instances
@@ -43,15 +55,29 @@ class Addresses:
             row = s.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
             if row is None or row.state == State.TERMINATED:
                 return None
-            if row.public_ip:
-                return row.public_ip
+            if not row.public_ip:
+                row.public_ip = self._free_address(s, row.host_id)
+            return row.public_ip
+
+    def _bound_addresses(self) -> set[int]:
+        """bound_addresses(), read again at most every BOUND_TTL seconds: the socket tables
+        hold every recent connection and take long to read."""
+        if time.monotonic() - self._bound_read >= BOUND_TTL:
+            self._bound, self._bound_read = bound_addresses(), time.monotonic()
+        return self._bound
+
+    def _free_address(self, s: Session, host_id: str | None) -> str | None:
+        bound = self._bound_addresses()
+        start = self._next.get(host_id or "", 0)
+        for offset in range(0, POOL_SIZE, CANDIDATES):
+            values = [POOL_FIRST + (start + offset + i) % POOL_SIZE for i in range(CANDIDATES)]
+            candidates = [socket.inet_ntoa(v.to_bytes(4, "big")) for v in values
+                          if v not in bound]
             used = set(s.scalars(select(Instance.public_ip).where(
-                Instance.host_id == row.host_id, Instance.public_ip.is_not(None))))
-            taken = {int.from_bytes(socket.inet_aton(a), "big") for a in used}
-            taken |= bound_addresses()
-            first = int(PUBLIC_POOL.network_address)
-            for value in range(first + 1, first + PUBLIC_POOL.num_addresses - 1):
-                if value not in taken:  # integers: cheap per address
-                    row.public_ip = socket.inet_ntoa(value.to_bytes(4, "big"))
-                    return row.public_ip
+                Instance.host_id == host_id, Instance.public_ip.in_(candidates))))
+            for address in candidates:
+                if address not in used:
+                    value = int.from_bytes(socket.inet_aton(address), "big")
+                    self._next[host_id or ""] = (value - POOL_FIRST + 1) % POOL_SIZE
+                    return address
         return None

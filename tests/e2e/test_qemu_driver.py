@@ -304,11 +304,16 @@ def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) ->
     driver = QemuDriver(str(state_dir))
     try:
         driver.create(spec)
-        wait_for(
-            lambda: b"overcast-user-data-ran" in driver.console_output(name),
-            BOOT_TIMEOUT,
-            "user data to run",
-        )
+        try:
+            wait_for(
+                lambda: b"overcast-user-data-ran" in driver.console_output(name),
+                BOOT_TIMEOUT,
+                "user data to run",
+            )
+        except AssertionError as timeout:
+            console = driver.console_output(name).decode(errors="replace")
+            raise AssertionError(f"{timeout}; requests {server.requests}; console:\n"
+                                 f"{console[-3000:]}") from None
         console = driver.console_output(name).decode(errors="replace")
         assert "ip=10.20.0.6" in console and "source=metadata ssh-key=installed" in console
         # IMDSv2 as the guest does it: a token first, then requests that carry it

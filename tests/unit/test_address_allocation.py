@@ -1,4 +1,5 @@
-"""Private and public addresses are handed out lowest free first, and a freed one is reused."""
+"""Private addresses are handed out lowest free first, and a freed one is reused; public ones
+go round their pool, so a freed public address is not handed out again at once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from overcast.drivers.base import HostCapacity
 from overcast.lifecycle import State
 
 
-def test_lowest_free_addresses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_address_order_and_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(addresses, "bound_addresses", set)  # other clouds on this machine
     cloud = Cloud(load_settings(data_dir=tmp_path))
     cloud.prepare()
@@ -38,7 +39,7 @@ def test_lowest_free_addresses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             assert cloud.instances.observe(rows[1].id, event) == State.TERMINATED
     again = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
     assert again.private_ip == str(subnet[5])
-    assert cloud.addresses.ensure_public_ip(again.id) == "127.100.0.2"
+    assert cloud.addresses.ensure_public_ip(again.id) == "127.100.0.4"
     cloud.db.dispose()
 
 

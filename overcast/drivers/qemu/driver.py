@@ -122,6 +122,9 @@ class QemuDriver:
                 if pid is not None:
                     inst.started_marker.unlink(missing_ok=True)
                     process.kill(pid, inst)
+                    # the supervising shell writes the exit status into the directory as
+                    # qemu dies: let it, or the removal races that write
+                    process.wait_exit_status(inst, grace=5.0)
                 shutil.rmtree(inst.path, ignore_errors=True)
             shutil.rmtree(self._staging(name), ignore_errors=True)
         with self._locks_guard:
