@@ -2,7 +2,9 @@
 
 Each tick compares the rows assigned to this host with what the driver reports and starts
 at most one operation per instance; every operation is idempotent, so a crash anywhere is
-mended by the next tick.
+mended by the next tick. A tick looks only at what may need it: rows changed since the last
+tick, rows still on their way somewhere, and VMs whose power state changed. Every few
+seconds it reads and checks everything again, whatever a change stamp could have missed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ log = logging.getLogger("overcast.agent")
 GUEST_SHUTDOWN = ("Client.InstanceInitiatedShutdown", "Instance initiated shutdown")
 CRASHED = ("Server.InternalError", "The instance stopped unexpectedly")
 HEARTBEAT_EVERY = 5.0
+# Ticks at most this often: a storm of launches wakes the agent once per call; the rows that
+# came meanwhile are taken in one go.
+MIN_TICK_GAP = 0.05
+FULL_CHECK_EVERY = 10.0  # seconds between ticks that read and check every row
+# Rows changed this long before the last read are read again: a transaction stamps its rows
+# before it commits, and may commit after a read that began later than the stamp.
+STAMP_OVERLAP = 0.5
+UNSETTLED = (State.PENDING, State.STOPPING, State.SHUTTING_DOWN)
 
 
 class Agent:
@@ -40,6 +50,13 @@ class Agent:
         self._live_network = driver.capabilities().live_network_update
         self._applied: dict[str, NetworkSpec] = {}  # what each running VM's network is
         self._network_dirty = True  # recheck networks on the next tick
+        self._rows: dict[str, Instance] = {}  # the host's live rows as last read
+        self._powers: dict[str, PowerState] = {}  # each VM's power state as last seen
+        self._read_since = 0.0  # time.time() from which the next tick reads changed rows
+        self._last_full = -FULL_CHECK_EVERY
+        # what finished operations led to, written together by the next tick
+        self._outcomes: list[tuple[str, str, State]] = []
+        self._outcomes_lock = threading.Lock()
 
     # running --------------------------------------------------------------------------------
     def register(self) -> str:
@@ -60,6 +77,10 @@ class Agent:
         if self._thread:
             self._thread.join(timeout=10)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            self._write_outcomes()
+        except Exception:  # the next start reads them back from the hypervisor
+            log.exception("could not record the last operations' outcomes")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -67,23 +88,64 @@ class Agent:
                 self.tick()
             except Exception:  # keep reconciling whatever went wrong this time
                 log.exception("agent tick failed")
+            if self._stop.wait(MIN_TICK_GAP):
+                return
             if self.store.wait_for_change(self.interval):
                 self._network_dirty = True
 
     def tick(self) -> None:
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
             self.register()
-        rows = self.store.for_host(self.host_id)
+        self._write_outcomes()
+        to_check = self._read_rows()
         observed = self.driver.list()
-        check_networks, self._network_dirty = self._network_dirty, False
-        for row in rows:
+        to_check |= self._power_changes(observed)
+        to_check |= {i for i, r in self._rows.items() if r.state in UNSETTLED
+                     or r.reboot_requested}
+        for instance_id in to_check & self._rows.keys():
+            row = self._rows[instance_id]
             self._reconcile(row, observed.get(row.id))
-            if check_networks and self._live_network:
+        check_networks, self._network_dirty = self._network_dirty, False
+        if check_networks and self._live_network:
+            for row in self._rows.values():
                 self._sync_network(row, observed.get(row.id))
-        wanted = {r.id for r in rows}
-        strays = [name for name in observed if name not in wanted]
+        strays = observed.keys() - self._rows.keys()
         if strays:
-            self._remove_strays(strays)
+            self._remove_strays(sorted(strays))
+
+    def _write_outcomes(self) -> None:
+        with self._outcomes_lock:
+            outcomes, self._outcomes = self._outcomes, []
+        if outcomes:
+            self.store.observe_many(outcomes)
+            self._network_dirty = self._network_dirty or any(
+                event == "booted" for _, event, _ in outcomes)
+
+    def _read_rows(self) -> set[str]:
+        """Bring the cached rows up to date; the IDs to check: every row on a full check,
+        else the rows changed since the last read."""
+        started = time.time()
+        if time.monotonic() - self._last_full >= FULL_CHECK_EVERY:
+            self._last_full = time.monotonic()
+            self._rows = {r.id: r for r in self.store.for_host(self.host_id)}
+            self._read_since = started - STAMP_OVERLAP
+            return set(self._rows)
+        changed = self.store.changed_since(self.host_id, self._read_since)
+        self._read_since = started - STAMP_OVERLAP
+        for row in changed:
+            if row.state == State.TERMINATED:
+                self._rows.pop(row.id, None)
+            else:
+                self._rows[row.id] = row
+        return {r.id for r in changed}
+
+    def _power_changes(self, observed: dict[str, VmStatus]) -> set[str]:
+        """VMs that appeared, vanished or changed power state since the last tick."""
+        powers = {name: vm.state for name, vm in observed.items()}
+        changed = {n for n in powers.keys() | self._powers.keys()
+                   if powers.get(n) != self._powers.get(n)}
+        self._powers = powers
+        return changed
 
     def _remove_strays(self, strays: list[str]) -> None:
         """VMs with no live row: terminated while we were down, or never ours. Remove only
@@ -178,8 +240,9 @@ class Agent:
         try:
             action()
             if then:
-                self.store.observe(name, then[0], expected=then[1])
-                self._network_dirty = self._network_dirty or then[0] == "booted"
+                with self._outcomes_lock:
+                    self._outcomes.append((name, *then))
+                self.store.wake()
         except DriverError as exc:
             log.warning("%s: %s", name, exc)
             if failure:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from overcast.cloud.service import Cloud
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
@@ -21,11 +23,13 @@ DEFAULT_SUBNET = "172.31.0.0/16"
 class AgentStore(Protocol):
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str: ...
     def for_host(self, host_id: str) -> list[Instance]: ...
+    def changed_since(self, host_id: str, since: float) -> list[Instance]: ...
     def known_ids(self, host_id: str) -> set[str]: ...
     def launch_spec(self, row: Instance) -> LaunchSpec: ...
     def network(self, row: Instance) -> NetworkSpec: ...
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None: ...
+    def observe_many(self, seen: list[tuple[str, str, State]]) -> None: ...
     def reboot_done(self, instance_id: str) -> None: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
@@ -71,16 +75,20 @@ class LocalStore:
     def for_host(self, host_id: str) -> list[Instance]:
         return self.instances.for_host(host_id)
 
+    def changed_since(self, host_id: str, since: float) -> list[Instance]:
+        return self.instances.changed_since(host_id, since)
+
     def known_ids(self, host_id: str) -> set[str]:
         return self.instances.known_ids(host_id)
 
     def launch_spec(self, row: Instance) -> LaunchSpec:
-        with self.cloud.db.session() as s:
+        with self.cloud.db.read() as s:  # one snapshot for all of it
             image = s.get(Image, row.image_id)
             wants_drive = row.config_drive or bool(image and image.config_drive)
+            network = self._network(s, row)
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
                           disk_gib=row.disk_gib, image=boot_image(image),
-                          network=self.network(row), user_data=row.user_data or b"",
+                          network=network, user_data=row.user_data or b"",
                           metadata_endpoint=self.metadata_endpoint,
                           config_drive=self._config_drive(row.id) if wants_drive else None)
 
@@ -90,8 +98,13 @@ class LocalStore:
 
     def network(self, row: Instance) -> NetworkSpec:
         """The instance's addresses and the forwards its security groups call for."""
-        public_ip = self.cloud.addresses.ensure_public_ip(row.id)
-        rules = self.cloud.security_groups.open_ports(row.id)
+        with self.cloud.db.read() as s:
+            return self._network(s, row)
+
+    def _network(self, s: Session, row: Instance) -> NetworkSpec:
+        # rows made before launches allocated public IPs get theirs now
+        public_ip = row.public_ip or self.cloud.addresses.ensure_public_ip(row.id)
+        rules = self.cloud.security_groups.open_ports(row.id, s)
         forwards = tuple(PortForward(proto, public_ip, port, port)
                          for proto, port in forwarded_ports(rules)) if public_ip else ()
         subnet = self.cloud.vpcs.subnet_cidr(row) or DEFAULT_SUBNET
@@ -103,6 +116,9 @@ class LocalStore:
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None:
         return self.instances.observe(instance_id, event, reason, expected)
+
+    def observe_many(self, seen: list[tuple[str, str, State]]) -> None:
+        self.instances.observe_many(seen)
 
     def reboot_done(self, instance_id: str) -> None:
         self.instances.reboot_done(instance_id)

@@ -56,7 +56,7 @@ class Addresses:
             if row is None or row.state == State.TERMINATED:
                 return None
             if not row.public_ip:
-                row.public_ip = self._free_address(s, row.host_id)
+                row.public_ip = self.free_address(s, row.host_id)
             return row.public_ip
 
     def _bound_addresses(self) -> set[int]:
@@ -66,7 +66,8 @@ class Addresses:
             self._bound, self._bound_read = bound_addresses(), time.monotonic()
         return self._bound
 
-    def _free_address(self, s: Session, host_id: str | None) -> str | None:
+    def free_address(self, s: Session, host_id: str | None) -> str | None:
+        """A public IP no live instance of the host has and no socket here is bound to."""
         bound = self._bound_addresses()
         start = self._next.get(host_id or "", 0)
         for offset in range(0, POOL_SIZE, CANDIDATES):

@@ -244,7 +244,8 @@ class Burst:
             if target.max_vcpus is not None:
                 room = min(room, (target.max_vcpus - vcpus) // max(itype.vcpus, 1))
             snapshot = HostSnapshot(target.host_id, f"burst-{target.name}", target.zone,
-                                    target.max_vcpus or UNLIMITED, UNLIMITED, UNLIMITED)
+                                    target.max_vcpus or UNLIMITED, UNLIMITED, UNLIMITED,
+                                    driver="ec2")
             placed.extend([snapshot] * max(room, 0))
         return placed
 

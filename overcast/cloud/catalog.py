@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from overcast.db import Database
 from overcast.db.models import Host, InstanceType
@@ -44,9 +45,11 @@ class Catalog:
         with self.db.session() as s:
             return {t.name: t for t in s.scalars(select(InstanceType))}
 
-    def instance_type(self, name: str) -> InstanceType:
-        with self.db.session() as s:
-            found = s.get(InstanceType, name)
+    def instance_type(self, name: str, s: Session | None = None) -> InstanceType:
+        if s is None:
+            with self.db.read() as s:
+                return self.instance_type(name, s)
+        found = s.get(InstanceType, name)
         if found is None:
             raise invalid(f"The instance type '{name}' is not supported in this region.")
         return found
@@ -72,9 +75,11 @@ class Catalog:
                 raise NotFound("InvalidParameterValue", f"No instance type '{name}'.")
             s.delete(itype)
 
-    def availability_zones(self) -> list[str]:
-        with self.db.session() as s:
-            zones = sorted(set(s.scalars(select(Host.availability_zone))))
+    def availability_zones(self, s: Session | None = None) -> list[str]:
+        if s is None:
+            with self.db.read() as s:
+                return self.availability_zones(s)
+        zones = sorted(set(s.scalars(select(Host.availability_zone))))
         return zones or [self.default_zone]
 
     @property

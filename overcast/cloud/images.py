@@ -242,9 +242,13 @@ class Images:
                         Image.id.in_(shared)))
 
     def get(self, ctx: Context, image_id: str) -> Image:
+        with self.db.read() as s:
+            return self.visible(s, ctx, image_id)
+
+    def visible(self, s: Session, ctx: Context, image_id: str) -> Image:
+        """An image the caller may launch, inside an open session."""
         check_image_id(image_id)
-        with self.db.session() as s:
-            image = s.scalar(select(Image).where(Image.id == image_id, self._visible(ctx)))
+        image = s.scalar(select(Image).where(Image.id == image_id, self._visible(ctx)))
         if image is None:
             raise not_found([image_id])
         return image

@@ -218,7 +218,7 @@ class Instances:
         flt.check_filters(filters, INSTANCE_FILTERS)
         by_group = any("group" in f.name for f in filters)
         if ids:
-            with self.db.session() as s:
+            with self.db.read() as s:
                 rows = self._load(s, ctx, ids)
                 extras = self._extras(s, ctx, rows, by_group)
             found = self._matching(ctx, rows, extras, filters)
@@ -255,7 +255,7 @@ class Instances:
         batch = SCAN_BATCH if max_results is None else max(max_results + 1, SCAN_BATCH)
         found: list[InstanceView] = []
         while max_results is None or len(found) <= max_results:
-            with self.db.session() as s:
+            with self.db.read() as s:
                 rows = list(s.scalars(query.where(Instance.id > last).order_by(Instance.id)
                                       .limit(batch)))
                 extras = self._extras(s, ctx, rows, by_group)
@@ -270,7 +270,7 @@ class Instances:
 
     def _add_groups(self, ctx: Context, views: list[InstanceView]) -> None:
         few = [v.item.id for v in views] if len(views) <= 1000 else None
-        with self.db.session() as s:
+        with self.db.read() as s:
             groups = SecurityGroups.groups_of(s, ctx.project_id, few)
         for view in views:
             view.groups = groups.get(view.item.id, [])
@@ -281,7 +281,7 @@ class Instances:
         wanted = set(image_ids)
         unknown = wanted - self._root_devices.keys()
         if unknown:
-            with self.db.session() as s:
+            with self.db.read() as s:
                 found = dict(s.execute(select(Image.id, Image.root_device_name)
                                        .where(Image.id.in_(unknown))).all())
             for image_id in unknown:
@@ -289,7 +289,7 @@ class Instances:
         return {image_id: self._root_devices[image_id] for image_id in wanted}
 
     def get(self, ctx: Context, instance_id: str) -> Instance:
-        with self.db.session() as s:
+        with self.db.read() as s:
             return self._load(s, ctx, [instance_id])[0]
 
     def exists(self, s: Session, ctx: Context, instance_id: str) -> bool:
@@ -359,12 +359,19 @@ class Instances:
     def for_host(self, host_id: str) -> list[Instance]:
         """The host's live instances as read-only rows with the model's attribute names: the
         agent reads them all at every tick, and plain rows cost a third of ORM objects."""
-        with self.db.session() as s:
+        with self.db.read() as s:
             return list(s.execute(select(Instance.__table__).where(
                 Instance.host_id == host_id, Instance.state != State.TERMINATED)))
 
+    def changed_since(self, host_id: str, since: float) -> list[Instance]:
+        """The host's instances changed at or after `since` (a time.time() value), terminated
+        ones included, as read-only rows like for_host's."""
+        with self.db.read() as s:
+            return list(s.execute(select(Instance.__table__).where(
+                Instance.host_id == host_id, Instance.updated_at >= since)))
+
     def known_ids(self, host_id: str) -> set[str]:
-        with self.db.session() as s:
+        with self.db.read() as s:
             return set(s.scalars(select(Instance.id).where(Instance.host_id == host_id)))
 
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
@@ -373,31 +380,44 @@ class Instances:
         with self.db.session() as s:
             row = s.scalar(select(Instance).where(Instance.id == instance_id)
                            .with_for_update())
-            if row is None or (expected is not None and row.state != expected):
-                return None
-            if _terminates_on_shutdown(row, event, reason):
-                event = "terminate"
-                self.changed.set()  # the agent destroys it next
-            target = next_state(row.id, State(row.state), event)
-            row.state = target
-            if reason:
-                row.state_reason_code = reason[0]
-                row.state_reason_message = f"{reason[0]}: {reason[1]}"
-            if target == State.TERMINATED:
-                row.terminated_at = utcnow()
-                row.private_ip = None
-                row.public_ip = None
-            if target in (State.STOPPED, State.TERMINATED):
-                row.force_stop = False
-                row.reboot_requested = False
-            row.updated_at = utcnow().timestamp()
-            return target
+            return self._observe(row, event, reason, expected)
+
+    def observe_many(self, seen: Sequence[tuple[str, str, State]]) -> None:
+        """Several (instance ID, event, expected state) observations in one transaction."""
+        with self.db.session() as s:
+            rows = {r.id: r for r in s.scalars(select(Instance).where(
+                Instance.id.in_({i for i, _, _ in seen})).with_for_update())}
+            for instance_id, event, expected in seen:
+                self._observe(rows.get(instance_id), event, None, expected)
+
+    def _observe(self, row: Instance | None, event: str, reason: tuple[str, str] | None,
+                 expected: State | None) -> State | None:
+        if row is None or (expected is not None and row.state != expected):
+            return None
+        if _terminates_on_shutdown(row, event, reason):
+            event = "terminate"
+            self.changed.set()  # the agent destroys it next
+        target = next_state(row.id, State(row.state), event)
+        row.state = target
+        if reason:
+            row.state_reason_code = reason[0]
+            row.state_reason_message = f"{reason[0]}: {reason[1]}"
+        if target == State.TERMINATED:
+            row.terminated_at = utcnow()
+            row.private_ip = None
+            row.public_ip = None
+        if target in (State.STOPPED, State.TERMINATED):
+            row.force_stop = False
+            row.reboot_requested = False
+        row.updated_at = utcnow().timestamp()
+        return target
 
     def reboot_done(self, instance_id: str) -> None:
         with self.db.session() as s:
             row = s.get(Instance, instance_id)
             if row is not None:
                 row.reboot_requested = False
+                row.updated_at = utcnow().timestamp()
 
     def purge_terminated(self) -> int:
         """Forget instances terminated longer ago than the retention period."""

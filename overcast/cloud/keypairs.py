@@ -10,6 +10,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
@@ -125,13 +126,15 @@ class KeyPairs:
         key_type, public, fingerprint = parse_public_key(material)
         return self._store(ctx, name, key_type, public, fingerprint)
 
-    def find(self, ctx: Context, name: str) -> KeyPair | None:
-        with self.db.session() as s:
-            return s.scalar(select(KeyPair).where(KeyPair.project_id == ctx.project_id,
-                                                  KeyPair.name == name))
+    def find(self, ctx: Context, name: str, s: Session | None = None) -> KeyPair | None:
+        if s is None:
+            with self.db.read() as s:
+                return self.find(ctx, name, s)
+        return s.scalar(select(KeyPair).where(KeyPair.project_id == ctx.project_id,
+                                              KeyPair.name == name))
 
-    def get(self, ctx: Context, name: str) -> KeyPair:
-        pair = self.find(ctx, name)
+    def get(self, ctx: Context, name: str, s: Session | None = None) -> KeyPair:
+        pair = self.find(ctx, name, s)
         if pair is None:
             raise NotFound("InvalidKeyPair.NotFound", f"The key pair '{name}' does not exist")
         return pair

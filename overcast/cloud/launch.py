@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.addresses import Addresses
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import HOLDS_CPU, Hosts
 from overcast.cloud.images import Images
@@ -28,7 +29,7 @@ from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
 from overcast.lifecycle import State
-from overcast.scheduler import Demand, Ratios, place
+from overcast.scheduler import Demand, HostSnapshot, Ratios, place
 
 # Glance's hypervisor_type values -> the driver whose hosts run them
 HYPERVISOR_DRIVERS = {"hyperv": "hyperv", "qemu": "qemu", "kvm": "qemu"}
@@ -40,6 +41,7 @@ MAX_USER_DATA = 16 * 1024
 # The default VPC's address space (each zone's default subnet is a /20 inside it).
 DEFAULT_SUBNET = DEFAULT_VPC_CIDR
 MAX_COUNT = 1000
+REMOTE_DRIVER = "ec2"  # burst targets' hosts
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class RunRequest:
 class Launched:
     reservation_id: str
     instances: list[Instance]
+    groups: list[tuple[str, str]] | None = None  # (ID, name) each instance has; None: ask
 
 
 class DryRunOk(Exception):
@@ -128,6 +131,7 @@ def _new_mac() -> str:
 class Networking:
     vpcs: Vpcs
     security_groups: SecurityGroups
+    addresses: Addresses
 
 
 @dataclass
@@ -151,15 +155,15 @@ class Launcher:
     def run(self, ctx: Context, req: RunRequest) -> Launched:
         _check_counts(req)
         tagsvc.validate(req.tags)
-        self.images.get(ctx, req.image_id)
-        itype = self.catalog.instance_type(req.instance_type)
-        if req.key_name is not None:
-            self.keypairs.get(ctx, req.key_name)
-        if req.availability_zone and req.availability_zone not in \
-                self.catalog.availability_zones():
-            raise invalid(f"Invalid availability zone: [{req.availability_zone}]")
         default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
-        with self.db.session() as s:
+        with self.db.session() as s:  # one transaction: checks, placement and the rows
+            self.images.visible(s, ctx, req.image_id)
+            itype = self.catalog.instance_type(req.instance_type, s)
+            if req.key_name is not None:
+                self.keypairs.get(ctx, req.key_name, s)
+            if req.availability_zone and req.availability_zone not in \
+                    self.catalog.availability_zones(s):
+                raise invalid(f"Invalid availability zone: [{req.availability_zone}]")
             where = self._network(s, ctx, req, default_vpc)
             if req.dry_run:
                 raise DryRunOk()
@@ -171,7 +175,7 @@ class Launcher:
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
-        return Launched(rows[0].reservation_id, rows)
+        return Launched(rows[0].reservation_id, rows, [(g.id, g.name) for g in where.groups])
 
     def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:
         net = req.network
@@ -243,6 +247,14 @@ class Launcher:
             pools[subnet.id] = (subnet, self.networking.vpcs.free_addresses(s, subnet, wanted))
         return subnet, next(pools[subnet.id][1])
 
+    def _public_address(self, s: Session, host: HostSnapshot) -> str | None:
+        if host.driver == REMOTE_DRIVER:  # a remote cloud gives its own addresses
+            return None
+        # The rows of this launch not yet written hold addresses the search has gone past
+        # already: no need to write them first.
+        with s.no_autoflush:
+            return self.networking.addresses.free_address(s, host.id)
+
     def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceType,
                      hosts: list, where: Placement) -> list[Instance]:
         reservation = new_id("r")
@@ -252,7 +264,7 @@ class Launcher:
         for index, host in enumerate(hosts):
             subnet, address = self._addresses(s, where, host.availability_zone,
                                               req.network.private_ip, pools)
-            row = Instance(
+            row = Instance(public_ip=self._public_address(s, host),
                 id=new_id("i"), uuid=new_uuid(), project_id=ctx.project_id,
                 reservation_id=reservation, launch_index=index, client_token=req.client_token,
                 image_id=req.image_id, instance_type=itype.name, vcpus=itype.vcpus,
@@ -268,5 +280,5 @@ class Launcher:
         self.networking.security_groups.attach(s, [r.id for r in rows], where.groups)
         for row in rows:
             if req.tags:
-                tagsvc.add(s, ctx.project_id, row.id, req.tags)
+                tagsvc.add(s, ctx.project_id, row.id, req.tags, new=True)
         return rows

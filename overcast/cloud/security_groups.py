@@ -459,28 +459,30 @@ class SecurityGroups:
             InstanceSecurityGroup.instance_id.in_(list(instance_ids))))
 
     # the contract with the agent and the metadata service --------------------------------
-    def open_ports(self, instance_id: str) -> list[tuple[str, int, int]]:
+    def open_ports(self, instance_id: str,
+                   s: Session | None = None) -> list[tuple[str, int, int]]:
         """(protocol, from port, to port) of the ingress rules of the instance's groups that
         admit traffic from anywhere or from the host: what the agent forwards."""
-        with self.db.session() as s:
-            found = s.scalars(select(SecurityGroupRule)
-                              .join(InstanceSecurityGroup, InstanceSecurityGroup.group_id
-                                    == SecurityGroupRule.group_id)
-                              .where(InstanceSecurityGroup.instance_id == instance_id,
-                                     SecurityGroupRule.is_egress.is_(False),
-                                     SecurityGroupRule.cidr_ipv4.is_not(None)))
-            ports = {(r.protocol, r.from_port, r.to_port) for r in found
-                     if r.protocol in ("tcp", "udp", "-1") and rules.admits_host(r)}
-        return sorted(ports)
+        if s is None:
+            with self.db.read() as s:
+                return self.open_ports(instance_id, s)
+        found = s.scalars(select(SecurityGroupRule)
+                          .join(InstanceSecurityGroup, InstanceSecurityGroup.group_id
+                                == SecurityGroupRule.group_id)
+                          .where(InstanceSecurityGroup.instance_id == instance_id,
+                                 SecurityGroupRule.is_egress.is_(False),
+                                 SecurityGroupRule.cidr_ipv4.is_not(None)))
+        return sorted({(r.protocol, r.from_port, r.to_port) for r in found
+                       if r.protocol in ("tcp", "udp", "-1") and rules.admits_host(r)})
 
     def of_instances(self, ctx: Context,
                      instance_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """The groups of these instances of the caller's project: ID -> [(group ID, name)]."""
-        with self.db.session() as s:
+        with self.db.read() as s:
             return self.groups_of(s, ctx.project_id, instance_ids)
 
     def names_for(self, instance_id: str) -> list[str]:
-        with self.db.session() as s:
+        with self.db.read() as s:
             return [name for name in s.scalars(
                 select(SecurityGroup.name)
                 .join(InstanceSecurityGroup, InstanceSecurityGroup.group_id == SecurityGroup.id)

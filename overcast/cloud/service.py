@@ -44,7 +44,8 @@ class Cloud:
         self.instances.zone_id = self.vpcs.zone_id
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
                                  self.hosts,
-                                 networking=Networking(self.vpcs, self.security_groups))
+                                 networking=Networking(self.vpcs, self.security_groups,
+                                                       self.addresses))
         self.burst = Burst(self.db, SecretBox(settings.data_dir / "secret.key"),
                            settings.region)
         self.launcher.burst = self.burst

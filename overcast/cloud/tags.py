@@ -38,9 +38,11 @@ def validate(tags: dict[str, str]) -> None:
             raise invalid("Tag values must be at most 256 characters long.")
 
 
-def add(s: Session, project_id: str, resource_id: str, tags: dict[str, str]) -> None:
-    """Set tags on a resource inside an open transaction."""
-    existing = {t.key: t for t in s.scalars(select(Tag).where(Tag.resource_id == resource_id))}
+def add(s: Session, project_id: str, resource_id: str, tags: dict[str, str],
+        new: bool = False) -> None:
+    """Set tags on a resource inside an open transaction (`new`: made in it, so untagged)."""
+    existing = {} if new else {
+        t.key: t for t in s.scalars(select(Tag).where(Tag.resource_id == resource_id))}
     if len(set(existing) | set(tags)) > MAX_TAGS:
         raise InvalidParameter("TagLimitExceeded", f"A resource can have at most {MAX_TAGS} tags")
     rtype = resource_type(resource_id) or "unknown"

@@ -24,6 +24,7 @@ from overcast.ids import is_well_formed, new_id
 DEFAULT_VPC_CIDR = ipaddress.ip_network("172.31.0.0/16")
 DEFAULT_SUBNET_PREFIX = 20
 RESERVED_LOW = 4  # network address, router, DNS, future use, as AWS reserves them
+ADDRESS_CANDIDATES = 64  # private addresses checked against the database per query
 ZONES_TTL = 2.0  # seconds between reads of the zone list
 DHCP_OPTIONS_ID = "dopt-0a1b2c3d4e5f60718"
 
@@ -128,6 +129,7 @@ class Vpcs:
         self._zones_read: tuple[float, frozenset[str]] = (-ZONES_TTL, frozenset())
         self._cidrs: dict[str, str] = {}  # subnet id -> CIDR (they never change)
         self._zone_ids: tuple[frozenset[str], dict[str, str]] = (frozenset(), {})
+        self._next_private: dict[str, int] = {}  # subnet ID -> where to look first
 
     # the default VPC ----------------------------------------------------------------------
     def _current_zones(self) -> frozenset[str]:
@@ -245,21 +247,28 @@ class Vpcs:
                 f"There is no room for a default subnet in availability zone '{zone}'.")
         return subnet
 
-    @staticmethod
-    def free_addresses(s: Session, subnet: Subnet, wanted: str | None = None) -> Iterator[str]:
-        """Free private addresses of a subnet, lowest first (or just `wanted`, checked).
-        Callers hold the project's row lock, so two launches never get the same address."""
+    def free_addresses(self, s: Session, subnet: Subnet,
+                       wanted: str | None = None) -> Iterator[str]:
+        """Free private addresses of a subnet (or just `wanted`, checked): round the subnet
+        from just after the last one handed out, so a launch looks at a few candidates, not
+        at every address in use (a freed address comes back after the others). Callers hold
+        the project's row lock, so two launches never get the same address."""
         network = ipaddress.ip_network(subnet.cidr_block)
-        used = set(s.scalars(select(Instance.private_ip).where(
-            Instance.subnet_id == subnet.id, Instance.private_ip.is_not(None))))
         if wanted is not None:
-            yield _checked_address(network, wanted, used)
+            yield _checked_address(network, wanted, _in_use(s, subnet.id, [wanted]))
             return
-        base, last = int(network.network_address), network.num_addresses - 1
-        taken = {int.from_bytes(socket.inet_aton(a), "big") for a in used if "." in a}
-        for value in range(base + RESERVED_LOW, base + last):  # integers: cheap per address
-            if value not in taken:
-                yield socket.inet_ntoa(value.to_bytes(4, "big"))
+        first = int(network.network_address) + RESERVED_LOW
+        size = max(network.num_addresses - 1 - RESERVED_LOW, 0)
+        start = self._next_private.get(subnet.id, 0)
+        for offset in range(0, size, ADDRESS_CANDIDATES):
+            values = [first + (start + offset + i) % size
+                      for i in range(min(ADDRESS_CANDIDATES, size - offset))]
+            addresses = [socket.inet_ntoa(v.to_bytes(4, "big")) for v in values]
+            used = _in_use(s, subnet.id, addresses)
+            for value, address in zip(values, addresses, strict=True):
+                if address not in used:
+                    self._next_private[subnet.id] = (value - first + 1) % size
+                    yield address
         raise InsufficientCapacity(
             "InsufficientFreeAddressesInSubnet",
             f"There are not enough free addresses in subnet '{subnet.id}' to satisfy the "
@@ -272,7 +281,7 @@ class Vpcs:
             return None
         cidr = self._cidrs.get(subnet_id)
         if cidr is None:
-            with self.db.session() as s:
+            with self.db.read() as s:
                 cidr = s.scalar(select(Subnet.cidr_block).where(Subnet.id == subnet_id))
             if cidr is not None:
                 self._cidrs[subnet_id] = cidr
@@ -334,6 +343,12 @@ class Vpcs:
                                                   kind.project_id == ctx.project_id)) \
                 is not None
         return found
+
+
+def _in_use(s: Session, subnet_id: str, addresses: list[str]) -> set[str]:
+    """Which of these addresses instances of the subnet hold."""
+    return set(s.scalars(select(Instance.private_ip).where(
+        Instance.subnet_id == subnet_id, Instance.private_ip.in_(addresses))))
 
 
 def _checked_address(network: ipaddress.IPv4Network | ipaddress.IPv6Network, wanted: str,

@@ -1,5 +1,7 @@
-"""Engine and session handling. SQLite runs in WAL mode with immediate write transactions;
-any other SQLAlchemy URL (PostgreSQL with psycopg 3) works as it is."""
+"""Engine and session handling. SQLite runs in WAL mode, every commit fsynced
+(synchronous=FULL: a commit survives a power cut), with immediate write transactions and
+deferred read-only ones that run beside the writer; any other SQLAlchemy URL (PostgreSQL with
+psycopg 3) works as it is."""
 
 from __future__ import annotations
 
@@ -31,20 +33,23 @@ def _normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reader's snapshot starts at its first read; a writer takes the lock at once
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -57,10 +62,14 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
             _sqlite_pragmas(self.engine)
+            reader = create_engine(self.url, connect_args={"check_same_thread": False})
+            _sqlite_pragmas(reader, read_only=True)
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20,
-                                        pool_pre_ping=True)
+            self.engine = reader = create_engine(self.url, pool_size=10, max_overflow=20,
+                                                 pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = reader
+        self._read_sessions = sessionmaker(reader, expire_on_commit=False)
         # One writer at a time inside this process keeps SQLite from busy-waiting on itself.
         self._lock = threading.RLock() if self.is_sqlite else None
 
@@ -76,6 +85,13 @@ class Database:
             if self._lock is not None:
                 self._lock.release()
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: one consistent snapshot, no writer lock (SQLite refuses
+        any write in it)."""
+        with self._read_sessions() as session, session.begin():
+            yield session
+
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         from alembic import command
@@ -90,3 +106,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.reader.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -114,6 +115,10 @@ class KeyPair(Base):
 
 class Instance(Base):
     __tablename__ = "instances"
+    # added by 0005_instance_host_indexes: what the agent asks for at every tick
+    __table_args__ = (Index("ix_instances_host_updated", "host_id", "updated_at"),
+                      Index("ix_instances_host_public_ip", "host_id", "public_ip"),
+                      Index("ix_instances_subnet_private_ip", "subnet_id", "private_ip"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)

@@ -1,5 +1,7 @@
 """An in-memory driver for tests and scale benchmarks. With a state file, its VMs outlive a
-restart of the controller the way qemu processes do."""
+restart of the controller the way qemu processes do. The file is a journal, one JSON line per
+change (a VM's name and power state, null once destroyed), compacted when mostly stale: a
+change costs one short append however many VMs there are."""
 
 from __future__ import annotations
 
@@ -28,21 +30,49 @@ class FakeDriver:
         self.boot_delay = boot_delay
         self._state_file = state_file
         self._lock = threading.Lock()
+        self._journal_lines = 0
         self._vms: dict[str, str] = self._load()
+        if self._state_file and self._state_file.exists():
+            self._compact()  # also ends a line a crash cut short
         self._consoles: dict[str, bytes] = {}
         self.networks: dict[str, NetworkSpec] = {}
         self.fail_next_create: str | None = None  # tests: make the next create fail
 
     def _load(self) -> dict[str, str]:
+        vms: dict[str, str] = {}
         if self._state_file and self._state_file.exists():
-            return json.loads(self._state_file.read_text())
-        return {}
+            for line in self._state_file.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a crash
+                if isinstance(entry, dict):  # the whole-file format of earlier versions
+                    vms.update(entry)
+                    continue
+                name, state = entry
+                if state is None:
+                    vms.pop(name, None)
+                else:
+                    vms[name] = state
+                self._journal_lines += 1
+        return vms
 
-    def _save(self) -> None:
-        if self._state_file:
-            tmp = self._state_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._vms))
-            tmp.replace(self._state_file)
+    def _record(self, name: str, state: str | None) -> None:
+        if not self._state_file:
+            return
+        if self._journal_lines > 2 * len(self._vms) + 100:
+            self._compact()
+            return
+        with open(self._state_file, "a") as journal:
+            journal.write(json.dumps([name, state]) + "\n")
+        self._journal_lines += 1
+
+    def _compact(self) -> None:
+        assert self._state_file is not None
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps([n, s]) + "\n" for n, s in self._vms.items()))
+        tmp.replace(self._state_file)
+        self._journal_lines = len(self._vms)
 
     def _set(self, name: str, state: PowerState | None) -> None:
         with self._lock:
@@ -50,7 +80,7 @@ class FakeDriver:
                 self._vms.pop(name, None)
             else:
                 self._vms[name] = state.value
-            self._save()
+            self._record(name, None if state is None else state.value)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(console_output=True, live_network_update=False)

@@ -1,5 +1,6 @@
-"""Private addresses are handed out lowest free first, and a freed one is reused; public ones
-go round their pool, so a freed public address is not handed out again at once."""
+"""Addresses go round their pool: private ones from the subnet's first usable address, public
+ones from the pool's first; a freed address is not handed out again at once, and one that is
+taken is never handed out twice."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_address_order_and_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         else:
             assert cloud.instances.observe(rows[1].id, event) == State.TERMINATED
     again = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
-    assert again.private_ip == str(subnet[5])
+    assert again.private_ip == str(subnet[7])
     assert cloud.addresses.ensure_public_ip(again.id) == "127.100.0.4"
     cloud.db.dispose()
 
@@ -50,11 +51,12 @@ def test_addresses_another_cloud_on_this_host_uses_are_skipped(tmp_path: Path) -
     image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
     cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(64, 65536, 500))
     ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
-    first = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
     with socket.socket() as taken:  # as a guest's port forward of another cloud would
         taken.bind(("127.100.0.1", 0))
         taken.listen()
-        public = cloud.addresses.ensure_public_ip(first.id)
+        first = cloud.run_instances(ctx, RunRequest(image, "t2.nano")).instances[0]
+    public = cloud.addresses.ensure_public_ip(first.id)
+    assert public == first.public_ip
     assert public is not None and public != "127.100.0.1"
     assert ipaddress.ip_address(public) in addresses.PUBLIC_POOL
     cloud.db.dispose()

@@ -150,8 +150,9 @@ def run_instances(call: Call) -> dict[str, Any]:
         dry_run=bool(call.get("DryRun")))
     launched = call.cloud.run_instances(call.ctx, req)
     tags = req.tags
-    groups = call.cloud.security_groups.of_instances(call.ctx,
-                                                     [r.id for r in launched.instances])
+    ids = [r.id for r in launched.instances]
+    groups = ({i: launched.groups for i in ids} if launched.groups is not None
+              else call.cloud.security_groups.of_instances(call.ctx, ids))
     owner = call.ctx.account_id
     root = call.cloud.instances.root_devices([req.image_id])[req.image_id]
     return {"ReservationId": launched.reservation_id, "OwnerId": owner, "Groups": [],
