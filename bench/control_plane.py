@@ -3,8 +3,9 @@
     python -m bench.control_plane [--launch 1000] [--total 10000] [--threads 4]
                                   [--samples 100] [--samples-at-total 30]
 
-One invocation starts both: Overcast (`overcast up`, fake driver, zero boot delay, SQLite) and
-moto_server, and runs the same boto3 workload against each in turn:
+One invocation starts both: Overcast (`overcast up`, fake driver, zero boot delay, SQLite with
+every commit fsynced, as shipped) and moto_server, and runs the same boto3 workload against
+each in turn:
 
 1. launch `--launch` instances with RunInstances calls of 1 from `--threads` client threads,
    until every one of them is `running`: instances per second;
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,28 +43,8 @@ TAG_KEY, TAG_VALUES = "bench", 10
 READ_TIMEOUT = 900  # seconds: on a loaded machine moto takes minutes for some calls
 
 
-class DurableCloud(RunningCloud):
-    """`overcast up` with every SQLite commit fsynced (bench/overcast_full_sync.py)."""
-
-    def start(self) -> None:
-        run_file = self.data_dir / "run.json"
-        run_file.unlink(missing_ok=True)
-        self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.overcast_full_sync", "up", "--data-dir",
-                 str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while not run_file.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"overcast up did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.05)
-        self.credentials = self.project_credentials("admin")
-
-
 @contextmanager
-def overcast_cloud(tmp: Path, synchronous: str = "normal") -> Iterator[RunningCloud]:
+def overcast_cloud(tmp: Path) -> Iterator[RunningCloud]:
     """Overcast on the fake driver with room for many thousands of instances: a /18 default
     subnet per zone (a /20 holds only 4091), a huge fake host and huge quotas; the agent
     checks every second when nothing wakes it, as by default (the tests' cloud: 0.2 s)."""
@@ -72,8 +52,7 @@ def overcast_cloud(tmp: Path, synchronous: str = "normal") -> Iterator[RunningCl
                     fake_disk_gib=10**8, default_max_instances=10**6,
                     default_max_vcpus=10**7, default_subnet_prefix=18, agent_interval=1.0)
     env.pop("OVERCAST_DATABASE_URL", None)  # always SQLite: the benchmark is about it
-    kind = DurableCloud if synchronous == "full" else RunningCloud
-    cloud = kind(tmp / "data", free_port(), env)
+    cloud = RunningCloud(tmp / "data", free_port(), env)
     cloud.start()
     try:
         yield cloud
@@ -277,7 +256,7 @@ def describe_rows(sides: list[Side], instances: int, samples: int) -> list[Row]:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
-    with overcast_cloud(tmp, args.synchronous) as cloud, moto_cloud() as moto:
+    with overcast_cloud(tmp) as cloud, moto_cloud() as moto:
         assert cloud.process is not None
         sides = [Side("overcast", cloud.process.pid,
                       lambda: cloud.client(max_pool_connections=args.threads,
@@ -303,8 +282,7 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Row]:
 
 def report(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-             f"python {sys.version.split()[0]}, threads={args.threads}, "
-             f"SQLite synchronous={args.synchronous.upper()}",
+             f"python {sys.version.split()[0]}, threads={args.threads}",
              "", "| | Overcast | moto_server | ratio Overcast/moto |", "| --- | --- | --- | --- |"]
     for label, ours, theirs, unit in rows:
         lines.append(f"| {label} | {ours:.1f} {unit} | {theirs:.1f} {unit} | "
@@ -321,10 +299,6 @@ def main() -> int:
                         help="DescribeInstances calls per case with --launch instances")
     parser.add_argument("--samples-at-total", type=int, default=30,
                         help="the same with --total instances (moto takes seconds a call)")
-    parser.add_argument("--synchronous", choices=("normal", "full"), default="normal",
-                        help="SQLite synchronous setting of Overcast: normal (engine.py's: "
-                        "commits survive a crash of the process) or full (fsynced: they "
-                        "survive a power cut)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = run(args, Path(tmp))
