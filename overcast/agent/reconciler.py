@@ -130,8 +130,12 @@ class Agent:
             self._rows = {r.id: r for r in self.store.for_host(self.host_id)}
             self._read_since = started - STAMP_OVERLAP
             return set(self._rows)
-        changed = self.store.changed_since(self.host_id, self._read_since)
+        stamps = self.store.changed_since(self.host_id, self._read_since)
         self._read_since = started - STAMP_OVERLAP
+        # the overlap brings back rows read last time: read again only those that changed
+        new = [i for i, stamp in stamps.items()
+               if i not in self._rows or self._rows[i].updated_at != stamp]
+        changed = self.store.rows(new) if new else []
         for row in changed:
             if row.state == State.TERMINATED:
                 self._rows.pop(row.id, None)

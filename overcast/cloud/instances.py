@@ -363,12 +363,17 @@ class Instances:
             return list(s.execute(select(Instance.__table__).where(
                 Instance.host_id == host_id, Instance.state != State.TERMINATED)))
 
-    def changed_since(self, host_id: str, since: float) -> list[Instance]:
-        """The host's instances changed at or after `since` (a time.time() value), terminated
-        ones included, as read-only rows like for_host's."""
+    def changed_since(self, host_id: str, since: float) -> dict[str, float]:
+        """ID -> change stamp of the host's instances changed at or after `since` (a
+        time.time() value), terminated ones included."""
         with self.db.read() as s:
-            return list(s.execute(select(Instance.__table__).where(
-                Instance.host_id == host_id, Instance.updated_at >= since)))
+            return dict(s.execute(select(Instance.id, Instance.updated_at).where(
+                Instance.host_id == host_id, Instance.updated_at >= since)).all())
+
+    def rows(self, ids: Sequence[str]) -> list[Instance]:
+        """These instances as read-only rows like for_host's."""
+        with self.db.read() as s:
+            return list(s.execute(select(Instance.__table__).where(Instance.id.in_(ids))))
 
     def known_ids(self, host_id: str) -> set[str]:
         with self.db.read() as s:
