@@ -54,7 +54,7 @@ class Agent:
         self._powers: dict[str, PowerState] = {}  # each VM's power state as last seen
         self._read_since = 0.0  # time.time() from which the next tick reads changed rows
         self._last_full = -FULL_CHECK_EVERY
-        # what finished operations led to, written together by the next tick
+        # finished launches, recorded together by the next tick
         self._outcomes: list[tuple[str, str, State]] = []
         self._outcomes_lock = threading.Lock()
 
@@ -243,10 +243,12 @@ class Agent:
              failure: str | None) -> None:
         try:
             action()
-            if then:
+            if then and then[0] == "booted":  # launches come in storms: one write a tick
                 with self._outcomes_lock:
                     self._outcomes.append((name, *then))
                 self.store.wake()
+            elif then:
+                self.store.observe(name, then[0], expected=then[1])
         except DriverError as exc:
             log.warning("%s: %s", name, exc)
             if failure:

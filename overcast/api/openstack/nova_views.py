@@ -50,8 +50,8 @@ def nova_state(row: Instance) -> NovaState:
         return NovaState("ACTIVE", "active", "powering-off", 1)
     if state == State.STOPPED:
         return NovaState("SHUTOFF", "stopped", None, 4)
-    if state == State.SHUTTING_DOWN:
-        return NovaState("DELETED", "deleted", "deleting", 0)
+    if state == State.SHUTTING_DOWN:  # as Nova: the server shows until it is gone
+        return NovaState("ACTIVE", "active", "deleting", 1)
     if failed(row):
         return NovaState("ERROR", "error", None, 0)
     return NovaState("DELETED", "deleted", None, 0)
