@@ -57,7 +57,10 @@ def test_killed_controller_mid_launch_makes_no_duplicate_and_no_orphan(
     cloud, remote = bursting.cloud, bursting.remote
     bursting.proxy.delay = 3.0  # the remote acts at once but answers late
     ids = _launch(bursting, 3)
-    wait_until(lambda: len(remote_instances(remote, ids)) == 3, what="remote launches")
+    # every answer (each chunk of it) is 3 s late and a launch makes several calls (listing,
+    # the mirrored security group, the launch): about 25 s on a quiet machine
+    wait_until(lambda: len(remote_instances(remote, ids)) == 3, timeout=90,
+               what="remote launches")
     assert cloud.process is not None
     cloud.process.kill()  # before any RunInstances answer came back
     cloud.process.wait(timeout=10)
