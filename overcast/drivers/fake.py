@@ -31,7 +31,8 @@ class FakeDriver:
         self._state_file = state_file
         self._lock = threading.Lock()
         self._journal_lines = 0
-        self._vms: dict[str, str] = self._load()
+        self._vms: dict[str, VmStatus] = {  # kept as the list() answer: a tick asks often
+            name: VmStatus(name, PowerState(state)) for name, state in self._load().items()}
         if self._state_file and self._state_file.exists():
             self._compact()  # also ends a line a crash cut short
         self._consoles: dict[str, bytes] = {}
@@ -70,7 +71,8 @@ class FakeDriver:
     def _compact(self) -> None:
         assert self._state_file is not None
         tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps([n, s]) + "\n" for n, s in self._vms.items()))
+        tmp.write_text("".join(json.dumps([n, vm.state.value]) + "\n"
+                               for n, vm in self._vms.items()))
         tmp.replace(self._state_file)
         self._journal_lines = len(self._vms)
 
@@ -79,7 +81,7 @@ class FakeDriver:
             if state is None:
                 self._vms.pop(name, None)
             else:
-                self._vms[name] = state.value
+                self._vms[name] = VmStatus(name, state)
             self._record(name, None if state is None else state.value)
 
     def capabilities(self) -> Capabilities:
@@ -123,7 +125,7 @@ class FakeDriver:
 
     def list(self) -> dict[str, VmStatus]:
         with self._lock:
-            return {n: VmStatus(n, PowerState(s)) for n, s in self._vms.items()}
+            return dict(self._vms)
 
     def console_output(self, name: str) -> bytes:
         return self._consoles.get(name, b"")[-65536:]
