@@ -19,12 +19,12 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from overcast.agent.reconciler import HEARTBEAT_EVERY, Agent
-from overcast.agent.store import LocalStore, boot_image
+from overcast.agent.store import LocalStore, boot_image, spec_per_row
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.service import Cloud
 from overcast.db.models import Instance, KeyPair
 from overcast.db.models_burst import BurstTarget
-from overcast.drivers.base import DriverError, HostCapacity, NetworkSpec, VmStatus
+from overcast.drivers.base import DriverError, HostCapacity, LaunchSpec, NetworkSpec, VmStatus
 from overcast.drivers.ec2 import (
     Ec2Driver,
     Ec2Target,
@@ -58,6 +58,9 @@ class BurstStore(LocalStore):
         """Addresses come from the remote, not from the local pools."""
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
                            subnet_cidr="", gateway_ip="", public_ip=row.public_ip)
+
+    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
+        return spec_per_row(rows, self.launch_spec)
 
     def launch_spec(self, row: Instance) -> RemoteLaunchSpec:
         remote_image = self.burst.remote_image(self.target.id, row.image_id)

@@ -17,7 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from overcast.agent.store import AgentStore
 from overcast.db.models import Instance
-from overcast.drivers.base import Driver, DriverError, NetworkSpec, PowerState, VmStatus
+from overcast.drivers.base import (
+    Driver,
+    DriverError,
+    LaunchSpec,
+    NetworkSpec,
+    PowerState,
+    VmStatus,
+)
 from overcast.lifecycle import State
 
 log = logging.getLogger("overcast.agent")
@@ -57,6 +64,7 @@ class Agent:
         # finished launches, recorded together by the next tick
         self._outcomes: list[tuple[str, str, State]] = []
         self._outcomes_lock = threading.Lock()
+        self._specs: dict[str, LaunchSpec | Exception] = {}  # read ahead by the tick
 
     # running --------------------------------------------------------------------------------
     def register(self) -> str:
@@ -102,6 +110,7 @@ class Agent:
         to_check |= self._power_changes(observed)
         to_check |= {i for i, r in self._rows.items() if r.state in UNSETTLED
                      or r.reboot_requested}
+        self._specs = self._read_ahead_specs(to_check, observed)
         for instance_id in to_check & self._rows.keys():
             row = self._rows[instance_id]
             self._reconcile(row, observed.get(row.id))
@@ -143,6 +152,14 @@ class Agent:
                 self._rows[row.id] = row
         return {r.id for r in changed}
 
+    def _read_ahead_specs(self, ids: set[str], observed: dict[str, VmStatus],
+                          ) -> dict[str, LaunchSpec | Exception]:
+        """The specs of the VMs this tick starts to create, read in one go when several."""
+        with self._busy_lock:
+            launching = [self._rows[i] for i in ids if i in self._rows and i not in observed
+                         and self._rows[i].state == State.PENDING and i not in self._busy]
+        return self.store.launch_specs(launching) if len(launching) > 1 else {}
+
     def _power_changes(self, observed: dict[str, VmStatus]) -> set[str]:
         """VMs that appeared, vanished or changed power state since the last tick."""
         powers = {name: vm.state for name, vm in observed.items()}
@@ -183,7 +200,10 @@ class Agent:
             return
         if power is None:
             def action() -> None:
-                self.driver.create(self.store.launch_spec(row))
+                spec = self._specs.pop(row.id, None) or self.store.launch_spec(row)
+                if isinstance(spec, Exception):
+                    raise spec
+                self.driver.create(spec)
             failure = "launch_failed"
         else:
             def action() -> None:

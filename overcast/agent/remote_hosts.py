@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from overcast.agent.reconciler import Agent
-from overcast.agent.store import LocalStore
+from overcast.agent.store import LocalStore, spec_per_row
 from overcast.cloud.service import Cloud
 from overcast.db.models import Instance
 from overcast.db.models_hyperv import HyperVHost, HyperVHosts
@@ -39,8 +39,13 @@ class HyperVStore(LocalStore):
     def __init__(self, cloud: Cloud) -> None:
         super().__init__(cloud, None)
 
-    def launch_spec(self, row: Instance) -> LaunchSpec:
-        spec = super().launch_spec(row)
+    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
+        found = super().launch_specs(rows)
+        return spec_per_row(rows, lambda row: self._for_hyperv(row, found[row.id]))
+
+    def _for_hyperv(self, row: Instance, spec: LaunchSpec | Exception) -> LaunchSpec:
+        if isinstance(spec, Exception):
+            raise spec
         spec = replace(spec, image=replace(spec.image, properties=self._properties(row)))
         metadata = getattr(self.cloud, "metadata", None)
         if spec.config_drive is None and metadata is not None:

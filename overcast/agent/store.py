@@ -7,6 +7,7 @@ same methods over the network.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ class AgentStore(Protocol):
     def rows(self, ids: list[str]) -> list[Instance]: ...
     def known_ids(self, host_id: str) -> set[str]: ...
     def launch_spec(self, row: Instance) -> LaunchSpec: ...
+    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]: ...
     def network(self, row: Instance) -> NetworkSpec: ...
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None: ...
@@ -64,6 +66,19 @@ def forwarded_ports(rules: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
     return sorted(found)
 
 
+def spec_per_row(rows: list[Instance], build: Callable[[Instance], LaunchSpec],
+                 ) -> dict[str, LaunchSpec | Exception]:
+    """build(row) for each row; a row whose spec cannot be built gets the error (its launch
+    fails with it) and the others go on."""
+    found: dict[str, LaunchSpec | Exception] = {}
+    for row in rows:
+        try:
+            found[row.id] = build(row)
+        except Exception as exc:  # noqa: BLE001 - handed to that row's launch
+            found[row.id] = exc
+    return found
+
+
 class LocalStore:
     def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
         self.cloud = cloud
@@ -86,13 +101,24 @@ class LocalStore:
         return self.instances.known_ids(host_id)
 
     def launch_spec(self, row: Instance) -> LaunchSpec:
-        with self.cloud.db.read() as s:  # one snapshot for all of it
-            image = s.get(Image, row.image_id)
-            wants_drive = row.config_drive or bool(image and image.config_drive)
-            network = self._network(s, row)
+        found = self.launch_specs([row])[row.id]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
+        """What each row's VM is made from, all read in one snapshot (a launch storm's rows
+        share their image and their groups); a row that cannot have one gets its error."""
+        with self.cloud.db.read() as s:
+            rules = self.cloud.security_groups.open_ports_of([r.id for r in rows], s)
+            return spec_per_row(rows, lambda row: self._spec(s, row, rules.get(row.id, [])))
+
+    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]]) -> LaunchSpec:
+        image = s.get(Image, row.image_id)
+        wants_drive = row.config_drive or bool(image and image.config_drive)
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
                           disk_gib=row.disk_gib, image=boot_image(image),
-                          network=network, user_data=row.user_data or b"",
+                          network=self._network(row, rules), user_data=row.user_data or b"",
                           metadata_endpoint=self.metadata_endpoint,
                           config_drive=self._config_drive(row.id) if wants_drive else None)
 
@@ -102,13 +128,11 @@ class LocalStore:
 
     def network(self, row: Instance) -> NetworkSpec:
         """The instance's addresses and the forwards its security groups call for."""
-        with self.cloud.db.read() as s:
-            return self._network(s, row)
+        return self._network(row, self.cloud.security_groups.open_ports(row.id))
 
-    def _network(self, s: Session, row: Instance) -> NetworkSpec:
+    def _network(self, row: Instance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
         # rows made before launches allocated public IPs get theirs now
         public_ip = row.public_ip or self.cloud.addresses.ensure_public_ip(row.id)
-        rules = self.cloud.security_groups.open_ports(row.id, s)
         forwards = tuple(PortForward(proto, public_ip, port, port)
                          for proto, port in forwarded_ports(rules)) if public_ip else ()
         subnet = self.cloud.vpcs.subnet_cidr(row) or DEFAULT_SUBNET

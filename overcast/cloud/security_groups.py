@@ -459,21 +459,27 @@ class SecurityGroups:
             InstanceSecurityGroup.instance_id.in_(list(instance_ids))))
 
     # the contract with the agent and the metadata service --------------------------------
-    def open_ports(self, instance_id: str,
-                   s: Session | None = None) -> list[tuple[str, int, int]]:
+    def open_ports(self, instance_id: str) -> list[tuple[str, int, int]]:
         """(protocol, from port, to port) of the ingress rules of the instance's groups that
         admit traffic from anywhere or from the host: what the agent forwards."""
-        if s is None:
-            with self.db.read() as s:
-                return self.open_ports(instance_id, s)
-        found = s.scalars(select(SecurityGroupRule)
-                          .join(InstanceSecurityGroup, InstanceSecurityGroup.group_id
-                                == SecurityGroupRule.group_id)
-                          .where(InstanceSecurityGroup.instance_id == instance_id,
-                                 SecurityGroupRule.is_egress.is_(False),
-                                 SecurityGroupRule.cidr_ipv4.is_not(None)))
-        return sorted({(r.protocol, r.from_port, r.to_port) for r in found
-                       if r.protocol in ("tcp", "udp", "-1") and rules.admits_host(r)})
+        with self.db.read() as s:
+            return self.open_ports_of([instance_id], s).get(instance_id, [])
+
+    @staticmethod
+    def open_ports_of(instance_ids: Sequence[str],
+                      s: Session) -> dict[str, list[tuple[str, int, int]]]:
+        """open_ports of several instances in one query."""
+        found: dict[str, set[tuple[str, int, int]]] = defaultdict(set)
+        for instance_id, rule in s.execute(
+                select(InstanceSecurityGroup.instance_id, SecurityGroupRule)
+                .join(InstanceSecurityGroup, InstanceSecurityGroup.group_id
+                      == SecurityGroupRule.group_id)
+                .where(InstanceSecurityGroup.instance_id.in_(instance_ids),
+                       SecurityGroupRule.is_egress.is_(False),
+                       SecurityGroupRule.cidr_ipv4.is_not(None))):
+            if rule.protocol in ("tcp", "udp", "-1") and rules.admits_host(rule):
+                found[instance_id].add((rule.protocol, rule.from_port, rule.to_port))
+        return {instance_id: sorted(ports) for instance_id, ports in found.items()}
 
     def of_instances(self, ctx: Context,
                      instance_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
