@@ -194,6 +194,9 @@ class Instances:
         self.changed = threading.Event()  # set whenever the agent has work to do
         self.console_readers: dict[str, Callable[[str], bytes]] = {}  # host_id -> reader
         self.zone_id: Callable[[str], str] = lambda zone: zone  # set by Cloud (zone IDs)
+        # set by Cloud: refuses starting instances the quota or their hosts have no room for
+        self.check_start: Callable[[Session, Context, list[Instance]], None] = \
+            lambda s, ctx, rows: None
         self._root_devices: dict[str, str] = {}  # image ID -> root device name (fixed)
 
     # reading ------------------------------------------------------------------------------
@@ -309,6 +312,8 @@ class Instances:
             for row in rows:
                 _check_protected(row, event)
             targets = [next_state(r.id, State(r.state), event) for r in rows]
+            if event == "start":
+                self.check_start(s, ctx, [r for r in rows if r.state == State.STOPPED])
             changes = [self._apply(r, event, target, force) for r, target in zip(rows, targets,
                                                                                   strict=True)]
         self.changed.set()

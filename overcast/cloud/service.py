@@ -15,6 +15,7 @@ from overcast.cloud.launch import Launcher, Networking
 from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
 from overcast.cloud.security_groups import SecurityGroups
+from overcast.cloud.start_checks import StartChecks
 from overcast.cloud.tags import Tags
 from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
@@ -42,6 +43,7 @@ class Cloud:
                          settings.default_subnet_prefix)
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
         self.instances.zone_id = self.vpcs.zone_id
+        self.instances.check_start = StartChecks(settings, self.hosts)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
                                  self.hosts,
                                  networking=Networking(self.vpcs, self.security_groups,

@@ -90,5 +90,35 @@ def test_capacity_is_finite(tmp_path) -> None:  # noqa: ANN001
         wait_for_state(ec2, [made[0]["InstanceId"]], "stopped")
         assert ec2.run_instances(ImageId=image, InstanceType="t2.micro", MinCount=1,
                                  MaxCount=1)["Instances"]
+        # the stopped one's vCPU went to the new one: it cannot start until there is room
+        with pytest.raises(ClientError) as exc:
+            ec2.start_instances(InstanceIds=[made[0]["InstanceId"]])
+        assert _code(exc) == "InsufficientInstanceCapacity"
+        assert wait_for_state(ec2, [made[0]["InstanceId"]], "stopped")
+        ec2.terminate_instances(InstanceIds=[made[1]["InstanceId"]])
+        wait_for_state(ec2, [made[1]["InstanceId"]], "terminated")
+        ec2.start_instances(InstanceIds=[made[0]["InstanceId"]])
+        assert wait_for_state(ec2, [made[0]["InstanceId"]], "running")
     finally:
         tiny.stop()
+
+
+def test_starting_stopped_instances_counts_against_the_vcpu_quota(cloud, image_id) -> None:  # noqa: ANN001
+    cloud.overcast("project", "create", "tight")
+    tight = cloud.client(cloud.project_credentials("tight"))
+    cloud.overcast("project", "set-quota", "tight", "--instances", "5", "--vcpus", "4")
+    first, second = (i["InstanceId"] for i in tight.run_instances(
+        ImageId=image_id, InstanceType="t3.micro", MinCount=2, MaxCount=2)["Instances"])
+    wait_for_state(tight, [first, second], "running")
+    tight.stop_instances(InstanceIds=[first])
+    wait_for_state(tight, [first], "stopped")
+    third = tight.run_instances(ImageId=image_id, InstanceType="t3.micro", MinCount=1,
+                                MaxCount=1)["Instances"][0]["InstanceId"]
+    with pytest.raises(ClientError) as exc:  # 2 + 2 running, 2 more would be 6 > 4
+        tight.start_instances(InstanceIds=[first])
+    assert _code(exc) == "VcpuLimitExceeded"
+    assert wait_for_state(tight, [first], "stopped")
+    tight.terminate_instances(InstanceIds=[second, third])
+    wait_for_state(tight, [second, third], "terminated")
+    tight.start_instances(InstanceIds=[first])
+    assert wait_for_state(tight, [first], "running")
