@@ -205,15 +205,6 @@ class Burst:
             Instance.host_id == target.host_id, Instance.state != State.TERMINATED)))
         return len(rows), sum(v for state, v in rows if state in HOLDS_CPU)
 
-    @staticmethod
-    def host_ids(s: Session) -> set[str]:
-        return set(s.scalars(select(BurstTarget.host_id)))
-
-    def local_only(self, s: Session, hosts: list[HostSnapshot]) -> list[HostSnapshot]:
-        """The local hosts among scheduler snapshots (burst targets are placed apart)."""
-        burst = self.host_ids(s)
-        return [h for h in hosts if h.id not in burst]
-
     def hidden_zones(self, project_id: str) -> set[str]:
         """The zones of targets this project may not use: it is not told they exist."""
         with self.db.session() as s:

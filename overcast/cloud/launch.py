@@ -225,9 +225,8 @@ class Launcher:
                         wanted_driver(s, req.image_id))
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
                         self.settings.disk_allocation_ratio)
-        snapshots, burst = self.hosts.snapshots(s), self.burst
-        hosts = place(burst.local_only(s, snapshots) if burst else snapshots, demand, count,
-                      ratios)
+        local = [h for h in self.hosts.snapshots(s) if h.driver != REMOTE_DRIVER]
+        hosts, burst = place(local, demand, count, ratios), self.burst
         if burst and len(hosts) < count:  # local hosts first, then a burst target with room
             hosts += burst.place(s, project_id, req.image_id, itype, count - len(hosts), zone)
         if len(hosts) < req.min_count:

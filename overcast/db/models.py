@@ -118,7 +118,8 @@ class Instance(Base):
     # added by 0005_instance_host_indexes: what the agent asks for at every tick
     __table_args__ = (Index("ix_instances_host_updated", "host_id", "updated_at"),
                       Index("ix_instances_host_public_ip", "host_id", "public_ip"),
-                      Index("ix_instances_subnet_private_ip", "subnet_id", "private_ip"))
+                      Index("ix_instances_subnet_private_ip", "subnet_id", "private_ip"),
+                      Index("ix_instances_project_token", "project_id", "client_token"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
