@@ -123,7 +123,7 @@ def wanted_driver(s: Session, image_id: str) -> str | None:
     return HYPERVISOR_DRIVERS.get(str(wanted).lower()) if wanted else None
 
 
-def _new_mac() -> str:
+def new_mac() -> str:
     return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
 
@@ -271,7 +271,7 @@ class Launcher:
                 user_data=req.user_data, state=State.PENDING, host_id=host.id,
                 availability_zone=host.availability_zone, private_ip=address,
                 subnet_id=subnet.id, vpc_id=subnet.vpc_id,
-                mac_address=_new_mac(), launch_time=now, updated_at=now.timestamp())
+                mac_address=new_mac(), launch_time=now, updated_at=now.timestamp())
             req.options.apply(row)
             s.add(row)
             rows.append(row)

@@ -14,13 +14,15 @@ from overcast.cloud.keypairs import KeyPairs
 from overcast.cloud.launch import Launcher, Networking
 from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
+from overcast.cloud.network_interfaces import NetworkInterfaces
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.start_checks import StartChecks
 from overcast.cloud.tags import Tags
+from overcast.cloud.vpc_changes import VpcChanges
 from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
-from overcast.db.models_network import Subnet, Vpc
+from overcast.db.models_network import NetworkInterface, Subnet, Vpc
 from overcast.identity.secrets import SecretBox
 from overcast.identity.service import Identity
 
@@ -42,6 +44,8 @@ class Cloud:
         self.vpcs = Vpcs(self.db, settings.region, self.catalog.availability_zones,
                          settings.default_subnet_prefix)
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
+        self.vpc_changes = VpcChanges(self.db, self.vpcs)
+        self.network_interfaces = NetworkInterfaces(self.db, self.vpcs)
         self.instances.zone_id = self.vpcs.zone_id
         self.instances.check_start = StartChecks(settings, self.hosts)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
@@ -61,6 +65,7 @@ class Cloud:
             "security-group": self.security_groups.exists,
             "vpc": self.vpcs.exists(Vpc),
             "subnet": self.vpcs.exists(Subnet),
+            "network-interface": self.vpcs.exists(NetworkInterface),
         })
 
     def prepare(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,13 @@ from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Project
-from overcast.db.models_network import SecurityGroup, SecurityGroupRule, Subnet, Vpc
+from overcast.db.models_network import (
+    NetworkInterface,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    Vpc,
+)
 from overcast.errors import InsufficientCapacity, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
 from overcast.ids import is_well_formed, new_id
@@ -168,9 +175,14 @@ class Vpcs:
         return vpc_id
 
     def _make_default_vpc(self, s: Session, project_id: str) -> Vpc:
+        return self.make_vpc(s, project_id, str(DEFAULT_VPC_CIDR), is_default=True)
+
+    @staticmethod
+    def make_vpc(s: Session, project_id: str, cidr: str, is_default: bool = False) -> Vpc:
+        """A VPC with its default security group (all traffic from the group in, all out)."""
         now = utcnow()
-        vpc = Vpc(id=new_id("vpc"), project_id=project_id, cidr_block=str(DEFAULT_VPC_CIDR),
-                  is_default=True, state="available", created_at=now)
+        vpc = Vpc(id=new_id("vpc"), project_id=project_id, cidr_block=cidr,
+                  is_default=is_default, state="available", created_at=now)
         group = SecurityGroup(id=new_id("sg"), project_id=project_id, vpc_id=vpc.id,
                               name=DEFAULT_GROUP_NAME, description=DEFAULT_GROUP_DESCRIPTION,
                               created_at=now)
@@ -213,14 +225,15 @@ class Vpcs:
         """The subnet a launch names (checked), or None to use each host's default one."""
         if subnet_id is None:
             return None
-        subnet = self._subnet(s, ctx, subnet_id)
+        subnet = self.subnet(s, ctx, subnet_id)
         if zone and zone != subnet.availability_zone:
             raise invalid(f"The subnet '{subnet_id}' is in availability zone "
                           f"'{subnet.availability_zone}', not '{zone}'.",
                           "InvalidParameterCombination")
         return subnet
 
-    def _subnet(self, s: Session, ctx: Context, subnet_id: str) -> Subnet:
+    def subnet(self, s: Session, ctx: Context, subnet_id: str) -> Subnet:
+        """One of the caller's subnets, checked."""
         if not is_well_formed(subnet_id, "subnet"):
             raise InvalidParameter("InvalidSubnetID.Malformed",
                                    f'Invalid id: "{subnet_id}" (expecting "subnet-...")')
@@ -314,17 +327,21 @@ class Vpcs:
         with self.db.session() as s:
             rows = list(s.scalars(select(Subnet).where(Subnet.project_id == ctx.project_id)))
             tags = tagsvc.for_resources(s, ctx.project_id, [r.id for r in rows])
-            used = {subnet_id: count for subnet_id, count in s.execute(
+            used = Counter(dict(s.execute(
                 select(Instance.subnet_id, func.count()).where(
                     Instance.project_id == ctx.project_id, Instance.private_ip.is_not(None))
-                .group_by(Instance.subnet_id))}
+                .group_by(Instance.subnet_id)).all()))
+            used.update(dict(s.execute(
+                select(NetworkInterface.subnet_id, func.count()).where(
+                    NetworkInterface.project_id == ctx.project_id)
+                .group_by(NetworkInterface.subnet_id)).all()))
         _check_found(ids, {r.id for r in rows}, "InvalidSubnetID.NotFound", "subnet")
         items = [flt.Tagged(self._subnet_view(ctx, r, used), tags.get(r.id, {}))
                  for r in rows if not ids or r.id in ids]
         found = [t for t in items if flt.matches(t, filters, SUBNET_FILTERS)]
         return flt.page(found, lambda t: t.item.subnet.id, max_results, token)
 
-    def _subnet_view(self, ctx: Context, subnet: Subnet, used: dict[str, int]) -> SubnetView:
+    def _subnet_view(self, ctx: Context, subnet: Subnet, used: Counter[str]) -> SubnetView:
         free = usable_addresses(subnet.cidr_block) - used.get(subnet.id, 0)
         return SubnetView(subnet, ctx.account_id, free, self.zone_id(subnet.availability_zone),
                           f"arn:aws:ec2:{self.region}:{ctx.account_id}:subnet/{subnet.id}")
@@ -337,7 +354,8 @@ class Vpcs:
                                       for n, z in enumerate(sorted(zones))})
         return self._zone_ids[1].get(zone, f"{self.region}-az1")
 
-    def exists(self, kind: type[Vpc] | type[Subnet]) -> Callable[[Session, Context, str], bool]:
+    def exists(self, kind: type[Vpc] | type[Subnet] | type[NetworkInterface],
+               ) -> Callable[[Session, Context, str], bool]:
         def found(s: Session, ctx: Context, resource_id: str) -> bool:
             return s.scalar(select(kind.id).where(kind.id == resource_id,
                                                   kind.project_id == ctx.project_id)) \
@@ -346,9 +364,12 @@ class Vpcs:
 
 
 def _in_use(s: Session, subnet_id: str, addresses: list[str]) -> set[str]:
-    """Which of these addresses instances of the subnet hold."""
+    """Which of these addresses instances or network interfaces of the subnet hold."""
     return set(s.scalars(select(Instance.private_ip).where(
-        Instance.subnet_id == subnet_id, Instance.private_ip.in_(addresses))))
+        Instance.subnet_id == subnet_id, Instance.private_ip.in_(addresses)))) | set(
+        s.scalars(select(NetworkInterface.private_ip).where(
+            NetworkInterface.subnet_id == subnet_id,
+            NetworkInterface.private_ip.in_(addresses))))
 
 
 def _checked_address(network: ipaddress.IPv4Network | ipaddress.IPv6Network, wanted: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.models import Base
@@ -71,3 +71,19 @@ class InstanceSecurityGroup(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("security_groups.id"), primary_key=True,
                                           index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NetworkInterface(Base):
+    """An elastic network interface made by CreateNetworkInterface (migration
+    0006_network_interfaces): it holds a private address of its subnet."""
+
+    __tablename__ = "network_interfaces"
+    __table_args__ = (Index("ix_network_interfaces_subnet_ip", "subnet_id", "private_ip"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.id"))
+    vpc_id: Mapped[str] = mapped_column(String(32))
+    private_ip: Mapped[str] = mapped_column(String(64))
+    mac_address: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

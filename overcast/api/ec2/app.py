@@ -16,6 +16,7 @@ from overcast.api.ec2 import (  # noqa: F401
     instances,
     keypairs,
     meta,
+    network_interfaces,
     protocol,
     security_groups,
     sigv4,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from overcast.cloud.service import Cloud
+from overcast.errors import InvalidParameter
 from overcast.identity.context import Context
 
 
@@ -36,6 +37,30 @@ def action(name: str) -> Callable[[Handler], Handler]:
         ACTIONS[name] = handler
         return handler
     return register
+
+
+def required(call: Call, name: str) -> Any:
+    value = call.params.get(name)
+    if value is None:
+        raise InvalidParameter("MissingParameter",
+                               f"The request must contain the parameter {name}")
+    return value
+
+
+def delete_named(call: Call, name: str, delete: Callable[[Context, str], None]) -> dict:
+    """A Delete action of one resource named by the parameter `name`."""
+    resource_id = required(call, name)
+    dry_run_check(call)
+    delete(call.ctx, resource_id)
+    return {}
+
+
+def tagged_on_create(call: Call, resource_type: str, resource_id: str) -> dict[str, str]:
+    """Apply TagSpecifications for this resource type to a resource just made."""
+    tags = tags_for(call, resource_type)
+    if tags:
+        call.cloud.tags.create(call.ctx, [resource_id], tags)
+    return tags
 
 
 def dry_run_check(call: Call) -> None:

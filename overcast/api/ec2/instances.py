@@ -7,7 +7,14 @@ import binascii
 from collections.abc import Container, Sequence
 from typing import Any
 
-from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
+from overcast.api.ec2.dispatch import (
+    Call,
+    action,
+    dry_run_check,
+    required,
+    tag_list,
+    tags_for,
+)
 from overcast.api.ec2.run_options import instance_options, network_request
 from overcast.cloud import filters as flt
 from overcast.cloud.instance_filters import root_volume_id
@@ -21,7 +28,7 @@ from overcast.cloud.instances import (
 from overcast.cloud.launch import RunRequest
 from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
-from overcast.errors import InvalidParameter, invalid
+from overcast.errors import invalid
 from overcast.lifecycle import STATE_CODES, State
 
 RUN_TAG_TYPES = {"instance", "volume", "network-interface"}
@@ -128,13 +135,6 @@ def _check_tag_specs(call: Call) -> None:
                           "operation.")
 
 
-def _required(call: Call, name: str) -> Any:
-    value = call.params.get(name)
-    if value is None:
-        raise InvalidParameter("MissingParameter",
-                               f"The request must contain the parameter {name}")
-    return value
-
 
 @action("RunInstances")
 def run_instances(call: Call) -> dict[str, Any]:
@@ -142,8 +142,8 @@ def run_instances(call: Call) -> dict[str, Any]:
     placement = call.get("Placement", {})
     req = RunRequest(
         network=network_request(call), options=instance_options(call),
-        image_id=_required(call, "ImageId"), instance_type=call.get("InstanceType", "t3.micro"),
-        min_count=_required(call, "MinCount"), max_count=_required(call, "MaxCount"),
+        image_id=required(call, "ImageId"), instance_type=call.get("InstanceType", "t3.micro"),
+        min_count=required(call, "MinCount"), max_count=required(call, "MaxCount"),
         key_name=call.get("KeyName"), user_data=_user_data(call.get("UserData")),
         tags=tags_for(call, "instance"), client_token=call.get("ClientToken"),
         availability_zone=placement.get("AvailabilityZone") or None,
@@ -281,7 +281,7 @@ def describe_instance_status(call: Call) -> dict[str, Any]:
 
 @action("GetConsoleOutput")
 def get_console_output(call: Call) -> dict[str, Any]:
-    instance_id = _required(call, "InstanceId")
+    instance_id = required(call, "InstanceId")
     output = call.cloud.instances.console_output(call.ctx, instance_id)
     dry_run_check(call)
     return {"InstanceId": instance_id, "Timestamp": utcnow(),

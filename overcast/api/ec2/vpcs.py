@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list
+from overcast.api.ec2.dispatch import (
+    Call,
+    action,
+    delete_named,
+    dry_run_check,
+    required,
+    tag_list,
+    tagged_on_create,
+)
 from overcast.cloud import filters as flt
 from overcast.cloud.vpcs import DHCP_OPTIONS_ID, SubnetView, VpcView
 
@@ -57,3 +65,33 @@ def describe_subnets(call: Call) -> dict[str, Any]:
         call.get("MaxResults"), call.get("NextToken"))
     dry_run_check(call)
     return {"Subnets": [_render_subnet(call, t) for t in items], "NextToken": token}
+
+
+@action("CreateVpc")
+def create_vpc(call: Call) -> dict[str, Any]:
+    cidr = required(call, "CidrBlock")
+    dry_run_check(call)
+    vpc = call.cloud.vpc_changes.create_vpc(call.ctx, cidr)
+    tags = tagged_on_create(call, "vpc", vpc.id)
+    return {"Vpc": _render_vpc(call, flt.Tagged(VpcView(vpc, call.ctx.account_id), tags))}
+
+
+@action("DeleteVpc")
+def delete_vpc(call: Call) -> dict[str, Any]:
+    return delete_named(call, "VpcId", call.cloud.vpc_changes.delete_vpc)
+
+
+@action("CreateSubnet")
+def create_subnet(call: Call) -> dict[str, Any]:
+    vpc_id, cidr = required(call, "VpcId"), required(call, "CidrBlock")
+    dry_run_check(call)
+    subnet = call.cloud.vpc_changes.create_subnet(call.ctx, vpc_id, cidr,
+                                                  call.get("AvailabilityZone"))
+    tags = tagged_on_create(call, "subnet", subnet.id)
+    found, _ = call.cloud.vpcs.describe_subnets(call.ctx, [subnet.id], [], None, None)
+    return {"Subnet": _render_subnet(call, flt.Tagged(found[0].item, tags))}
+
+
+@action("DeleteSubnet")
+def delete_subnet(call: Call) -> dict[str, Any]:
+    return delete_named(call, "SubnetId", call.cloud.vpc_changes.delete_subnet)
