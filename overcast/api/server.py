@@ -8,6 +8,7 @@ import logging
 import threading
 
 from waitress.server import create_server
+from waitress.wasyncore import close_all
 
 from overcast.api.app import App
 
@@ -35,7 +36,9 @@ class HttpServer:
             logging.getLogger("overcast.http").debug("server loop ended")
 
     def stop(self) -> None:
-        self.server.close()
+        """Stop listening, drop idle keep-alive connections (the loop runs while any is open)
+        and let the workers finish what they hold."""
         self.server.task_dispatcher.shutdown()
+        close_all(self.server._map)
         if self._thread is not None:
             self._thread.join(timeout=5)
