@@ -109,8 +109,13 @@ def main() -> int:
     password = secrets.token_urlsafe(12)
     admin_password = secrets.token_urlsafe(12)
     _overcast(args.data_dir, "user", "set-password", "admin", "--password", admin_password)
-    accounts = [{"username": "admin", "project_name": "admin", "password": admin_password,
-                 "types": ["admin"]}, *_accounts(args.data_dir, password)]
+    # A second admin: with one, two workers that both run admin classes at once leave one
+    # without credentials ("Insufficient number of users provided"), a race of the schedule.
+    _overcast(args.data_dir, "user", "create", "tempest-admin-2", "--project", "admin",
+              "--password", admin_password, "--role", "admin")
+    admins = [{"username": name, "project_name": "admin", "password": admin_password,
+               "types": ["admin"]} for name in ("admin", "tempest-admin-2")]
+    accounts = [*admins, *_accounts(args.data_dir, password)]
     etc = args.workspace / "etc"
     etc.mkdir(parents=True, exist_ok=True)
     (etc / "accounts.yaml").write_text(yaml.safe_dump(accounts))
