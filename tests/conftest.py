@@ -1,4 +1,5 @@
-"""Fixtures that run a real `overcast up` in a subprocess and talk to it over HTTP."""
+"""Fixtures that run a real `overcast up` in a subprocess and talk to it over HTTP, and a
+cloud in the test's own process for the tests below the faces."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+
+from overcast.cloud.images import ImageFiles
+from overcast.cloud.service import Cloud
+from overcast.config import load_settings
+from overcast.drivers.base import HostCapacity
+from overcast.identity.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 # Set by .ci/run for the PostgreSQL pass: a server URL on which tests create databases.
@@ -175,3 +183,27 @@ def ssh_until_ok(key: Path, host: str, command: str, port: int = 22, user: str =
             assert done.returncode == 0, done.stderr
             return done.stdout
         time.sleep(0.5)
+
+
+@dataclass
+class InProcessCloud:
+    cloud: Cloud
+    ctx: Context  # the admin project's
+    image_id: str  # a public image with no disk (the fake driver boots anything)
+
+    def __iter__(self) -> Iterator[Any]:  # cloud, ctx, image_id = in_process_cloud(...)
+        return iter((self.cloud, self.ctx, self.image_id))
+
+
+def in_process_cloud(data_dir: Path, host: HostCapacity | None = None,
+                     **settings: object) -> InProcessCloud:
+    """A bootstrapped Cloud in this process with one public image; with `host`, a fake host of
+    that capacity registered as an agent would (else the test brings its own agent)."""
+    cloud = Cloud(load_settings(data_dir=data_dir, **settings))
+    cloud.prepare()
+    cloud.identity.bootstrap()
+    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
+    if host is not None:
+        cloud.hosts.heartbeat("h1", "fake", "overcast-1a", host)
+    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    return InProcessCloud(cloud, ctx, image)

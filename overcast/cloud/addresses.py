@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -38,15 +39,38 @@ def bound_addresses() -> set[int]:
     return found
 
 
+class RoundRobin:
+    """Addresses handed out round a range from just after the last one given, per key (a host,
+    a subnet): a search checks a few candidates a query instead of loading every address in
+    use, and a freed address comes back after the others."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}  # key -> offset in the range to look at first
+
+    def free(self, key: str, first: int, size: int, in_use: Callable[[list[str]], set[str]],
+             skip: Collection[int] = ()) -> Iterator[str]:
+        """Free addresses of [first, first + size) in search order; `in_use` answers which of
+        a list of candidates are taken, `skip` holds values never to give."""
+        start = self._next.get(key, 0)
+        for offset in range(0, size, CANDIDATES):
+            values = [v for i in range(min(CANDIDATES, size - offset))
+                      if (v := first + (start + offset + i) % size) not in skip]
+            addresses = [socket.inet_ntoa(v.to_bytes(4, "big")) for v in values]
+            used = in_use(addresses)
+            for value, address in zip(values, addresses, strict=True):
+                if address not in used:
+                    self._next[key] = (value - first + 1) % size
+                    yield address
+
+
 class Addresses:
-    """Hands out public IPs round the pool from where the last one was taken, so a launch
-    looks at a few candidates instead of every address in use."""
+    """Hands out public IPs round the pool (RoundRobin), per host."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._bound: set[int] = set()
         self._bound_read = -BOUND_TTL
-        self._next: dict[str, int] = {}  # host ID -> where to look first
+        self._pool = RoundRobin()  # per host
 
     def ensure_public_ip(self, instance_id: str) -> str | None:
         """The instance's public IP, allocated on first use; unique among the live instances
@@ -68,17 +92,8 @@ class Addresses:
 
     def free_address(self, s: Session, host_id: str | None) -> str | None:
         """A public IP no live instance of the host has and no socket here is bound to."""
-        bound = self._bound_addresses()
-        start = self._next.get(host_id or "", 0)
-        for offset in range(0, POOL_SIZE, CANDIDATES):
-            values = [POOL_FIRST + (start + offset + i) % POOL_SIZE for i in range(CANDIDATES)]
-            candidates = [socket.inet_ntoa(v.to_bytes(4, "big")) for v in values
-                          if v not in bound]
-            used = set(s.scalars(select(Instance.public_ip).where(
+        def in_use(candidates: list[str]) -> set[str]:
+            return set(s.scalars(select(Instance.public_ip).where(
                 Instance.host_id == host_id, Instance.public_ip.in_(candidates))))
-            for address in candidates:
-                if address not in used:
-                    value = int.from_bytes(socket.inet_aton(address), "big")
-                    self._next[host_id or ""] = (value - POOL_FIRST + 1) % POOL_SIZE
-                    return address
-        return None
+        return next(self._pool.free(host_id or "", POOL_FIRST, POOL_SIZE, in_use,
+                                    self._bound_addresses()), None)

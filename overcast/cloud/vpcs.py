@@ -4,7 +4,6 @@ availability zone, and the private addresses instances get from their subnet."""
 from __future__ import annotations
 
 import ipaddress
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.addresses import RoundRobin
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Project
 from overcast.db.models_network import (
@@ -31,7 +31,6 @@ from overcast.ids import is_well_formed, new_id
 DEFAULT_VPC_CIDR = ipaddress.ip_network("172.31.0.0/16")
 DEFAULT_SUBNET_PREFIX = 20
 RESERVED_LOW = 4  # network address, router, DNS, future use, as AWS reserves them
-ADDRESS_CANDIDATES = 64  # private addresses checked against the database per query
 ZONES_TTL = 2.0  # seconds between reads of the zone list
 DHCP_OPTIONS_ID = "dopt-0a1b2c3d4e5f60718"
 
@@ -136,7 +135,7 @@ class Vpcs:
         self._zones_read: tuple[float, frozenset[str]] = (-ZONES_TTL, frozenset())
         self._cidrs: dict[str, str] = {}  # subnet id -> CIDR (they never change)
         self._zone_ids: tuple[frozenset[str], dict[str, str]] = (frozenset(), {})
-        self._next_private: dict[str, int] = {}  # subnet ID -> where to look first
+        self._private = RoundRobin()  # per subnet
 
     # the default VPC ----------------------------------------------------------------------
     def _current_zones(self) -> frozenset[str]:
@@ -262,26 +261,17 @@ class Vpcs:
 
     def free_addresses(self, s: Session, subnet: Subnet,
                        wanted: str | None = None) -> Iterator[str]:
-        """Free private addresses of a subnet (or just `wanted`, checked): round the subnet
-        from just after the last one handed out, so a launch looks at a few candidates, not
-        at every address in use (a freed address comes back after the others). Callers hold
-        the project's row lock, so two launches never get the same address."""
+        """Free private addresses of a subnet (or just `wanted`, checked), round the subnet
+        (RoundRobin). Callers hold the project's row lock, so two launches never get the same
+        address."""
         network = ipaddress.ip_network(subnet.cidr_block)
         if wanted is not None:
             yield _checked_address(network, wanted, _in_use(s, subnet.id, [wanted]))
             return
-        first = int(network.network_address) + RESERVED_LOW
-        size = max(network.num_addresses - 1 - RESERVED_LOW, 0)
-        start = self._next_private.get(subnet.id, 0)
-        for offset in range(0, size, ADDRESS_CANDIDATES):
-            values = [first + (start + offset + i) % size
-                      for i in range(min(ADDRESS_CANDIDATES, size - offset))]
-            addresses = [socket.inet_ntoa(v.to_bytes(4, "big")) for v in values]
-            used = _in_use(s, subnet.id, addresses)
-            for value, address in zip(values, addresses, strict=True):
-                if address not in used:
-                    self._next_private[subnet.id] = (value - first + 1) % size
-                    yield address
+        yield from self._private.free(
+            subnet.id, int(network.network_address) + RESERVED_LOW,
+            max(network.num_addresses - 1 - RESERVED_LOW, 0),
+            lambda addresses: _in_use(s, subnet.id, addresses))
         raise InsufficientCapacity(
             "InsufficientFreeAddressesInSubnet",
             f"There are not enough free addresses in subnet '{subnet.id}' to satisfy the "

@@ -12,14 +12,11 @@ from botocore.exceptions import ClientError
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore
-from overcast.cloud.images import ImageFiles
 from overcast.cloud.instances import InstanceOptions
 from overcast.cloud.launch import RunRequest
-from overcast.cloud.service import Cloud
-from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity
 from overcast.drivers.fake import FakeDriver
-from tests.conftest import RunningCloud, wait_for_state
+from tests.conftest import RunningCloud, in_process_cloud, wait_for_state
 
 
 def _code(exc: pytest.ExceptionInfo) -> str:
@@ -231,14 +228,10 @@ def test_awscli_protection_flow(cloud, creds, api, image) -> None:  # noqa: ANN0
 
 def test_guest_shutdown_terminates_when_asked(tmp_path) -> None:  # noqa: ANN001
     """In-process, with the agent and the fake driver: a guest powering itself off."""
-    cloud = Cloud(load_settings(data_dir=tmp_path))
-    cloud.prepare()
-    cloud.identity.bootstrap()
-    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
+    cloud, ctx, image = in_process_cloud(tmp_path)
     driver = FakeDriver(HostCapacity(16, 65536, 500), state_file=tmp_path / "vms.json")
     agent = Agent(LocalStore(cloud), driver, "h1", "overcast-1a")
     agent.register()
-    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
     keep = cloud.run_instances(ctx, RunRequest(image)).instances[0].id
     gone = cloud.run_instances(ctx, RunRequest(
         image, options=InstanceOptions(shutdown_behavior="terminate"))).instances[0].id

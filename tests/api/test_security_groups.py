@@ -9,13 +9,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.agent.store import LocalStore
-from overcast.cloud.images import ImageFiles
 from overcast.cloud.launch import RunRequest
-from overcast.cloud.service import Cloud
 from overcast.cloud.sg_rules import Permission
-from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity
-from tests.conftest import RunningCloud, wait_for_state
+from tests.conftest import RunningCloud, in_process_cloud, wait_for_state
 
 
 def _code(exc: pytest.ExceptionInfo) -> str:
@@ -337,12 +334,7 @@ def test_descriptions_and_rules_change_in_place(sg) -> None:  # noqa: ANN001
 
 def test_agent_contract(tmp_path) -> None:  # noqa: ANN001
     """In-process: what the agent forwards and the metadata service names, and the wake-up."""
-    cloud = Cloud(load_settings(data_dir=tmp_path))
-    cloud.prepare()
-    cloud.identity.bootstrap()
-    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
-    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(16, 65536, 500))
-    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    cloud, ctx, image = in_process_cloud(tmp_path, HostCapacity(16, 65536, 500))
     row = cloud.run_instances(ctx, RunRequest(image)).instances[0]
     groups = cloud.security_groups
     assert groups.open_ports(row.id) == [] and groups.names_for(row.id) == ["default"]

@@ -11,22 +11,15 @@ from pathlib import Path
 import pytest
 
 from overcast.cloud import addresses
-from overcast.cloud.images import ImageFiles
 from overcast.cloud.launch import RunRequest
-from overcast.cloud.service import Cloud
-from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity
 from overcast.lifecycle import State
+from tests.conftest import in_process_cloud
 
 
 def test_address_order_and_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(addresses, "bound_addresses", set)  # other clouds on this machine
-    cloud = Cloud(load_settings(data_dir=tmp_path))
-    cloud.prepare()
-    cloud.identity.bootstrap()
-    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
-    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(64, 65536, 500))
-    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    cloud, ctx, image = in_process_cloud(tmp_path, HostCapacity(64, 65536, 500))
     rows = cloud.run_instances(ctx, RunRequest(image, "t2.nano", 3, 3)).instances
     subnet = ipaddress.ip_network(cloud.vpcs.subnet_cidr(rows[0]) or "")
     assert [r.private_ip for r in rows] == [str(subnet[4]), str(subnet[5]), str(subnet[6])]
@@ -45,12 +38,7 @@ def test_address_order_and_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_addresses_another_cloud_on_this_host_uses_are_skipped(tmp_path: Path) -> None:
-    cloud = Cloud(load_settings(data_dir=tmp_path))
-    cloud.prepare()
-    cloud.identity.bootstrap()
-    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
-    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(64, 65536, 500))
-    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    cloud, ctx, image = in_process_cloud(tmp_path, HostCapacity(64, 65536, 500))
     with socket.socket() as taken:  # as a guest's port forward of another cloud would
         taken.bind(("127.100.0.1", 0))
         taken.listen()

@@ -9,27 +9,21 @@ import pytest
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore
-from overcast.cloud.images import ImageFiles
 from overcast.cloud.launch import RunRequest
 from overcast.cloud.service import Cloud
-from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity
 from overcast.drivers.fake import FakeDriver
+from tests.conftest import in_process_cloud
 
 
 @pytest.fixture
 def world(tmp_path: Path):  # noqa: ANN201
-    cloud = Cloud(load_settings(data_dir=tmp_path))
-    cloud.prepare()
-    cloud.identity.bootstrap()
-    image = cloud.images.register_public("img", ImageFiles(disk_path=None))
+    cloud, ctx, image = in_process_cloud(tmp_path)
     driver = FakeDriver(HostCapacity(16, 65536, 500), state_file=tmp_path / "vms.json")
     agent = Agent(LocalStore(cloud), driver, "h1", "overcast-1a")
     agent.register()
-    project = cloud.identity.get_project("admin")
-    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
-    assert project.id == ctx.project_id
-    return cloud, driver, agent, ctx, image.id
+    assert cloud.identity.get_project("admin").id == ctx.project_id
+    return cloud, driver, agent, ctx, image
 
 
 def settle(agent: Agent, cloud: Cloud, ctx, ids: list[str], want: str) -> dict[str, str]:  # noqa: ANN001

@@ -9,11 +9,10 @@ import pytest
 
 from overcast.cloud import filters as flt
 from overcast.cloud import instances as instances_module
-from overcast.cloud.images import ImageFiles
 from overcast.cloud.launch import RunRequest
 from overcast.cloud.service import Cloud
-from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity
+from tests.conftest import in_process_cloud
 
 
 def _walk(cloud: Cloud, ctx, filters: list[flt.Filter], size: int | None) -> list[list[str]]:  # noqa: ANN001
@@ -27,12 +26,8 @@ def _walk(cloud: Cloud, ctx, filters: list[flt.Filter], size: int | None) -> lis
 
 def test_pages_across_batches_match_the_whole_list(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    cloud = Cloud(load_settings(data_dir=tmp_path, default_max_instances=100))
-    cloud.prepare()
-    cloud.identity.bootstrap()
-    image = cloud.images.register_public("img", ImageFiles(disk_path=None)).id
-    cloud.hosts.heartbeat("h1", "fake", "overcast-1a", HostCapacity(1000, 10**6, 10**5))
-    ctx = cloud.identity.lookup(cloud.identity.credentials("admin").access_key_id)[1]
+    cloud, ctx, image = in_process_cloud(tmp_path, HostCapacity(1000, 10**6, 10**5),
+                                         default_max_instances=100)
     colors = {}
     for index in range(12):
         color = ("red", "blue", "green")[index % 3]
