@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 from overcast.agent.burst import BurstSupervisor
@@ -26,6 +27,7 @@ from overcast.metadata.server import MetadataServer
 
 log = logging.getLogger("overcast")
 PURGE_EVERY = 60.0
+SIGNAL_POLL = 0.5  # seconds: how late a SIGTERM that landed on another thread is seen
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +47,17 @@ def _lock(data_dir: Path) -> int:
     except BlockingIOError as exc:
         raise SystemExit(f"error: another `overcast up` runs on {data_dir}") from exc
     return fd
+
+
+def _serve_until(stopping: threading.Event, cloud: Cloud, purge_every: float) -> None:
+    """Forget old terminated instances now and then until asked to stop. The wait is short:
+    a signal that lands on another thread (waitress runs many) only reaches its Python
+    handler when the main thread wakes up."""
+    next_purge = time.monotonic() + purge_every
+    while not stopping.wait(SIGNAL_POLL):
+        if time.monotonic() >= next_purge:
+            cloud.instances.purge_terminated()
+            next_purge = time.monotonic() + purge_every
 
 
 def _stop_on_signals() -> threading.Event:
@@ -98,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
     run_file(settings).write_text(json.dumps({"listen": listen, "pid": os.getpid()}))
     _banner(cloud, listen, first_start)
     try:
-        while not stopping.wait(min(PURGE_EVERY, max(1.0, settings.terminated_retention / 4))):
-            cloud.instances.purge_terminated()
+        _serve_until(stopping, cloud, min(PURGE_EVERY, max(1.0,
+                                                       settings.terminated_retention / 4)))
     finally:
         log.info("stopping")
         server.stop()
