@@ -43,23 +43,39 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 say() { echo "overcast-testimage: $*" > /dev/console; }
 load_modules() { while read -r mod; do insmod "/lib/modules/$mod" 2>/dev/null; done < "$1"; }
 # fetch URL FILE. busybox 1.35's static wget crashes with -T (and -q): bound it with
-# timeout instead. After one failure to connect, stop trying: there is no metadata service.
+# timeout instead. A connection that fails is tried twice more (as cloud-init retries); after
+# that, stop trying: there is no metadata service. An HTTP error is an answer: no retry.
 # IMDSv2 first (instances may require it): a session token from PUT /latest/api/token.
 MD_UP=yes
-imds_token() {
+imds_token_once() {
     printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 600\r\n\r\n' |
         timeout 5 nc 169.254.169.254 80 2>/dev/null | tr -d '\r' |
-        awk 'NR == 1 && $2 != "200" { exit } body { print } /^$/ { body = 1 }'
+        awk 'NR == 1 { print $2 } NR == 1 && $2 != "200" { exit } body { print } /^$/ { body = 1 }'
+}
+# The token, or nothing when the service answered without one or never answered.
+imds_token() {
+    for try in 1 2 3; do
+        reply=$(imds_token_once)
+        [ -n "$reply" ] && break
+        usleep 300000
+    done
+    [ "${reply%%[!0-9]*}" = 200 ] && echo "$reply" | sed 1d
+}
+wget_once() {
+    if [ -n "$TOKEN" ]; then
+        timeout 10 wget --header "X-aws-ec2-metadata-token: $TOKEN" -O "$2" "$1" 2>&1
+    else
+        timeout 10 wget -O "$2" "$1" 2>&1
+    fi
 }
 fetch() {
     [ "$MD_UP" = yes ] || return 1
-    if [ -n "$TOKEN" ]; then
-        out=$(timeout 10 wget --header "X-aws-ec2-metadata-token: $TOKEN" -O "$2" "$1" 2>&1) &&
-            return 0
-    else
-        out=$(timeout 10 wget -O "$2" "$1" 2>&1) && return 0
-    fi
-    case "$out" in *"server returned error"*) ;; *) MD_UP=no ;; esac
+    for try in 1 2 3; do
+        out=$(wget_once "$1" "$2") && return 0
+        case "$out" in *"server returned error"*) return 1 ;; esac
+        usleep 300000
+    done
+    MD_UP=no
     return 1
 }
 # The values of meta_data.json's "public_keys" object, one key a line (flat JSON strings).

@@ -62,6 +62,11 @@ class InstanceDir:
         return self.file("exit-status")
 
     @property
+    def relay_log(self) -> Path:
+        """Where the metadata relay (run by QEMU in this directory) notes what failed."""
+        return self.file("metadata-relay.log")
+
+    @property
     def run_id_file(self) -> Path:
         return self.file("run-id")
 

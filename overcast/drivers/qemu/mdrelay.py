@@ -11,6 +11,9 @@ connects to the metadata server at HOST:PORT, sends one line naming the instance
 and then copies bytes both ways. The guest cannot forge that line: its bytes only ever follow
 it, and under the driver's restricted user network it cannot reach HOST:PORT any other way.
 
+QEMU runs it in the instance directory: what goes wrong is appended to metadata-relay.log
+there (stderr), never sent to the guest.
+
 This file imports nothing from overcast so QEMU can run it as a plain script, quickly.
 """
 
@@ -20,8 +23,10 @@ import os
 import selectors
 import socket
 import sys
+import time
 
 HEADER = "OVERCAST-INSTANCE {name}\r\n"
+LOG_FILE = "metadata-relay.log"
 CHUNK = 65536
 GUEST_IN = 0
 GUEST_OUT = 1
@@ -60,15 +65,20 @@ def relay(name: str, host: str, port: int) -> int:
             sock.settimeout(None)
             sock.sendall(HEADER.format(name=name).encode())
             pump(sock)
-    except OSError:
+    except OSError as error:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {name} -> {host}:{port}: {error!r}",
+              file=sys.stderr)
         return 1
     return 0
 
 
 def main(argv: list[str]) -> int:
-    # stderr is the guest's connection too: never let a traceback reach the guest.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    # stderr is the guest's connection too: errors and tracebacks go to the log instead.
+    try:
+        log = os.open(LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:
+        log = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(log, 2)
     if len(argv) != 3 or not argv[2].isdigit():
         return 2
     return relay(argv[0], argv[1], int(argv[2]))
