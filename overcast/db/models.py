@@ -99,6 +99,10 @@ class Image(Base):
     deregistered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # added by 0401_config_drive: instances of this image always get a config drive
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # added by 0501_image_snapshots: the instance an image is being (or was) made from, and
+    # why making it failed
+    source_instance_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    state_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class KeyPair(Base):

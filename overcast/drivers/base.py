@@ -95,6 +95,7 @@ class Capabilities:
     console_output: bool = False
     reboot: bool = True
     live_network_update: bool = False
+    snapshot: bool = False  # can write an image of an instance's disk
 
 
 class DriverError(Exception):
@@ -130,3 +131,7 @@ class Driver(Protocol):
 
     def update_network(self, name: str, network: NetworkSpec) -> None:
         """Apply changed port forwards to a running VM (if live_network_update)."""
+
+    def snapshot(self, name: str, dest: str) -> None:
+        """Write the VM's disk, running or stopped, to `dest` as a standalone qcow2 image
+        (if snapshot)."""

@@ -6,6 +6,7 @@ change costs one short append however many VMs there are."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ class FakeDriver:
             self._compact()  # also ends a line a crash cut short
         self._consoles: dict[str, bytes] = {}
         self.networks: dict[str, NetworkSpec] = {}
+        self._disks: dict[str, str | None] = {}  # each VM's image disk: what a snapshot copies
         self.fail_next_create: str | None = None  # tests: make the next create fail
 
     def _load(self) -> dict[str, str]:
@@ -85,7 +87,7 @@ class FakeDriver:
             self._record(name, None if state is None else state.value)
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(console_output=True, live_network_update=False)
+        return Capabilities(console_output=True, live_network_update=False, snapshot=True)
 
     def capacity(self) -> HostCapacity:
         return self._capacity
@@ -98,6 +100,7 @@ class FakeDriver:
             raise DriverError(message)
         time.sleep(self.boot_delay)
         self.networks[spec.name] = spec.network
+        self._disks[spec.name] = spec.image.disk_path
         self._consoles[spec.name] = f"fake console of {spec.name}: booted\n".encode()
         self._set(spec.name, PowerState.RUNNING)
 
@@ -120,6 +123,7 @@ class FakeDriver:
 
     def destroy(self, name: str) -> None:
         self._consoles.pop(name, None)
+        self._disks.pop(name, None)
         self.networks.pop(name, None)
         self._set(name, None)
 
@@ -132,6 +136,14 @@ class FakeDriver:
 
     def update_network(self, name: str, network: NetworkSpec) -> None:
         self.networks[name] = network
+
+    def snapshot(self, name: str, dest: str) -> None:
+        """A fake VM writes nothing to its disk: its image is the disk it booted from."""
+        self._require(name)
+        source = self._disks.get(name)
+        if not source or not Path(source).exists():
+            raise DriverError(f"the disk of {name} is unknown to this fake host")
+        shutil.copyfile(source, dest)
 
     # for tests: what a guest or a crash would do
     def power_off(self, name: str, crashed: bool = False) -> None:

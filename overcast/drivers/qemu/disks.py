@@ -41,3 +41,8 @@ def create_overlay(
 
 def create_blank(qemu_img_bin: str, dest: str, size_gib: int) -> None:
     qemu_img(qemu_img_bin, "create", "-q", "-f", "qcow2", dest, str(max(size_gib, 1) * GIB))
+
+
+def flatten(qemu_img_bin: str, disk: str, dest: str) -> None:
+    """`disk` and its backing chain as one standalone qcow2 at `dest`."""
+    qemu_img(qemu_img_bin, "convert", "-q", "-O", "qcow2", disk, dest)

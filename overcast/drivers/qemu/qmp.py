@@ -7,6 +7,8 @@ disconnects; the driver serializes calls per instance.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -86,3 +88,30 @@ def reachable(path: str, timeout: float = 2.0) -> bool:
     except QmpFailure:
         return False
     return True
+
+
+def run_job(path: str, command: str, args: dict[str, Any], job_id: str, timeout: float,
+            poll: float = 0.5) -> None:
+    """Start a block job that stays until dismissed, wait for it to conclude (polling in short
+    sessions: QMP serves one client at a time), dismiss it, and raise what it failed with.
+    On timeout the job is cancelled."""
+    with contextlib.suppress(QmpFailure):  # a job of that ID left by an attempt that died
+        execute(path, "job-dismiss", {"id": job_id})
+    execute(path, command, {**args, "job-id": job_id, "auto-dismiss": False})
+    deadline = time.monotonic() + timeout
+    cancelled = False
+    while True:
+        job = next((j for j in execute(path, "query-jobs") if j.get("id") == job_id), None)
+        if job is None:
+            raise QmpFailure(f"block job {job_id} vanished")
+        if job.get("status") == "concluded":
+            execute(path, "job-dismiss", {"id": job_id})
+            if cancelled:
+                raise QmpFailure(f"{command} took longer than {timeout:.0f}s")
+            if job.get("error"):
+                raise QmpFailure(str(job["error"]))
+            return
+        if not cancelled and time.monotonic() > deadline:
+            execute(path, "job-cancel", {"id": job_id})
+            cancelled = True
+        time.sleep(poll)
