@@ -10,12 +10,15 @@ seconds it reads and checks everything again, whatever a change stamp could have
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from overcast.agent.store import AgentStore
+from overcast.cloud.snapshots import SnapshotJob
 from overcast.db.models import Instance
 from overcast.drivers.base import (
     Driver,
@@ -55,6 +58,7 @@ class Agent:
         self._thread: threading.Thread | None = None
         self._last_heartbeat = 0.0
         self._live_network = driver.capabilities().live_network_update
+        self._snapshots = driver.capabilities().snapshot
         self._applied: dict[str, NetworkSpec] = {}  # what each running VM's network is
         self._network_dirty = True  # recheck networks on the next tick
         self._rows: dict[str, Instance] = {}  # the host's live rows as last read
@@ -118,6 +122,8 @@ class Agent:
         if check_networks and self._live_network:
             for row in self._rows.values():
                 self._sync_network(row, observed.get(row.id))
+        if self._snapshots:
+            self._write_images()
         strays = observed.keys() - self._rows.keys()
         if strays:
             self._remove_strays(sorted(strays))
@@ -249,6 +255,28 @@ class Agent:
         else:
             self._submit(row.id, lambda: self.driver.destroy(row.id),
                          then=("destroyed", State.SHUTTING_DOWN))
+
+    def _write_images(self) -> None:
+        """Images asked of this host's instances: written by the driver, one at a time per
+        instance (no stop or reboot meanwhile); failed if the instance ended first."""
+        for job in self.store.snapshot_jobs(self.host_id):
+            if job.instance_state in (State.RUNNING, State.STOPPED):
+                self._submit(job.instance_id, lambda j=job: self._write_image(j))
+            elif job.instance_state in (State.SHUTTING_DOWN, State.TERMINATED):
+                self.store.snapshot_done(job.image_id, "The instance ended before its image "
+                                         "was written.")
+
+    def _write_image(self, job: SnapshotJob) -> None:
+        part = f"{job.dest}.part"
+        try:
+            self.driver.snapshot(job.instance_id, part)
+            os.replace(part, job.dest)
+        except (DriverError, OSError) as exc:
+            log.warning("image %s of %s: %s", job.image_id, job.instance_id, exc)
+            Path(part).unlink(missing_ok=True)
+            self.store.snapshot_done(job.image_id, str(exc))
+            return
+        self.store.snapshot_done(job.image_id)
 
     # doing ----------------------------------------------------------------------------------
     def _submit(self, name: str, action: Callable[[], None],

@@ -7,14 +7,20 @@ same methods over the network.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.cloud.service import Cloud
+from overcast.cloud.snapshots import SnapshotJob
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
+from overcast.images.importer import digests
+from overcast.images.probe import UnsafeImage, probe
 from overcast.lifecycle import State
 from overcast.metadata.documents import config_drive_files
 
@@ -36,6 +42,8 @@ class AgentStore(Protocol):
     def reboot_done(self, instance_id: str) -> None: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
+    def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
+    def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
 
 
 def boot_image(image: Image | None) -> BootImage:
@@ -150,6 +158,26 @@ class LocalStore:
 
     def reboot_done(self, instance_id: str) -> None:
         self.instances.reboot_done(instance_id)
+
+    def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]:
+        return self.cloud.snapshots.jobs(host_id)
+
+    def snapshot_done(self, image_id: str, error: str | None = None) -> None:
+        """Record a written image (its sizes and checksums read from the file) or why it
+        could not be written."""
+        if error is not None:
+            self.cloud.snapshots.fail(image_id, error)
+            return
+        with self.cloud.db.read() as s:
+            path = s.scalar(select(Image.disk_path).where(Image.id == image_id))
+        try:
+            info = probe(Path(path or ""))  # the same checks as an image given to the cloud
+        except UnsafeImage as exc:
+            self.cloud.snapshots.fail(image_id, f"the image written is unusable: {exc}")
+            return
+        md5, sha512 = digests(Path(info.path))
+        self.cloud.snapshots.finish(image_id, os.path.getsize(info.path), info.virtual_size,
+                                    md5, sha512)
 
     def wait_for_change(self, timeout: float) -> bool:
         if self.instances.changed.wait(timeout):

@@ -157,7 +157,10 @@ class Launcher:
         tagsvc.validate(req.tags)
         default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:  # one transaction: checks, placement and the rows
-            self.images.visible(s, ctx, req.image_id)
+            image = self.images.visible(s, ctx, req.image_id)
+            if image.state != "available":
+                raise invalid(f"The image '{req.image_id}' is {image.state}, not available.",
+                              "InvalidAMIID.Unavailable")
             itype = self.catalog.instance_type(req.instance_type, s)
             if req.key_name is not None:
                 self.keypairs.get(ctx, req.key_name, s)

@@ -16,6 +16,7 @@ from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
 from overcast.cloud.network_interfaces import NetworkInterfaces
 from overcast.cloud.security_groups import SecurityGroups
+from overcast.cloud.snapshots import Snapshots
 from overcast.cloud.start_checks import StartChecks
 from overcast.cloud.tags import Tags
 from overcast.cloud.vpc_changes import VpcChanges
@@ -58,6 +59,7 @@ class Cloud:
         self.metadata = InstanceMetadata(self.db, settings.region, self.security_groups,
                                          self.vpcs)
         self.tags = Tags(self.db)
+        self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,

@@ -20,6 +20,7 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
+from overcast.drivers.qemu.disks import create_blank
 
 
 class FakeDriver:
@@ -38,7 +39,8 @@ class FakeDriver:
             self._compact()  # also ends a line a crash cut short
         self._consoles: dict[str, bytes] = {}
         self.networks: dict[str, NetworkSpec] = {}
-        self._disks: dict[str, str | None] = {}  # each VM's image disk: what a snapshot copies
+        # each VM's image disk and size: what its snapshot is made of
+        self._disks: dict[str, tuple[str | None, int]] = {}
         self.fail_next_create: str | None = None  # tests: make the next create fail
 
     def _load(self) -> dict[str, str]:
@@ -100,7 +102,7 @@ class FakeDriver:
             raise DriverError(message)
         time.sleep(self.boot_delay)
         self.networks[spec.name] = spec.network
-        self._disks[spec.name] = spec.image.disk_path
+        self._disks[spec.name] = (spec.image.disk_path, spec.disk_gib)
         self._consoles[spec.name] = f"fake console of {spec.name}: booted\n".encode()
         self._set(spec.name, PowerState.RUNNING)
 
@@ -138,12 +140,16 @@ class FakeDriver:
         self.networks[name] = network
 
     def snapshot(self, name: str, dest: str) -> None:
-        """A fake VM writes nothing to its disk: its image is the disk it booted from."""
+        """A fake VM writes nothing to its disk: its image is the disk it booted from, or a
+        blank disk of its size when it booted from none."""
         self._require(name)
-        source = self._disks.get(name)
-        if not source or not Path(source).exists():
+        if name not in self._disks:
             raise DriverError(f"the disk of {name} is unknown to this fake host")
-        shutil.copyfile(source, dest)
+        source, size_gib = self._disks[name]
+        if source:
+            shutil.copyfile(source, dest)
+        else:
+            create_blank("qemu-img", dest, size_gib)
 
     # for tests: what a guest or a crash would do
     def power_off(self, name: str, crashed: bool = False) -> None:

@@ -8,6 +8,8 @@ from overcast.config import Settings
 from overcast.drivers.base import Driver, HostCapacity
 
 DRIVERS = ("fake", "qemu")
+# Drivers that write images of instances (Capabilities.snapshot): the API asks this first.
+SNAPSHOT_DRIVERS = ("fake", "qemu")
 # Drivers for hosts Overcast reaches over the network (`overcast host add --driver ...`).
 REMOTE_DRIVERS = ("hyperv",)
 

@@ -8,6 +8,7 @@ store are never changed afterwards; instances' overlays may be backed by them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -97,3 +98,13 @@ def import_file(source: Path, data_dir: Path, stem: str,
     _sync_dir(store)
     return StoredImage(final, ImageInfo(str(final), copied.format, copied.virtual_size,
                                         copied.actual_size))
+
+
+def digests(path: Path) -> tuple[str, str]:
+    """The file's MD5 and SHA-512 (Glance's checksum and os_hash_value), read in chunks."""
+    md5, sha512 = hashlib.md5(), hashlib.sha512()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            md5.update(chunk)
+            sha512.update(chunk)
+    return md5.hexdigest(), sha512.hexdigest()

@@ -16,6 +16,7 @@ from overcast.cloud.images import (
     owner_alias,
     volume_size,
 )
+from overcast.cloud.snapshots import SnapshotRequest
 from overcast.errors import InvalidParameter, invalid
 
 # Attributes DescribeImageAttribute answers, and the ones ModifyImageAttribute can change.
@@ -53,6 +54,9 @@ def render_image(view: ImageView) -> dict[str, Any]:
         "SriovNetSupport": "simple", "ImageOwnerAlias": owner_alias(view),
         "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances",
         "Tags": tag_list(view.tags),
+        "StateReason": ({"Code": "Server.InternalError", "Message": image.state_reason}
+                        if image.state == "failed" and image.state_reason else None),
+        "SourceInstanceId": image.source_instance_id,
     }
 
 
@@ -105,6 +109,22 @@ def register_image(call: Call) -> dict[str, Any]:
         architecture=call.get("Architecture", "x86_64"),
         root_device_name=call.get("RootDeviceName"), tags=tags_for(call, "image"))
     image = call.cloud.images.register(call.ctx, req, dry_run=bool(call.get("DryRun")))
+    dry_run_check(call)
+    return {"ImageId": image.id}
+
+
+@action("CreateImage")
+def create_image(call: Call) -> dict[str, Any]:
+    """An image of an instance's disk, running or stopped. The instance is never rebooted
+    (NoReboot is the only behaviour): the image of a running instance is crash-consistent."""
+    for spec in call.get("TagSpecifications", []):
+        if spec.get("ResourceType") not in ("image", "snapshot"):
+            raise invalid(f"'{spec.get('ResourceType')}' is not a valid taggable resource "
+                          "type for this operation.")
+    req = SnapshotRequest(instance_id=_required(call, "InstanceId"), name=_required(call, "Name"),
+                          description=call.get("Description", ""),
+                          tags=tags_for(call, "image"))
+    image = call.cloud.snapshots.create(call.ctx, req, dry_run=bool(call.get("DryRun")))
     dry_run_check(call)
     return {"ImageId": image.id}
 

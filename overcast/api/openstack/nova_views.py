@@ -68,13 +68,13 @@ class ServerView:
     tags: dict[str, str]
 
 
-def _compute(host_url: str) -> str:
+def compute_url(host_url: str) -> str:
     return f"{host_url}{COMPUTE}"
 
 
 def server_links(host_url: str, server_id: str) -> list[dict[str, str]]:
-    return [link(f"{_compute(host_url)}/v2.1/servers/{server_id}"),
-            link(f"{_compute(host_url)}/servers/{server_id}", "bookmark")]
+    return [link(f"{compute_url(host_url)}/v2.1/servers/{server_id}"),
+            link(f"{compute_url(host_url)}/servers/{server_id}", "bookmark")]
 
 
 def metadata_of(tags: dict[str, str]) -> dict[str, str]:
@@ -105,7 +105,7 @@ def server_summary(row: Instance, view: ServerView) -> dict[str, Any]:
 
 def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
     """The fields every server body has (what PUT answers with)."""
-    compute = _compute(view.host_url)
+    compute = compute_url(view.host_url)
     image: dict[str, Any] | str = ""
     if view.image_uuid:
         image = {"id": view.image_uuid,
@@ -154,7 +154,7 @@ def server_detail(row: Instance, view: ServerView,
 
 
 def flavor_summary(host_url: str, itype: InstanceType) -> dict[str, Any]:
-    compute = _compute(host_url)
+    compute = compute_url(host_url)
     return {"id": itype.name, "name": itype.name,
             "links": [link(f"{compute}/v2.1/flavors/{itype.name}"),
                       link(f"{compute}/flavors/{itype.name}", "bookmark")]}

@@ -21,6 +21,7 @@ from overcast.api.openstack.wsgi import (
     no_content,
 )
 from overcast.cloud.filters import Tagged
+from overcast.cloud.snapshots import SnapshotRequest
 from overcast.db.models import Instance
 from overcast.lifecycle import State
 
@@ -71,9 +72,33 @@ def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
     return json_response({"output": "".join(lines)})
 
 
+MAX_IMAGE_PROPERTIES = 128
+
+
+def _image_request(row: Instance, spec: Any) -> SnapshotRequest:
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise bad_request("createImage needs a name of 1 to 255 characters.")
+    metadata = spec.get("metadata") or {}
+    if not isinstance(metadata, dict) or len(metadata) > MAX_IMAGE_PROPERTIES or any(
+            not isinstance(k, str) or not isinstance(v, str) or not 0 < len(k) <= 255
+            or len(v) > 255 for k, v in metadata.items()):
+        raise bad_request("createImage metadata must map up to 128 names to strings of at "
+                          "most 255 characters.")
+    return SnapshotRequest(instance_id=row.id, name=name, properties=metadata)
+
+
 def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
-    raise Fault(501, "Making an image from a server is not supported by this cloud's "
-                "drivers yet.")
+    """The image is made by the instance's host; Glance shows it saving, then active. At
+    microversion 2.1 the answer is 202 with the image's address in Location."""
+    row = tagged.item
+    image_req = _image_request(row, spec)
+    if State(row.state) not in (State.RUNNING, State.STOPPED):
+        raise Fault(409, f"Cannot 'createImage' instance {row.uuid} while it is in vm_state "
+                    f"{views.nova_state(row).vm_state}")
+    image = req.cloud.snapshots.create(req.ctx, image_req, unique_name=False)
+    location = f"{views.compute_url(req.host_url)}/images/{image.uuid}"
+    return Response(b"", status=202, headers={"Location": location})
 
 
 ACTIONS: dict[str, Callable[[Req, Tagged[Instance], Any], Response]] = {
