@@ -180,3 +180,26 @@ def test_stop_start_reboot_crash_restart_terminate(qcloud: RunningCloud) -> None
     ec2.terminate_instances(InstanceIds=[iid])
     wait_for_state(ec2, [iid], "terminated", timeout=120)
     assert qemu_pids(qcloud.data_dir, iid) == []
+
+
+MARK = "dd if=/dev/vda bs=512 skip=2000000 count=1 2>/dev/null | head -c 16"
+
+
+def test_create_image_carries_what_the_guest_wrote(qcloud: RunningCloud,
+                                                   key_file: Path) -> None:
+    ec2 = qcloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, InstanceType="t3.nano", KeyName="e2e", MinCount=1,
+                            MaxCount=1)["Instances"][0]["InstanceId"]
+    ip = wait_for_state(ec2, [iid], "running", timeout=120)[0]["PublicIpAddress"]
+    ssh(key_file, ip, "printf written-by-guest | dd of=/dev/vda bs=512 seek=2000000 "
+                      "conv=fsync 2>/dev/null")
+    made = ec2.create_image(InstanceId=iid, Name="guest-image")["ImageId"]
+    ec2.get_waiter("image_available").wait(ImageIds=[made],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    copy = ec2.run_instances(ImageId=made, InstanceType="t3.nano", KeyName="e2e", MinCount=1,
+                             MaxCount=1)["Instances"][0]["InstanceId"]
+    copy_ip = wait_for_state(ec2, [copy], "running", timeout=120)[0]["PublicIpAddress"]
+    assert ssh(key_file, copy_ip, MARK) == "written-by-guest"
+    ec2.terminate_instances(InstanceIds=[iid, copy])
+    wait_for_state(ec2, [iid, copy], "terminated", timeout=60)
