@@ -274,7 +274,8 @@ class Launcher:
                 user_data=req.user_data, state=State.PENDING, host_id=host.id,
                 availability_zone=host.availability_zone, private_ip=address,
                 subnet_id=subnet.id, vpc_id=subnet.vpc_id,
-                mac_address=new_mac(), launch_time=now, updated_at=now.timestamp())
+                mac_address=new_mac(), launch_time=now, updated_at=now.timestamp(),
+                user_id=ctx.user_id or None)
             req.options.apply(row)
             s.add(row)
             rows.append(row)

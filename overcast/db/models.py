@@ -164,6 +164,8 @@ class Instance(Base):
     metadata_instance_tags: Mapped[str] = mapped_column(String(16), default="disabled")
     # added by 0401_config_drive: the user asked for a config drive (Nova's config_drive)
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # added by 0007_instance_user: who launched it (None: launched before that was kept)
+    user_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Tag(Base):

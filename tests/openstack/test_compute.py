@@ -130,6 +130,13 @@ def test_tenants_are_walls(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN0
         rita.compute.create_server(name="r", image_id=image_id, flavor_id="m1.tiny",
                                    networks="none")
     admin.compute.delete_server(server)
+    # a server's user_id is who launched it, whoever asks
+    mine = alice.compute.create_server(name="alice-vm", image_id=image_id,
+                                       flavor_id="m1.tiny", networks="none")
+    alice_id = alice.current_user_id
+    assert alice_id != rita.current_user_id
+    assert rita.compute.get_server(mine.id).user_id == alice_id
+    alice.compute.delete_server(mine)
 
 
 def test_faults_have_nova_shape(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001

@@ -79,7 +79,8 @@ def network_names(req: Req) -> dict[str, str]:
 def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str],
              networks: dict[str, str] | None = None) -> views.ServerView:
     names = networks if networks is not None else network_names(req)
-    return views.ServerView(req.host_url, req.ctx.user_id, uuids.get(tagged.item.image_id),
+    return views.ServerView(req.host_url, tagged.item.user_id or req.ctx.user_id,
+                            uuids.get(tagged.item.image_id),
                             names.get(tagged.item.vpc_id or "", "default"), tagged.tags)
 
 
