@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from overcast.db import Database
@@ -19,9 +19,15 @@ from overcast.lifecycle import State
 PUBLIC_POOL = ipaddress.ip_network("127.100.0.0/16")
 POOL_FIRST = int(PUBLIC_POOL.network_address) + 1  # neither the network nor broadcast address
 POOL_SIZE = PUBLIC_POOL.num_addresses - 2
-CANDIDATES = 64  # addresses checked against the database per query
+# addresses checked against the database per query: few at first (the one after the last
+# given is most often free), then many
+FIRST_CANDIDATES, CANDIDATES = 8, 64
 BOUND_TTL = 5.0
 SOCKET_TABLES = ("/proc/net/tcp", "/proc/net/udp")
+# built once: a launch runs it, and building a statement costs more than running it here
+PUBLIC_IPS_IN_USE = select(Instance.public_ip).where(
+    Instance.host_id == bindparam("host"),
+    Instance.public_ip.in_(bindparam("ips", expanding=True)))
 
 
 def bound_addresses() -> set[int]:
@@ -51,10 +57,12 @@ class RoundRobin:
              skip: Collection[int] = ()) -> Iterator[str]:
         """Free addresses of [first, first + size) in search order; `in_use` answers which of
         a list of candidates are taken, `skip` holds values never to give."""
-        start = self._next.get(key, 0)
-        for offset in range(0, size, CANDIDATES):
-            values = [v for i in range(min(CANDIDATES, size - offset))
+        start, offset = self._next.get(key, 0), 0
+        while offset < size:
+            batch = min(FIRST_CANDIDATES if offset == 0 else CANDIDATES, size - offset)
+            values = [v for i in range(batch)
                       if (v := first + (start + offset + i) % size) not in skip]
+            offset += batch
             addresses = [socket.inet_ntoa(v.to_bytes(4, "big")) for v in values]
             used = in_use(addresses)
             for value, address in zip(values, addresses, strict=True):
@@ -93,7 +101,6 @@ class Addresses:
     def free_address(self, s: Session, host_id: str | None) -> str | None:
         """A public IP no live instance of the host has and no socket here is bound to."""
         def in_use(candidates: list[str]) -> set[str]:
-            return set(s.scalars(select(Instance.public_ip).where(
-                Instance.host_id == host_id, Instance.public_ip.in_(candidates))))
+            return set(s.scalars(PUBLIC_IPS_IN_USE, {"host": host_id, "ips": candidates}))
         return next(self._pool.free(host_id or "", POOL_FIRST, POOL_SIZE, in_use,
                                     self._bound_addresses()), None)

@@ -19,6 +19,14 @@ ALIVE_FOR = timedelta(seconds=30)
 # Stopped instances keep their disk but give back CPU and memory.
 HOLDS_CPU = (State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN)
 HOLDS_DISK = (*HOLDS_CPU, State.STOPPED)
+_HOLDS_CPU = Instance.state.in_([str(x) for x in HOLDS_CPU])
+# What each host's instances hold, summed in SQL (one row per host); built once: every
+# launch runs it.
+_USAGE = (select(Instance.host_id, func.sum(case((_HOLDS_CPU, Instance.vcpus), else_=0)),
+                 func.sum(case((_HOLDS_CPU, Instance.memory_mib), else_=0)),
+                 func.sum(Instance.disk_gib))
+          .where(Instance.state.in_([str(x) for x in HOLDS_DISK])).group_by(Instance.host_id))
+_HOSTS = select(Host).order_by(Host.name)
 
 
 class Hosts:
@@ -39,20 +47,13 @@ class Hosts:
 
     def snapshots(self, s: Session) -> list[HostSnapshot]:
         usage: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        holds_cpu = Instance.state.in_([str(x) for x in HOLDS_CPU])
-        rows = s.execute(select(Instance.host_id,  # summed in SQL: one row per host
-                                func.sum(case((holds_cpu, Instance.vcpus), else_=0)),
-                                func.sum(case((holds_cpu, Instance.memory_mib), else_=0)),
-                                func.sum(Instance.disk_gib))
-                         .where(Instance.state.in_([str(x) for x in HOLDS_DISK]))
-                         .group_by(Instance.host_id))
-        for host_id, vcpus, memory, disk in rows:
+        for host_id, vcpus, memory, disk in s.execute(_USAGE):
             usage[host_id] = [int(vcpus or 0), int(memory or 0), int(disk or 0)]
         now = utcnow()
         return [HostSnapshot(h.id, h.name, h.availability_zone, h.vcpus, h.memory_mib,
                              h.disk_gib, *usage[h.id], enabled=h.enabled,
                              alive=now - as_utc(h.last_seen) < ALIVE_FOR, driver=h.driver)
-                for h in s.scalars(select(Host).order_by(Host.name))]
+                for h in s.scalars(_HOSTS)]
 
     def unreachable_ids(self) -> set[str]:
         """Hosts whose agent has not checked in for ALIVE_FOR (their host stopped answering,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -111,6 +111,14 @@ def _check_register(req: RegisterRequest) -> None:
         raise invalid(f"Value ({req.architecture}) for parameter architecture is invalid. "
                       "This cloud runs x86_64 images only.")
     tagsvc.validate(req.tags)
+
+
+# Images.visible for one image, built once: every launch runs it.
+_VISIBLE_IMAGE = select(Image).where(
+    Image.id == bindparam("image"), Image.deregistered_at.is_(None),
+    or_(Image.is_public.is_(True), Image.project_id == bindparam("project"),
+        Image.id.in_(select(ImageLaunchPermission.image_id).where(
+            ImageLaunchPermission.account_id == bindparam("account")))))
 
 
 class Images:
@@ -248,7 +256,8 @@ class Images:
     def visible(self, s: Session, ctx: Context, image_id: str) -> Image:
         """An image the caller may launch, inside an open session."""
         check_image_id(image_id)
-        image = s.scalar(select(Image).where(Image.id == image_id, self._visible(ctx)))
+        image = s.scalar(_VISIBLE_IMAGE, {"image": image_id, "project": ctx.project_id,
+                                          "account": ctx.account_id})
         if image is None:
             raise not_found([image_id])
         return image

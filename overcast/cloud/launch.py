@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
@@ -42,6 +42,18 @@ MAX_USER_DATA = 16 * 1024
 DEFAULT_SUBNET = DEFAULT_VPC_CIDR
 MAX_COUNT = 1000
 REMOTE_DRIVER = "ec2"  # burst targets' hosts
+# Built once: every launch runs them (building a statement costs more than running it).
+_PROJECT_LOCKED = select(Project).where(Project.id == bindparam("project")).with_for_update()
+_PROJECT_USAGE = select(  # counted in SQL, not row by row
+    func.count(), func.sum(case((Instance.state.in_([str(x) for x in HOLDS_CPU]),
+                                 Instance.vcpus), else_=0))).where(
+    Instance.project_id == bindparam("project"),
+    Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))
+_BY_TOKEN = select(Instance).where(Instance.project_id == bindparam("project"),
+                                  Instance.client_token == bindparam("token")).order_by(
+    Instance.launch_index)
+_IMAGE_PROPERTIES = select(GlanceImage.properties).where(
+    GlanceImage.image_id == bindparam("image"))
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,7 @@ def quotas(project: Project, settings: Settings) -> tuple[int, int]:
 
 def wanted_driver(s: Session, image_id: str) -> str | None:
     """The driver an image asks for with Glance's `hypervisor_type` property, if any."""
-    raw = s.scalar(select(GlanceImage.properties).where(GlanceImage.image_id == image_id))
+    raw = s.scalar(_IMAGE_PROPERTIES, {"image": image_id})
     try:
         properties = json.loads(raw) if raw else {}
     except ValueError:
@@ -191,20 +203,13 @@ class Launcher:
 
     @staticmethod
     def _by_token(s: Session, ctx: Context, token: str) -> list[Instance]:
-        return list(s.scalars(select(Instance).where(
-            Instance.project_id == ctx.project_id, Instance.client_token == token)
-            .order_by(Instance.launch_index)))
+        return list(s.scalars(_BY_TOKEN, {"project": ctx.project_id, "token": token}))
 
     def _allowed_count(self, s: Session, ctx: Context, req: RunRequest,
                        itype: InstanceType) -> int:
-        project = s.scalar(select(Project).where(Project.id == ctx.project_id)
-                           .with_for_update())
+        project = s.scalar(_PROJECT_LOCKED, {"project": ctx.project_id})
         assert project is not None
-        live, used_vcpus = s.execute(select(  # counted in SQL, not row by row
-            func.count(), func.sum(case((Instance.state.in_([str(x) for x in HOLDS_CPU]),
-                                         Instance.vcpus), else_=0)))
-            .where(Instance.project_id == ctx.project_id,
-                   Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))).one()
+        live, used_vcpus = s.execute(_PROJECT_USAGE, {"project": ctx.project_id}).one()
         used_vcpus = int(used_vcpus or 0)
         max_instances, max_vcpus = quotas(project, self.settings)
         by_count = max_instances - live

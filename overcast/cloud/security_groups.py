@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -32,6 +32,11 @@ from overcast.lifecycle import State
 MAX_RULES = 60  # per direction, as AWS's default quota
 MAX_GROUPS_PER_VPC = 2500
 MAX_GROUPS_PER_INSTANCE = 5
+# A VPC's groups of a project, share-locked (a group cannot be deleted while an instance joins
+# it); built once: every launch runs it.
+_GROUPS_OF_VPC = select(SecurityGroup).where(
+    SecurityGroup.project_id == bindparam("project"),
+    SecurityGroup.vpc_id == bindparam("vpc")).with_for_update(read=True)
 _NAME_CHARS = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*$")
 
 
@@ -396,10 +401,7 @@ class SecurityGroups:
                    names: Sequence[str]) -> list[SecurityGroup]:
         """The groups a new instance in `vpc_id` joins: those named, or the VPC's default."""
         check_group_ids(ids)
-        # shared locks: a group cannot be deleted while an instance joins it
-        groups = list(s.scalars(select(SecurityGroup).where(
-            SecurityGroup.project_id == ctx.project_id, SecurityGroup.vpc_id == vpc_id)
-            .with_for_update(read=True)))
+        groups = list(s.scalars(_GROUPS_OF_VPC, {"project": ctx.project_id, "vpc": vpc_id}))
         by_id = {g.id: g for g in groups}
         by_name = {g.name: g for g in groups}
         chosen: list[SecurityGroup] = []

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -245,14 +245,13 @@ class Vpcs:
 
     def default_subnet(self, s: Session, vpc_id: str, zone: str) -> Subnet:
         """The default subnet of a zone, made now if the zone is newer than the VPC."""
-        query = select(Subnet).where(Subnet.vpc_id == vpc_id, Subnet.default_for_az,
-                                     Subnet.availability_zone == zone)
-        subnet = s.scalar(query)
+        where = {"vpc": vpc_id, "zone": zone}
+        subnet = s.scalar(_DEFAULT_SUBNET, where)
         if subnet is None:
             vpc = s.get(Vpc, vpc_id)
             if vpc is not None:
                 self._add_default_subnets(s, vpc, frozenset([zone]))
-            subnet = s.scalar(query)
+            subnet = s.scalar(_DEFAULT_SUBNET, where)
         if subnet is None:
             raise InsufficientCapacity(
                 "InsufficientFreeAddressesInSubnet",
@@ -353,13 +352,20 @@ class Vpcs:
         return found
 
 
+# built once: every launch runs them
+_DEFAULT_SUBNET = select(Subnet).where(Subnet.vpc_id == bindparam("vpc"), Subnet.default_for_az,
+                                       Subnet.availability_zone == bindparam("zone"))
+_PRIVATE_IPS_IN_USE = select(Instance.private_ip).where(
+    Instance.subnet_id == bindparam("subnet"),
+    Instance.private_ip.in_(bindparam("ips", expanding=True))).union_all(
+    select(NetworkInterface.private_ip).where(
+        NetworkInterface.subnet_id == bindparam("subnet"),
+        NetworkInterface.private_ip.in_(bindparam("ips", expanding=True))))
+
+
 def _in_use(s: Session, subnet_id: str, addresses: list[str]) -> set[str]:
     """Which of these addresses instances or network interfaces of the subnet hold."""
-    return set(s.scalars(select(Instance.private_ip).where(
-        Instance.subnet_id == subnet_id, Instance.private_ip.in_(addresses)))) | set(
-        s.scalars(select(NetworkInterface.private_ip).where(
-            NetworkInterface.subnet_id == subnet_id,
-            NetworkInterface.private_ip.in_(addresses))))
+    return set(s.scalars(_PRIVATE_IPS_IN_USE, {"subnet": subnet_id, "ips": addresses}))
 
 
 def _checked_address(network: ipaddress.IPv4Network | ipaddress.IPv6Network, wanted: str,

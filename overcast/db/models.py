@@ -123,7 +123,11 @@ class Instance(Base):
     __table_args__ = (Index("ix_instances_host_updated", "host_id", "updated_at"),
                       Index("ix_instances_host_public_ip", "host_id", "public_ip"),
                       Index("ix_instances_subnet_private_ip", "subnet_id", "private_ip"),
-                      Index("ix_instances_project_token", "project_id", "client_token"))
+                      Index("ix_instances_project_token", "project_id", "client_token"),
+                      # added by 0008_usage_indexes: what every launch sums, read from these
+                      Index("ix_instances_usage_by_state", "state", "host_id", "vcpus",
+                            "memory_mib", "disk_gib"),
+                      Index("ix_instances_project_usage", "project_id", "state", "vcpus"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)

@@ -36,6 +36,8 @@ def wait_available(ec2, image_id: str) -> dict:  # noqa: ANN001
 
 
 def test_image_of_a_running_instance_boots(ec2, image_id: str, cloud: RunningCloud) -> None:  # noqa: ANN001
+    store = cloud.data_dir / "images" / "store"
+    before = set(store.glob("*.qcow2"))
     instance_id = launch(ec2, image_id)
     made = ec2.create_image(InstanceId=instance_id, Name="web-server-v1",
                             Description="from a running instance", TagSpecifications=[
@@ -48,8 +50,8 @@ def test_image_of_a_running_instance_boots(ec2, image_id: str, cloud: RunningClo
                                                           "Values": ["web-server-*"]}])
     assert [i["ImageId"] for i in mine["Images"]] == [made["ImageId"]]
     # the image is a file in the store, and instances boot from it
-    stored = list((cloud.data_dir / "images" / "store").glob("*.qcow2"))
-    assert len(stored) == 1 and stored[0].stat().st_size > 0
+    stored = set(store.glob("*.qcow2")) - before
+    assert len(stored) == 1 and stored.pop().stat().st_size > 0
     copy = launch(ec2, made["ImageId"])
     assert ec2.describe_instances(InstanceIds=[copy])["Reservations"][0]["Instances"][0][
         "ImageId"] == made["ImageId"]
@@ -64,6 +66,7 @@ def test_image_of_a_stopped_instance(ec2, image_id: str) -> None:  # noqa: ANN00
     made = ec2.create_image(InstanceId=instance_id, Name="stopped-image")
     assert wait_available(ec2, made["ImageId"])["State"] == "available"
     ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.deregister_image(ImageId=made["ImageId"])  # the session's cloud: leave nothing behind
 
 
 def test_create_image_refusals(ec2, image_id: str, cloud: RunningCloud) -> None:  # noqa: ANN001
@@ -91,6 +94,7 @@ def test_create_image_refusals(ec2, image_id: str, cloud: RunningCloud) -> None:
                    Name="too-late") == "IncorrectInstanceState"
     assert not ec2.describe_images(Filters=[{"Name": "name", "Values": ["dry", "too-late"]}])[
         "Images"]
+    ec2.deregister_image(ImageId=made["ImageId"])
 
 
 def test_pending_image_cannot_launch_and_ended_instance_fails_it(tmp_path: Path) -> None:
