@@ -28,6 +28,10 @@ V21 = f"{COMPUTE}/v2.1"
 MAX_IMAGE_META = 128
 
 
+# EC2 image states -> what Nova's image proxy says
+NOVA_IMAGE_STATUS = {"available": "ACTIVE", "failed": "ERROR", "pending": "SAVING"}
+
+
 def _properties(req: Req, view: ImageView) -> dict[str, str]:
     attrs = req.cloud.image_uploads.attributes([view.item.id]).get(view.item.id)
     return json.loads(attrs.properties) if attrs is not None else {}
@@ -41,7 +45,7 @@ def _image(req: Req, view: ImageView, detail: bool) -> dict[str, Any]:
         "links": [link(f"{compute}/v2.1/images/{image.uuid}"),
                   link(f"{compute}/images/{image.uuid}", "bookmark")]}
     if detail:
-        body.update({"status": "ACTIVE" if image.state == "available" else "SAVING",
+        body.update({"status": NOVA_IMAGE_STATUS.get(image.state, "SAVING"),
                      "progress": 100 if image.state == "available" else 0,
                      "minDisk": 0, "minRam": 0, "metadata": _properties(req, view),
                      "created": iso(image.created_at), "updated": iso(image.created_at),
