@@ -43,7 +43,10 @@ PACKAGES = ("systemd-sysv", "linux-image-cloud-amd64", "openssh-server", "cloud-
             "ifupdown", "isc-dhcp-client", "netbase", "python3-cffi-backend")
 ROOT_LABEL = "debian-root"
 BOOT_LABEL = "DEBIANBOOT"
-KERNEL_CMDLINE = f"root=LABEL={ROOT_LABEL} ro console=ttyS0 net.ifnames=0"
+# no_timer_check tsc=unstable: under TCG, and most of all in a boot storm, the IRQ0 check and
+# the PIT-based TSC calibration misfire and can leave a guest with stalled timers
+KERNEL_CMDLINE = (f"root=LABEL={ROOT_LABEL} ro console=ttyS0 net.ifnames=0 no_timer_check "
+                  "tsc=unstable")
 SSH_USER = "debian"
 MANIFEST = "image.json"
 ROOT_SLACK_BYTES = 384 * 1024 * 1024
