@@ -224,11 +224,11 @@ class BurstAgent(Agent):
 
     # doing ------------------------------------------------------------------------------
     def _submit(self, name: str, action: Callable[[], None],
-                then: tuple[str, State] | None = None, failure: str | None = None) -> None:
+                then: tuple[str, State] | None = None, failure: str | None = None) -> bool:
         held = self._held.get(name)
         if held and time.monotonic() < held[0]:
-            return
-        super()._submit(name, action, then, failure)
+            return False
+        return super()._submit(name, action, then, failure)
 
     def _hold(self, name: str) -> None:
         """Back off from one instance whose operation the remote refused."""

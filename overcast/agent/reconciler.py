@@ -59,6 +59,8 @@ class Agent:
         self._last_heartbeat = 0.0
         self._live_network = driver.capabilities().live_network_update
         self._snapshots = driver.capabilities().snapshot
+        # images: asked for since the last look (a count the store keeps), or owed a retry
+        self._image_requests, self._images_due = -1, True
         self._applied: dict[str, NetworkSpec] = {}  # what each running VM's network is
         self._network_dirty = True  # recheck networks on the next tick
         self._rows: dict[str, Instance] = {}  # the host's live rows as last read
@@ -109,6 +111,7 @@ class Agent:
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
             self.register()
         self._write_outcomes()
+        full = time.monotonic() - self._last_full >= FULL_CHECK_EVERY
         to_check = self._read_rows()
         observed = self.driver.list()
         to_check |= self._power_changes(observed)
@@ -123,7 +126,7 @@ class Agent:
             for row in self._rows.values():
                 self._sync_network(row, observed.get(row.id))
         if self._snapshots:
-            self._write_images()
+            self._write_images(full)
         strays = observed.keys() - self._rows.keys()
         if strays:
             self._remove_strays(sorted(strays))
@@ -256,15 +259,23 @@ class Agent:
             self._submit(row.id, lambda: self.driver.destroy(row.id),
                          then=("destroyed", State.SHUTTING_DOWN))
 
-    def _write_images(self) -> None:
+    def _write_images(self, full: bool) -> None:
         """Images asked of this host's instances: written by the driver, one at a time per
-        instance (no stop or reboot meanwhile); failed if the instance ended first."""
+        instance (no stop or reboot meanwhile); failed if the instance ended first. Looked for
+        when some were asked for here, on every full check (asked through another process),
+        and until the ones found are under way."""
+        requests = self.store.snapshot_requests()
+        if not (full or self._images_due or requests != self._image_requests):
+            return
+        self._image_requests, self._images_due = requests, False
         for job in self.store.snapshot_jobs(self.host_id):
-            if job.instance_state in (State.RUNNING, State.STOPPED):
-                self._submit(job.instance_id, lambda j=job: self._write_image(j))
-            elif job.instance_state in (State.SHUTTING_DOWN, State.TERMINATED):
+            if job.instance_state in (State.SHUTTING_DOWN, State.TERMINATED):
                 self.store.snapshot_done(job.image_id, "The instance ended before its image "
                                          "was written.")
+                continue
+            started = job.instance_state in (State.RUNNING, State.STOPPED) and self._submit(
+                job.instance_id, lambda j=job: self._write_image(j))
+            self._images_due = self._images_due or not started
 
     def _write_image(self, job: SnapshotJob) -> None:
         part = f"{job.dest}.part"
@@ -280,12 +291,14 @@ class Agent:
 
     # doing ----------------------------------------------------------------------------------
     def _submit(self, name: str, action: Callable[[], None],
-                then: tuple[str, State] | None = None, failure: str | None = None) -> None:
+                then: tuple[str, State] | None = None, failure: str | None = None) -> bool:
+        """Run `action` in the pool unless an operation on `name` runs; True if it will."""
         with self._busy_lock:
             if name in self._busy:
-                return
+                return False
             self._busy.add(name)
         self._pool.submit(self._run, name, action, then, failure)
+        return True
 
     def _run(self, name: str, action: Callable[[], None], then: tuple[str, State] | None,
              failure: str | None) -> None:

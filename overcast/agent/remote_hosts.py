@@ -88,10 +88,13 @@ class HyperVHostAgents:
     def _watch(self) -> None:
         while not self._stop.is_set():
             try:
-                for row in self.hosts.list():
+                rows = self.hosts.list()
+                for row in rows:
                     if row.name not in self._started:
                         self._started.add(row.name)
                         self._spawn(row)
+                for name in self._started - {row.name for row in rows}:
+                    self._let_go(name)
                 for name, driver in list(self.drivers.items()):
                     self.hosts.record_error(name, driver.last_error)
             except Exception:  # the database may be briefly busy; look again later
@@ -111,9 +114,19 @@ class HyperVHostAgents:
         thread.start()
         self._threads.append(thread)
 
+    def _let_go(self, name: str) -> None:
+        """A host removed with `overcast host remove`: stop its agent, close its session."""
+        self._started.discard(name)
+        agent, driver = self.agents.pop(name, None), self.drivers.pop(name, None)
+        if agent is not None:
+            agent.stop()
+        if driver is not None:
+            driver.transport.close()
+        log.info("Hyper-V host %s was removed", name)
+
     def _bring_up(self, name: str, agent: Agent) -> None:
         """Register the host (which asks it for its capacity) until it answers, then run."""
-        while not self._stop.is_set():
+        while not self._stop.is_set() and name in self._started:  # not removed meanwhile
             try:
                 host_id = agent.register()
             except (HostUnreachable, DriverError) as exc:
@@ -124,7 +137,7 @@ class HyperVHostAgents:
                 continue
             self.cloud.instances.console_readers[host_id] = agent.driver.console_output
             self.hosts.record_error(name, "")
-            if self._stop.is_set():
+            if self._stop.is_set() or name not in self._started:
                 return
             agent.start()
             self.agents[name] = agent

@@ -4,8 +4,9 @@
         --password-file ~/hv01.pw --vm-path 'D:\\overcast' --switch External
     overcast host check hv01      # connect, Get-VMHost, free memory and disk, the switch
     overcast host list            # every host the scheduler knows, alive or not
+    overcast host remove hv01     # once it runs no instance
 
-A running `overcast up` picks up an added host within seconds.
+A running `overcast up` picks up an added host within seconds, and lets a removed one go.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(func=check_host)
     listing = noun.add_parser("list", help="list compute hosts")
     listing.set_defaults(func=list_hosts)
-    for parser in (add, check, listing):
+    remove = noun.add_parser("remove", help="forget a Hyper-V host that runs no instance")
+    remove.add_argument("name")
+    remove.set_defaults(func=remove_host)
+    for parser in (add, check, listing, remove):
         add_data_dir(parser)
 
 
@@ -101,6 +105,12 @@ def check_host(args: argparse.Namespace) -> int:
         driver.transport.close()
     print(f"host {row.name}: {'NOT usable' if failed else 'ready'}")
     return 1 if failed else 0
+
+
+def remove_host(args: argparse.Namespace) -> int:
+    _hyperv_hosts(open_cloud(args)).remove(args.name)
+    print(f"host {args.name} removed")
+    return 0
 
 
 def list_hosts(args: argparse.Namespace) -> int:

@@ -113,12 +113,13 @@ def _check_register(req: RegisterRequest) -> None:
     tagsvc.validate(req.tags)
 
 
-# Images.visible for one image, built once: every launch runs it.
-_VISIBLE_IMAGE = select(Image).where(
-    Image.id == bindparam("image"), Image.deregistered_at.is_(None),
-    or_(Image.is_public.is_(True), Image.project_id == bindparam("project"),
-        Image.id.in_(select(ImageLaunchPermission.image_id).where(
-            ImageLaunchPermission.account_id == bindparam("account")))))
+# One image if the caller may launch it; built once: every launch runs them.
+_VISIBLE = and_(Image.id == bindparam("image"), Image.deregistered_at.is_(None),
+                or_(Image.is_public.is_(True), Image.project_id == bindparam("project"),
+                    Image.id.in_(select(ImageLaunchPermission.image_id).where(
+                        ImageLaunchPermission.account_id == bindparam("account")))))
+_VISIBLE_IMAGE = select(Image).where(_VISIBLE)
+_VISIBLE_STATE = select(Image.state).where(_VISIBLE)
 
 
 class Images:
@@ -261,6 +262,17 @@ class Images:
         if image is None:
             raise not_found([image_id])
         return image
+
+    def launchable(self, s: Session, ctx: Context, image_id: str) -> None:
+        """Raise unless the caller may launch the image now (visible and available)."""
+        check_image_id(image_id)
+        state = s.scalar(_VISIBLE_STATE, {"image": image_id, "project": ctx.project_id,
+                                          "account": ctx.account_id})
+        if state is None:
+            raise not_found([image_id])
+        if state != "available":
+            raise invalid(f"The image '{image_id}' is {state}, not available.",
+                          "InvalidAMIID.Unavailable")
 
     def _owned(self, s: Session, ctx: Context, image_id: str) -> Image:
         """An image the caller may change: its project's own (the cloud's: admins only)."""

@@ -169,10 +169,7 @@ class Launcher:
         tagsvc.validate(req.tags)
         default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:  # one transaction: checks, placement and the rows
-            image = self.images.visible(s, ctx, req.image_id)
-            if image.state != "available":
-                raise invalid(f"The image '{req.image_id}' is {image.state}, not available.",
-                              "InvalidAMIID.Unavailable")
+            self.images.launchable(s, ctx, req.image_id)
             itype = self.catalog.instance_type(req.instance_type, s)
             if req.key_name is not None:
                 self.keypairs.get(ctx, req.key_name, s)
@@ -285,8 +282,7 @@ class Launcher:
             s.add(row)
             rows.append(row)
         s.flush()
-        self.networking.security_groups.attach(s, [r.id for r in rows], where.groups)
-        for row in rows:
-            if req.tags:
-                tagsvc.add(s, ctx.project_id, row.id, req.tags, new=True)
+        ids = [r.id for r in rows]
+        self.networking.security_groups.attach(s, ids, where.groups)
+        tagsvc.add_to_new(s, ctx.project_id, ids, req.tags)
         return rows

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -202,6 +202,28 @@ class SecurityGroups:
             if tags:
                 tagsvc.add(s, ctx.project_id, group.id, tags)
         return group
+
+    def rename(self, ctx: Context, group_id: str, name: str | None,
+               description: str | None) -> None:
+        """A new name and/or description (Neutron's update; EC2 has no such call). Names stay
+        unique in the VPC and the default group keeps its name."""
+        with self.db.session() as s:
+            group = self.find(s, ctx, group_id, None, lock=True)
+            new_name = group.name if name is None else name
+            new_description = group.description if description is None else description
+            if new_name != group.name:
+                if group.name == DEFAULT_GROUP_NAME:
+                    raise Conflict("CannotRename", "The default security group keeps its name.")
+                _check_name(new_name, new_description)
+                taken = s.scalar(select(SecurityGroup.id).where(
+                    SecurityGroup.vpc_id == group.vpc_id, SecurityGroup.name == new_name))
+                if taken:
+                    raise Conflict("InvalidGroup.Duplicate", f"The security group '{new_name}' "
+                                   f"already exists for VPC '{group.vpc_id}'")
+            elif len(new_description) > 255 or not _NAME_CHARS.match(new_description):
+                raise invalid(f"Value ({new_description}) for parameter GroupDescription is "
+                              "invalid. Character sets beyond ASCII are not supported.")
+            group.name, group.description = new_name, new_description
 
     def delete(self, ctx: Context, group_id: str | None, group_name: str | None,
                dry_run: bool = False) -> str:
@@ -424,8 +446,11 @@ class SecurityGroups:
 
     @staticmethod
     def attach(s: Session, instance_ids: Sequence[str], groups: Sequence[SecurityGroup]) -> None:
-        s.add_all([InstanceSecurityGroup(instance_id=iid, group_id=g.id, position=n)
-                   for iid in instance_ids for n, g in enumerate(groups)])
+        """Link instances (already flushed) to groups: one INSERT, no ORM objects."""
+        links = [{"instance_id": iid, "group_id": g.id, "position": n}
+                 for iid in instance_ids for n, g in enumerate(groups)]
+        if links:
+            s.execute(insert(InstanceSecurityGroup), links)
 
     def set_instance_groups(self, ctx: Context, instance: Instance,
                             group_ids: Sequence[str]) -> None:

@@ -51,6 +51,7 @@ class SnapshotJob:
 class Snapshots:
     def __init__(self, db: Database, images: Images, instances: Instances) -> None:
         self.db, self.images, self.instances = db, images, instances
+        self.requests = 0  # images asked for through this process: agents here look at once
 
     def create(self, ctx: Context, req: SnapshotRequest, dry_run: bool = False,
                unique_name: bool = True) -> Image:
@@ -73,6 +74,7 @@ class Snapshots:
             if req.tags:
                 tagsvc.add(s, ctx.project_id, image.id, req.tags, new=True)
         store.mkdir(parents=True, exist_ok=True)
+        self.requests += 1
         self.instances.changed.set()  # wake the agents
         return image
 

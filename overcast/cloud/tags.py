@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -52,6 +52,18 @@ def add(s: Session, project_id: str, resource_id: str, tags: dict[str, str],
         else:
             s.add(Tag(resource_id=resource_id, key=key, value=value, project_id=project_id,
                       resource_type=rtype))
+
+
+def add_to_new(s: Session, project_id: str, resource_ids: Sequence[str],
+               tags: dict[str, str]) -> None:
+    """The same tags on resources made (and flushed) in this transaction: one INSERT."""
+    if len(tags) > MAX_TAGS:
+        raise InvalidParameter("TagLimitExceeded", f"A resource can have at most {MAX_TAGS} tags")
+    rows = [{"resource_id": rid, "key": key, "value": value, "project_id": project_id,
+             "resource_type": resource_type(rid) or "unknown"}
+            for rid in resource_ids for key, value in tags.items()]
+    if rows:
+        s.execute(insert(Tag), rows)
 
 
 def for_resources(s: Session, project_id: str | None,

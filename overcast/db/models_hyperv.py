@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text, select
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db import Database, utcnow
-from overcast.db.models import Base
+from overcast.db.models import Base, Host, Instance
 from overcast.drivers.hyperv.config import AUTH_METHODS, VM_MARKER, HostConfig
 from overcast.errors import invalid
 from overcast.identity.secrets import SecretBox
 from overcast.ids import new_hex
+from overcast.lifecycle import State
 
 
 class HyperVHost(Base):
@@ -73,6 +74,25 @@ class HyperVHosts:
                           auth=row.auth, cert_validation=row.cert_validation,
                           vm_path=row.vm_path, switch=row.switch_name,
                           marker=f"{VM_MARKER}:{row.id}")
+
+    def remove(self, name: str) -> None:
+        """Forget a host that runs no instance any more: its settings, its sealed password and
+        its scheduler row (terminated instances keep their records, without the host)."""
+        with self.db.session() as s:
+            row = s.scalar(select(HyperVHost).where(HyperVHost.name == name))
+            if row is None:
+                raise invalid(f"no Hyper-V host named {name}")
+            host = s.scalar(select(Host).where(Host.name == name).with_for_update())
+            if host is not None:
+                live = list(s.scalars(select(Instance.id).where(
+                    Instance.host_id == host.id, Instance.state != State.TERMINATED)))
+                if live:
+                    raise invalid(f"host {name} still has {len(live)} instance(s) "
+                                  f"({', '.join(sorted(live)[:5])}): terminate them first")
+                s.execute(update(Instance).where(Instance.host_id == host.id)
+                          .values(host_id=None))
+                s.delete(host)
+            s.delete(row)
 
     def record_error(self, name: str, error: str) -> None:
         with self.db.session() as s:

@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.api.app import App
@@ -23,6 +24,7 @@ from overcast.config import load_settings
 from overcast.db.models_hyperv import HyperVHosts
 from overcast.drivers.hyperv import HostConfig
 from overcast.drivers.hyperv.transport import PsError
+from overcast.errors import InvalidParameter
 from overcast.identity.service import ADMIN_PROJECT
 from tests.hyperv.conftest import PASSWORD
 from tests.hyperv.simulator import SimulatedHost
@@ -192,3 +194,25 @@ def test_an_image_asking_for_hyperv_lands_on_a_hyperv_host(harness: Harness) -> 
     hyperv_host = host_of({"hypervisor_type": "hyperv"})
     assert hyperv_host not in (None, local)
     assert host_of({"hypervisor_type": "HyperV"}) == hyperv_host
+
+
+def test_a_host_is_removed_only_once_it_runs_nothing(harness: Harness) -> None:
+    ec2, hosts = harness.ec2, HyperVHosts(harness.cloud.db, harness.cloud.identity.box)
+    launched = ec2.run_instances(ImageId=harness.image_id, InstanceType="t3.micro",  # type: ignore[attr-defined]
+                                 MinCount=1, MaxCount=1)
+    instance_id = launched["Instances"][0]["InstanceId"]
+    wait(lambda: state(harness, instance_id) == "running")
+    with pytest.raises(InvalidParameter, match=f"still has 1 instance.*{instance_id}"):
+        hosts.remove("hv01")
+    assert [h.name for h in harness.cloud.hosts.list()] == ["hv01"]
+    ec2.terminate_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
+    wait(lambda: state(harness, instance_id) == "terminated")
+    hosts.remove("hv01")
+    assert hosts.list() == [] and harness.cloud.hosts.list() == []
+    # the running cloud lets it go: no agent re-registers it, launches find no room
+    time.sleep(1.0)
+    assert harness.cloud.hosts.list() == []
+    assert state(harness, instance_id) == "terminated"
+    with pytest.raises(ClientError, match="InsufficientInstanceCapacity"):
+        ec2.run_instances(ImageId=harness.image_id, InstanceType="t3.micro",  # type: ignore[attr-defined]
+                          MinCount=1, MaxCount=1)

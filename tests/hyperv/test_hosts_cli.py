@@ -82,3 +82,15 @@ def test_check_reports_each_step_and_fails_where_nothing_answers(
     assert "host hv01: NOT usable" in out
     assert PASSWORD not in out
     assert main(["host", "check", "nosuch", "--data-dir", str(data_dir)]) == 1
+
+
+def test_remove_forgets_the_host(data_dir: Path, password_file: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert add(data_dir, password_file) == 0
+    assert main(["host", "remove", "hv01", "--data-dir", str(data_dir)]) == 0
+    assert "host hv01 removed" in capsys.readouterr().out
+    with sqlite3.connect(data_dir / "overcast.db") as db:
+        assert db.execute("SELECT count(*) FROM hyperv_hosts").fetchone() == (0,)
+    assert main(["host", "remove", "hv01", "--data-dir", str(data_dir)]) == 1
+    assert "no Hyper-V host named hv01" in capsys.readouterr().err
+    assert add(data_dir, password_file) == 0  # the name is free again

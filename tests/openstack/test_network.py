@@ -62,6 +62,19 @@ def test_security_groups_are_shared_with_ec2(osc: OsCloud, admin) -> None:  # no
     admin.network.delete_security_group_rule(rule)
     seen = ec2.describe_security_groups(GroupIds=[group.id])["SecurityGroups"][0]
     assert [p["FromPort"] for p in seen["IpPermissions"]] == [22]
+    # Neutron may rename a group and change its description; EC2 sees it at once
+    admin.network.update_security_group(group, name="web-2", description="web tier")
+    seen = ec2.describe_security_groups(GroupIds=[group.id])["SecurityGroups"][0]
+    assert (seen["GroupName"], seen["Description"]) == ("web-2", "web tier")
+    other = admin.network.create_security_group(name="db", description="db")
+    with pytest.raises(exceptions.ConflictException):
+        admin.network.update_security_group(other, name="web-2")
+    default = admin.network.find_security_group("default")
+    with pytest.raises(exceptions.ConflictException):
+        admin.network.update_security_group(default, name="renamed-default")
+    with pytest.raises(exceptions.BadRequestException):
+        admin.network.update_security_group(other, stateful=False)
+    admin.network.delete_security_group(other)
     admin.network.delete_security_group(group)
     assert group.id not in {g.id for g in admin.network.security_groups()}
 

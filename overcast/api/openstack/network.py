@@ -198,9 +198,15 @@ def create_group(req: Req) -> Response:
 def update_group(req: Req) -> Response:
     current = _one(_groups(req), req.args["group_id"], "Security group")
     spec = _spec(req, "security_group")
-    if any(current.get(k) != v for k, v in spec.items()):
-        raise bad_request("Security groups cannot be renamed or redescribed here.")
-    return json_response({"security_group": current})
+    fixed = {k: v for k, v in spec.items() if k not in ("name", "description")}
+    if any(current.get(k) != v for k, v in fixed.items()):
+        raise bad_request("Only a security group's name and description can change.")
+    name, description = spec.get("name"), spec.get("description")
+    if not all(v is None or isinstance(v, str) for v in (name, description)):
+        raise bad_request("name and description must be strings.")
+    req.cloud.security_groups.rename(req.ctx, current["id"], name, description)
+    return json_response({"security_group": _one(_groups(req), current["id"],
+                                                 "Security group")})
 
 
 @router.route(f"{V20}/security-groups/<group_id>", "DELETE", Need.MEMBER)
