@@ -8,6 +8,7 @@ import re
 import subprocess
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import RunningCloud, wait_for_state
 
@@ -85,6 +86,9 @@ def test_builtin_image_root_volume_on_xvda(api) -> None:  # noqa: ANN001
     api.stop_instances(InstanceIds=[first["InstanceId"]])
     stopped = wait_for_state(api, [first["InstanceId"]], "stopped")[0]
     assert _check_root_volume(api, stopped, "/dev/xvda") == volume
+    # a root volume cannot be deleted while its instance lives, and is gone after
+    assert _error(api.delete_volume, VolumeId=volume) == "VolumeInUse"
+    assert _error(api.delete_volume, VolumeId="vol-nope") == "InvalidVolumeID.Malformed"
     iids = [first["InstanceId"], second["InstanceId"]]
     api.terminate_instances(InstanceIds=iids)
     for gone in wait_for_state(api, iids, "terminated"):
@@ -92,6 +96,13 @@ def test_builtin_image_root_volume_on_xvda(api) -> None:  # noqa: ANN001
         assert _attribute(api, gone["InstanceId"], "blockDeviceMapping") == {
             "InstanceId": gone["InstanceId"], "BlockDeviceMappings": []}
     assert _found(api, block_device_mapping__volume_id=volume) == []
+    assert _error(api.delete_volume, VolumeId=volume) == "InvalidVolume.NotFound"
+
+
+def _error(call, **kwargs) -> str:  # noqa: ANN001
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    return exc.value.response["Error"]["Code"]
 
 
 def test_registered_root_device_name_is_the_instances(api, sda_image: str) -> None:  # noqa: ANN001

@@ -21,6 +21,7 @@ from overcast.api.ec2 import (  # noqa: F401
     security_groups,
     sigv4,
     sts,
+    volumes,
     vpcs,
 )
 from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
