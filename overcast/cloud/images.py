@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -113,13 +114,20 @@ def _check_register(req: RegisterRequest) -> None:
     tagsvc.validate(req.tags)
 
 
-# One image if the caller may launch it; built once: every launch runs them.
-_VISIBLE = and_(Image.id == bindparam("image"), Image.deregistered_at.is_(None),
-                or_(Image.is_public.is_(True), Image.project_id == bindparam("project"),
-                    Image.id.in_(select(ImageLaunchPermission.image_id).where(
-                        ImageLaunchPermission.account_id == bindparam("account")))))
-_VISIBLE_IMAGE = select(Image).where(_VISIBLE)
-_VISIBLE_STATE = select(Image.state).where(_VISIBLE)
+# The images a caller may see and launch: bound to its project and account (_caller). Built
+# once: every launch runs the statements made of it.
+_VISIBLE_TO_CALLER = and_(
+    Image.deregistered_at.is_(None),
+    or_(Image.is_public.is_(True), Image.project_id == bindparam("project"),
+        Image.id.in_(select(ImageLaunchPermission.image_id).where(
+            ImageLaunchPermission.account_id == bindparam("account")))))
+_ONE = Image.id == bindparam("image")
+_VISIBLE_IMAGE = select(Image).where(_ONE, _VISIBLE_TO_CALLER)
+_VISIBLE_STATE = select(Image.state).where(_ONE, _VISIBLE_TO_CALLER)
+
+
+def _caller(ctx: Context, image_id: str | None = None) -> dict[str, str | None]:
+    return {"project": ctx.project_id, "account": ctx.account_id, "image": image_id}
 
 
 class Images:
@@ -221,7 +229,8 @@ class Images:
         if not ctx.is_admin:
             with self.db.session() as s:
                 usable = s.scalar(select(Image.id).where(Image.disk_path == str(path),
-                                                         self._visible(ctx)).limit(1))
+                                                         _VISIBLE_TO_CALLER).limit(1),
+                                  _caller(ctx))
             if usable is None:
                 raise refusal
         try:
@@ -242,44 +251,32 @@ class Images:
                       .where(ImageLaunchPermission.image_id == image_id))
 
     # visibility ---------------------------------------------------------------------------
-    @staticmethod
-    def _visible(ctx: Context):  # noqa: ANN205 - an SQL expression
-        shared = select(ImageLaunchPermission.image_id).where(
-            ImageLaunchPermission.account_id == ctx.account_id)
-        return and_(Image.deregistered_at.is_(None),
-                    or_(Image.is_public.is_(True), Image.project_id == ctx.project_id,
-                        Image.id.in_(shared)))
-
     def get(self, ctx: Context, image_id: str) -> Image:
         with self.db.read() as s:
             return self.visible(s, ctx, image_id)
 
+    @staticmethod
+    def _one_visible(s: Session, ctx: Context, image_id: str, statement: Select) -> Any:
+        check_image_id(image_id)
+        found = s.scalar(statement, _caller(ctx, image_id))
+        if found is None:
+            raise not_found([image_id])
+        return found
+
     def visible(self, s: Session, ctx: Context, image_id: str) -> Image:
         """An image the caller may launch, inside an open session."""
-        check_image_id(image_id)
-        image = s.scalar(_VISIBLE_IMAGE, {"image": image_id, "project": ctx.project_id,
-                                          "account": ctx.account_id})
-        if image is None:
-            raise not_found([image_id])
-        return image
+        return self._one_visible(s, ctx, image_id, _VISIBLE_IMAGE)
 
     def launchable(self, s: Session, ctx: Context, image_id: str) -> None:
         """Raise unless the caller may launch the image now (visible and available)."""
-        check_image_id(image_id)
-        state = s.scalar(_VISIBLE_STATE, {"image": image_id, "project": ctx.project_id,
-                                          "account": ctx.account_id})
-        if state is None:
-            raise not_found([image_id])
+        state = self._one_visible(s, ctx, image_id, _VISIBLE_STATE)
         if state != "available":
             raise invalid(f"The image '{image_id}' is {state}, not available.",
                           "InvalidAMIID.Unavailable")
 
     def _owned(self, s: Session, ctx: Context, image_id: str) -> Image:
         """An image the caller may change: its project's own (the cloud's: admins only)."""
-        check_image_id(image_id)
-        image = s.scalar(select(Image).where(Image.id == image_id, self._visible(ctx)))
-        if image is None:
-            raise not_found([image_id])
+        image = self.visible(s, ctx, image_id)
         mine = image.project_id == ctx.project_id or (image.project_id is None
                                                        and ctx.is_admin)
         if not mine:
@@ -287,8 +284,8 @@ class Images:
         return image
 
     def exists(self, s: Session, ctx: Context, image_id: str) -> bool:
-        return s.scalar(select(Image.id).where(Image.id == image_id,
-                                               self._visible(ctx))) is not None
+        return s.scalar(select(Image.id).where(_ONE, _VISIBLE_TO_CALLER),
+                        _caller(ctx, image_id)) is not None
 
     def count(self) -> int:
         with self.db.session() as s:
@@ -316,10 +313,10 @@ class Images:
     def _views(self, s: Session, ctx: Context, image_ids: Sequence[str]) -> list[ImageView]:
         query = (select(Image, Project.account_id)
                  .outerjoin(Project, Project.id == Image.project_id)
-                 .where(self._visible(ctx)))
+                 .where(_VISIBLE_TO_CALLER))
         if image_ids:
             query = query.where(Image.id.in_(list(image_ids)))
-        rows = list(s.execute(query))
+        rows = list(s.execute(query, _caller(ctx)))
         ids = [image.id for image, _ in rows]
         tags = tagsvc.for_resources(s, ctx.project_id, ids)
         own = [image.id for image, _ in rows if image.project_id == ctx.project_id]
