@@ -100,6 +100,11 @@ def _check_accounts(values: Sequence[str], allowed: Sequence[str], code: str) ->
             raise InvalidParameter(code, f"Invalid user id: '{value}'")
 
 
+def check_name(name: str) -> None:
+    """InvalidAMIName.Malformed unless `name` is a valid image name."""
+    _check_register(RegisterRequest(name=name, location=None))
+
+
 def _check_register(req: RegisterRequest) -> None:
     if not IMAGE_NAME.match(req.name or ""):
         raise InvalidParameter(
@@ -143,9 +148,9 @@ class Images:
 
     def check_new_name(self, project_id: str | None, name: str) -> None:
         """InvalidAMIName.* unless `name` is a valid name no image of the owner has."""
-        _check_register(RegisterRequest(name=name, location=None))
+        check_name(name)
         with self.db.session() as s:
-            self._check_unique_name(s, project_id, name)
+            self.check_unique_name(s, project_id, name)
 
     def register_files(self, project_id: str | None, name: str, files: ImageFiles,
                        description: str = "", is_public: bool = False) -> Image:
@@ -167,7 +172,7 @@ class Images:
                       image_location=location, root_device_name=root_device_name)
         with self.db.session() as s:
             if project_id is not None:
-                self._check_unique_name(s, project_id, name)
+                self.check_unique_name(s, project_id, name)
             s.add(image)
             s.flush()
             if tags and project_id is not None:
@@ -175,7 +180,7 @@ class Images:
         return image
 
     @staticmethod
-    def _check_unique_name(s: Session, project_id: str | None, name: str) -> None:
+    def check_unique_name(s: Session, project_id: str | None, name: str) -> None:
         owner = Image.project_id.is_(None) if project_id is None \
             else Image.project_id == project_id
         taken = s.scalar(select(Image.id).where(owner, Image.name == name,
@@ -191,7 +196,7 @@ class Images:
             raise InvalidParameter("MissingParameter",
                                    "The request must contain the parameter ImageLocation")
         with self.db.session() as s:
-            self._check_unique_name(s, ctx.project_id, req.name)
+            self.check_unique_name(s, ctx.project_id, req.name)
         local = req.location.startswith(("/", "file:"))
         if local and not ctx.is_admin:
             raise Forbidden("UnauthorizedOperation", "Only a cloud administrator may register "

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.images import Images
+from overcast.cloud.images import Images, check_name
 from overcast.cloud.instances import Instances
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Image, Instance
@@ -57,13 +57,15 @@ class Snapshots:
                unique_name: bool = True) -> Image:
         """unique_name: EC2's rules for the name (Glance and Nova take any name)."""
         if unique_name:
-            self.images.check_new_name(ctx.project_id, req.name)
+            check_name(req.name)
         self.instances.get(ctx, req.instance_id)  # InvalidInstanceID.* unless the caller's
         store = store_dir(self._data_dir())
         with self.db.session() as s:
             row = s.get(Instance, req.instance_id)
             assert row is not None
             self._check_can(s, row)
+            if unique_name:  # in the transaction that adds the image: no twin by a race
+                Images.check_unique_name(s, ctx.project_id, req.name)
             if dry_run:
                 return Image(id="", name=req.name)
             image = self._image_row(s, ctx, req, row)
