@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from overcast.agent.reconciler import HEARTBEAT_EVERY, Agent
 from overcast.agent.store import LocalStore, boot_image, spec_per_row
@@ -89,9 +89,9 @@ class BurstStore(LocalStore):
             return tagsvc.for_resources(s, row.project_id, [row.id]).get(row.id, {})
 
     def ingress(self, row: Instance) -> tuple[IngressRule, ...] | None:
-        """The IPv4 ingress rules of the instance's security groups, or None when it has no
-        groups (or this tree has no security groups). Rules whose source is another group
-        cannot be mirrored to a remote cloud and are left out."""
+        """The CIDR ingress rules (IPv4 and IPv6) of the instance's security groups, or None
+        when it has no groups (or this tree has no security groups). Rules whose source is
+        another group cannot be mirrored to a remote cloud and are left out."""
         try:
             from overcast.db.models_network import InstanceSecurityGroup, SecurityGroupRule
         except ImportError:
@@ -104,9 +104,10 @@ class BurstStore(LocalStore):
             rules = s.scalars(select(SecurityGroupRule).where(
                 SecurityGroupRule.group_id.in_(group_ids),
                 SecurityGroupRule.is_egress.is_(False),
-                SecurityGroupRule.cidr_ipv4.is_not(None)))
+                or_(SecurityGroupRule.cidr_ipv4.is_not(None),
+                    SecurityGroupRule.cidr_ipv6.is_not(None))))
             return tuple(sorted({IngressRule(str(r.protocol), r.from_port, r.to_port,
-                                             str(r.cidr_ipv4)) for r in rules},
+                                             str(r.cidr_ipv4 or r.cidr_ipv6)) for r in rules},
                                 key=lambda r: (r.protocol, r.from_port, r.to_port, r.cidr)))
 
     def mirror(self, row: Instance, vm: RemoteVm) -> None:

@@ -236,17 +236,18 @@ def test_a_remote_security_group_mirrors_the_instance_groups(shared: Bursting) -
     def remote_rules() -> set[tuple]:
         group = remote.describe_security_groups(
             GroupIds=[item["SecurityGroups"][0]["GroupId"]])["SecurityGroups"][0]
-        return {(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
-                for p in group["IpPermissions"] for r in p["IpRanges"]}
+        return {(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r.get("CidrIp")
+                 or r.get("CidrIpv6"))
+                for p in group["IpPermissions"] for r in p["IpRanges"] + p["Ipv6Ranges"]}
 
     assert remote_rules() == {("tcp", 22, 22, "203.0.113.0/24")}
     ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}])
     ec2.revoke_security_group_ingress(GroupId=web, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
          "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])
-    wait_until(lambda: remote_rules() == {("tcp", 80, 80, "0.0.0.0/0")},
+    wait_until(lambda: remote_rules() == {("tcp", 80, 80, "0.0.0.0/0"), ("tcp", 80, 80, "::/0")},
                what="the remote group in step")
     ec2.terminate_instances(InstanceIds=[iid])
     wait_for_state(ec2, [iid], "terminated")

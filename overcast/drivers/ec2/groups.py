@@ -59,12 +59,17 @@ def _current(group: dict[str, Any]) -> set[IngressRule]:
         low, high = int(perm.get("FromPort", -1)), int(perm.get("ToPort", -1))
         for ip_range in perm.get("IpRanges", []):
             rules.add(IngressRule(protocol, low, high, ip_range["CidrIp"]))
+        for ip_range in perm.get("Ipv6Ranges", []):
+            rules.add(IngressRule(protocol, low, high, ip_range["CidrIpv6"]))
     return rules
 
 
 def _permission(rule: IngressRule) -> dict[str, Any]:
-    perm: dict[str, Any] = {"IpProtocol": rule.protocol,
-                            "IpRanges": [{"CidrIp": rule.cidr}]}
+    perm: dict[str, Any] = {"IpProtocol": rule.protocol}
+    if ":" in rule.cidr:
+        perm["Ipv6Ranges"] = [{"CidrIpv6": rule.cidr}]
+    else:
+        perm["IpRanges"] = [{"CidrIp": rule.cidr}]
     if rule.protocol != "-1":
         perm.update(FromPort=rule.from_port, ToPort=rule.to_port)
     return perm
