@@ -264,6 +264,12 @@ class BurstAgent(Agent):
                 self._busy.discard(name)
 
 
+def _settings(target: BurstTarget) -> tuple[object, ...]:
+    """What a target's agent was started with (`overcast burst set` may change it)."""
+    return (target.access_key_id, target.secret_encrypted, target.max_instances,
+            target.max_vcpus)
+
+
 class BurstSupervisor:
     """Runs one BurstAgent per burst target, following `overcast burst add/remove`."""
 
@@ -290,6 +296,11 @@ class BurstSupervisor:
         for target_id in [t for t in self.agents if t not in targets]:
             name = self._retire(target_id)
             log.info("burst target %s removed: agent stopped", name)
+        for target_id, target in targets.items():
+            running = self.agents.get(target_id)
+            if running is not None and _settings(running.store.target) != _settings(target):
+                self._retire(target_id)  # new limits or credentials: start it again with them
+                log.info("burst target %s changed: agent restarted", target.name)
         cloud_id = self.cloud.burst.cloud_id() if targets else ""
         for target_id, target in targets.items():
             if target_id not in self.agents:

@@ -7,7 +7,7 @@ import getpass
 import os
 
 from overcast.cli.runtime import add_data_dir, open_cloud
-from overcast.cloud.burst import NewTarget
+from overcast.cloud.burst import KEEP, NewTarget, TargetChange
 
 SECRET_ENV = "OVERCAST_BURST_SECRET_KEY"
 
@@ -26,6 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--zone", help="the availability zone users name to ask for it "
                      "(default REGION-burst-NAME)")
     add.set_defaults(func=add_target)
+    change = actions.add_parser("set", help="change a target's limits or credentials")
+    change.add_argument("name")
+    change.add_argument("--max-instances", type=_limit_arg, default=KEEP,
+                        help="a number, or 'none' to lift the limit")
+    change.add_argument("--max-vcpus", type=_limit_arg, default=KEEP,
+                        help="a number, or 'none' to lift the limit")
+    change.add_argument("--access-key", help="a new access key (its secret: --secret-key, "
+                        f"${SECRET_ENV}, else asked for)")
+    change.add_argument("--secret-key")
+    change.set_defaults(func=change_target)
     listing = actions.add_parser("list", help="list burst targets")
     listing.set_defaults(func=list_targets)
     remove = actions.add_parser("remove", help="remove a burst target (none may run there)")
@@ -47,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("local", help=f"the local {what}")
         parser.add_argument("remote", help=f"the remote {what}")
         parser.set_defaults(func=func)
-    for parser in (add, listing, remove, allow, disallow, map_image, map_type):
+    for parser in (add, change, listing, remove, allow, disallow, map_image, map_type):
         add_data_dir(parser)
 
 
@@ -63,6 +73,26 @@ def add_target(args: argparse.Namespace) -> int:
     print(f"burst target {target.name} added: {target.endpoint} ({target.region}), "
           f"zone {target.zone}\nNext: `overcast burst allow --project P {target.name}` and "
           f"`overcast burst map-image {target.name} LOCAL-AMI REMOTE-AMI`.")
+    return 0
+
+
+def _limit_arg(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'none': {text}") from None
+
+
+def change_target(args: argparse.Namespace) -> int:
+    secret = _secret(args) if args.access_key else None
+    target = open_cloud(args).burst.update(args.name, TargetChange(
+        max_instances=args.max_instances, max_vcpus=args.max_vcpus,
+        access_key_id=args.access_key, secret_access_key=secret))
+    print(f"burst target {target.name}: instances {_limit(target.max_instances)}, vCPUs "
+          f"{_limit(target.max_vcpus)}, access key {target.access_key_id} (a running cloud "
+          "takes the change within seconds)")
     return 0
 
 

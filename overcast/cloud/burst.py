@@ -73,6 +73,19 @@ def _check(new: NewTarget) -> None:
             raise invalid(f"{label} cannot be negative.")
 
 
+KEEP = object()  # TargetChange: leave this setting as it is
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    """What `overcast burst set` changes; KEEP leaves a limit, None lifts it."""
+
+    max_instances: int | None | object = KEEP
+    max_vcpus: int | None | object = KEEP
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+
 class Burst:
     def __init__(self, db: Database, secrets: SecretBox, region: str) -> None:
         self.db, self.secrets, self.region = db, secrets, region
@@ -151,6 +164,29 @@ class Burst:
             s.delete(target)
             s.flush()
             s.execute(delete(Host).where(Host.id == target.host_id))
+
+    def update(self, name: str, change: TargetChange) -> BurstTarget:
+        """New limits or credentials (a rotated key) for a target; its running agent picks
+        them up within seconds. Limits count from now: instances already there stay."""
+        for label, value in (("max-instances", change.max_instances),
+                             ("max-vcpus", change.max_vcpus)):
+            if isinstance(value, int) and value < 0:
+                raise invalid(f"{label} cannot be negative.")
+        if (change.access_key_id is None) != (change.secret_access_key is None):
+            raise invalid("Give a new access key and its secret key together.")
+        with self.db.session() as s:
+            target = self._target(s, name)
+            if change.max_instances is not KEEP:
+                target.max_instances = change.max_instances  # type: ignore[assignment]
+            if change.max_vcpus is not KEEP:
+                target.max_vcpus = change.max_vcpus  # type: ignore[assignment]
+                host = s.get(Host, target.host_id)
+                if host is not None:
+                    host.vcpus = change.max_vcpus or UNLIMITED  # type: ignore[assignment]
+            if change.access_key_id and change.secret_access_key:
+                target.access_key_id = change.access_key_id
+                target.secret_encrypted = self.secrets.seal(change.secret_access_key)
+            return target
 
     def allow(self, name: str, project_name: str, allowed: bool = True) -> None:
         with self.db.session() as s:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.burst.conftest import BURST_ZONE, Bursting, remote_instances
 from tests.conftest import wait_for_state
 
@@ -44,3 +49,40 @@ def test_burst_cli(bursting: Bursting) -> None:
     assert "remote" not in cloud.overcast("burst", "list").stdout
     zones = bursting.ec2.describe_availability_zones()["AvailabilityZones"]
     assert [z["ZoneName"] for z in zones] == ["overcast-1a"]
+
+
+def _launch(bursting: Bursting) -> str:
+    return bursting.ec2.run_instances(ImageId=bursting.local_image, InstanceType="t3.micro",
+                                      MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+
+def test_burst_set_changes_a_running_clouds_target(bursting: Bursting) -> None:
+    cloud, ec2 = bursting.cloud, bursting.ec2
+    out = cloud.overcast("burst", "set", "remote", "--max-instances", "1").stdout
+    assert "instances 1," in out
+    first = _launch(bursting)
+    wait_for_state(ec2, [first], "running")
+    with pytest.raises(ClientError, match="InsufficientInstanceCapacity"):
+        _launch(bursting)
+    cloud.overcast("burst", "set", "remote", "--max-instances", "none")
+    assert " 1/-" in cloud.overcast("burst", "list").stdout
+    second = _launch(bursting)
+    wait_for_state(ec2, [second], "running")
+    bad = cloud.overcast("burst", "set", "remote", "--max-vcpus", "-2", check=False)
+    assert bad.returncode == 1 and "cannot be negative" in bad.stderr
+
+    # a rotated key: sealed at rest, and the restarted agent carries on with it
+    out = cloud.overcast("burst", "set", "remote", "--access-key", "AKIAROTATED",
+                         "--secret-key", "rotated-secret").stdout
+    assert "access key AKIAROTATED" in out and "rotated-secret" not in out
+    for db_file in cloud.data_dir.glob("overcast.db*"):
+        assert b"rotated-secret" not in db_file.read_bytes()
+    deadline = time.monotonic() + 10  # the supervisor looks every 2 s
+    while "burst target remote changed: agent restarted" not in cloud.log_path.read_text():
+        assert time.monotonic() < deadline, "the agent was not restarted with the new key"
+        time.sleep(0.2)
+    ec2.stop_instances(InstanceIds=[first])
+    wait_for_state(ec2, [first], "stopped", timeout=60)
+    assert remote_instances(bursting.remote, [first])[0]["State"]["Name"] == "stopped"
+    ec2.terminate_instances(InstanceIds=[first, second])
+    wait_for_state(ec2, [first, second], "terminated", timeout=60)
