@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cloud.catalog import HOST_DRIVERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--vcpus", type=int, required=True)
     create.add_argument("--memory-mib", type=int, required=True)
     create.add_argument("--disk-gib", type=int, default=8)
+    create.add_argument("--driver", choices=HOST_DRIVERS,
+                        help="only hosts of this driver run the type (e.g. hyperv)")
     create.set_defaults(func=create_type)
     listing = noun.add_parser("list", help="list instance types")
     listing.set_defaults(func=list_types)
@@ -27,16 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def create_type(args: argparse.Namespace) -> int:
     itype = open_cloud(args).catalog.create_instance_type(args.name, args.vcpus,
-                                                          args.memory_mib, args.disk_gib)
+                                                          args.memory_mib, args.disk_gib,
+                                                          args.driver)
+    on = f", {itype.driver} hosts only" if itype.driver else ""
     print(f"instance type {itype.name}: {itype.vcpus} vCPU, {itype.memory_mib} MiB, "
-          f"{itype.disk_gib} GiB")
+          f"{itype.disk_gib} GiB{on}")
     return 0
 
 
 def list_types(args: argparse.Namespace) -> int:
-    print(f"{'NAME':<16} {'VCPUS':>5} {'MEMORY-MIB':>10} {'DISK-GIB':>8}")
+    print(f"{'NAME':<16} {'VCPUS':>5} {'MEMORY-MIB':>10} {'DISK-GIB':>8}  HOSTS")
     for t in sorted(open_cloud(args).catalog.instance_types().values(), key=lambda t: t.name):
-        print(f"{t.name:<16} {t.vcpus:>5} {t.memory_mib:>10} {t.disk_gib:>8}")
+        print(f"{t.name:<16} {t.vcpus:>5} {t.memory_mib:>10} {t.disk_gib:>8}  "
+              f"{t.driver or 'any'}")
     return 0
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from overcast.db import Database
 from overcast.db.models import Host, InstanceType
+from overcast.drivers.registry import DRIVERS, REMOTE_DRIVERS
 from overcast.errors import Conflict, NotFound, invalid
 
 GIB = 1024
@@ -25,6 +26,7 @@ BUILTIN_TYPES: dict[str, tuple[int, int]] = {
 }
 DEFAULT_DISK_GIB = 8
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+HOST_DRIVERS = (*DRIVERS, *REMOTE_DRIVERS)  # what an instance type may ask for
 
 
 class Catalog:
@@ -55,16 +57,19 @@ class Catalog:
         return found
 
     def create_instance_type(self, name: str, vcpus: int, memory_mib: int,
-                             disk_gib: int) -> InstanceType:
+                             disk_gib: int, driver: str | None = None) -> InstanceType:
+        """An admin's instance type; with `driver`, only hosts of that driver run it."""
         if not _TYPE_NAME.match(name):
             raise invalid(f"Invalid instance type name '{name}': use family.size, e.g. x1.big")
         if vcpus < 1 or memory_mib < 64 or disk_gib < 1:
             raise invalid("An instance type needs at least 1 vCPU, 64 MiB and 1 GiB of disk.")
+        if driver is not None and driver not in HOST_DRIVERS:
+            raise invalid(f"Unknown driver '{driver}' (choose from {', '.join(HOST_DRIVERS)}).")
         with self.db.session() as s:
             if s.get(InstanceType, name):
                 raise Conflict("InvalidParameterValue", f"Instance type '{name}' exists.")
             itype = InstanceType(name=name, vcpus=vcpus, memory_mib=memory_mib,
-                                 disk_gib=disk_gib, builtin=False)
+                                 disk_gib=disk_gib, builtin=False, driver=driver)
             s.add(itype)
         return itype
 

@@ -135,6 +135,14 @@ def wanted_driver(s: Session, image_id: str) -> str | None:
     return HYPERVISOR_DRIVERS.get(str(wanted).lower()) if wanted else None
 
 
+def _driver_for(itype: InstanceType, image_wants: str | None) -> str | None:
+    """The driver whose hosts may run the launch: the instance type's or the image's."""
+    if itype.driver and image_wants and itype.driver != image_wants:
+        raise invalid(f"The instance type '{itype.name}' runs on {itype.driver} hosts and the "
+                      f"image asks for {image_wants} hosts.", "InvalidParameterCombination")
+    return itype.driver or image_wants
+
+
 def new_mac() -> str:
     return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
@@ -227,7 +235,7 @@ class Launcher:
     def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int,
                zone: str | None, project_id: str = "") -> list:
         demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone,
-                        wanted_driver(s, req.image_id))
+                        _driver_for(itype, wanted_driver(s, req.image_id)))
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
                         self.settings.disk_allocation_ratio)
         local = [h for h in self.hosts.snapshots(s) if h.driver != REMOTE_DRIVER]

@@ -73,6 +73,8 @@ class InstanceType(Base):
     memory_mib: Mapped[int] = mapped_column(Integer)
     disk_gib: Mapped[int] = mapped_column(Integer)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # added by 0009_instance_type_driver: only hosts of this driver run it (None: any)
+    driver: Mapped[str | None] = mapped_column(String(16))
 
 
 class Image(Base):

@@ -71,6 +71,17 @@ def test_instance_type_create(cloud) -> None:  # noqa: ANN001
     bad = cloud.overcast("instance-type", "create", "bad name", "--vcpus", "1",
                          "--memory-mib", "256", check=False)
     assert bad.returncode != 0
+    made = cloud.overcast("instance-type", "create", "hv1.tiny", "--vcpus", "1",
+                          "--memory-mib", "256", "--driver", "hyperv").stdout
+    assert "hyperv hosts only" in made
+    rows = {line.split()[0]: line.split()[-1]
+            for line in cloud.overcast("instance-type", "list").stdout.splitlines()[1:]}
+    assert rows["hv1.tiny"] == "hyperv" and rows["x1.tiny"] == "any"
+    # this cloud has no Hyper-V host: the type exists, but nothing can run it
+    image = cloud.aws_json("describe-images", "--owners", "amazon")["Images"][0]["ImageId"]
+    refused = cloud.aws("run-instances", "--image-id", image, "--instance-type", "hv1.tiny",
+                        check=False)
+    assert refused.returncode != 0 and "InsufficientInstanceCapacity" in refused.stderr
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM"])

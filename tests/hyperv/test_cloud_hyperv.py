@@ -216,3 +216,36 @@ def test_a_host_is_removed_only_once_it_runs_nothing(harness: Harness) -> None:
     with pytest.raises(ClientError, match="InsufficientInstanceCapacity"):
         ec2.run_instances(ImageId=harness.image_id, InstanceType="t3.micro",  # type: ignore[attr-defined]
                           MinCount=1, MaxCount=1)
+
+
+def test_an_instance_type_asking_for_hyperv_lands_on_a_hyperv_host(harness: Harness) -> None:
+    """`overcast instance-type create … --driver hyperv`: the type alone sends a launch to a
+    Hyper-V host, beside a local host that would win otherwise; a type and an image asking for
+    different drivers are refused."""
+    from overcast.db import utcnow
+    from overcast.db.models import Instance
+    from overcast.db.models_openstack import GlanceImage
+    from overcast.drivers.base import HostCapacity
+
+    cloud, ec2 = harness.cloud, harness.ec2
+    local = cloud.hosts.heartbeat("a-local", "fake", cloud.catalog.default_zone,
+                                  HostCapacity(vcpus=512, memory_mib=1 << 22, disk_gib=1 << 14))
+    cloud.catalog.create_instance_type("hv.small", 1, 512, 8, driver="hyperv")
+    with pytest.raises(InvalidParameter, match="Unknown driver"):
+        cloud.catalog.create_instance_type("hv.odd", 1, 512, 8, driver="xen")
+
+    def host_of(instance_type: str) -> str | None:
+        launched = ec2.run_instances(ImageId=harness.image_id, InstanceType=instance_type,  # type: ignore[attr-defined]
+                                     MinCount=1, MaxCount=1)
+        with cloud.db.session() as s:
+            row = s.get(Instance, launched["Instances"][0]["InstanceId"])
+            return row.host_id if row else None
+
+    assert host_of("t3.micro") == local
+    assert host_of("hv.small") not in (None, local)
+    with cloud.db.session() as s:
+        s.merge(GlanceImage(image_id=harness.image_id, status="active", visibility="public",
+                            tags="[]", properties=json.dumps({"hypervisor_type": "qemu"}),
+                            updated_at=utcnow()))
+    with pytest.raises(ClientError, match="InvalidParameterCombination"):
+        host_of("hv.small")
