@@ -228,6 +228,8 @@ class Agent:
             self.store.observe(row.id, "powered_off", reason, expected=State.RUNNING)
         elif row.reboot_requested:
             self._submit(row.id, lambda: self._reboot(row.id))
+        elif vm is not None and vm.addresses:
+            self.store.report_addresses(row, vm.addresses)
 
     def _sync_network(self, row: Instance, vm: VmStatus | None) -> None:
         """Apply security-group changes to a running VM at once."""

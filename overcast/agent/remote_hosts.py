@@ -9,6 +9,7 @@ read as impaired; their rows stay as they are and are reconciled when it answers
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -33,8 +34,23 @@ MIN_INTERVAL = 2.0  # a remote host is asked for its VMs at most this often with
 TransportFactory = Callable[[HostConfig], Transport]
 
 
+def guest_address(addresses: tuple[str, ...]) -> str | None:
+    """The first IPv4 address that is neither link-local nor loopback, if any."""
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        if address.version == 4 and not (address.is_link_local or address.is_loopback):
+            return text
+    return None
+
+
 class HyperVStore(LocalStore):
-    """A Hyper-V guest has no channel to the metadata relay: it always gets a config drive."""
+    """A Hyper-V guest has no channel to the metadata relay: it always gets a config drive. It
+    sits on the host's switch: its public address is the IPv4 address it reports."""
+
+    loopback_public_ips = False
 
     def __init__(self, cloud: Cloud) -> None:
         super().__init__(cloud, None)
@@ -53,6 +69,11 @@ class HyperVStore(LocalStore):
             if facts is not None:
                 spec = replace(spec, config_drive=config_drive_files(facts))
         return spec
+
+    def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
+        reachable = guest_address(addresses)
+        if reachable and reachable != row.public_ip:
+            self.cloud.burst.mirror(row.id, None, reachable)
 
     def _properties(self, row: Instance) -> dict[str, str]:
         """The image's Glance properties (hw_machine_type, os_type, os_secure_boot…)."""

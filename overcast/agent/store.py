@@ -42,6 +42,7 @@ class AgentStore(Protocol):
     def reboot_done(self, instance_id: str) -> None: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
+    def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None: ...
     def snapshot_requests(self) -> int: ...
     def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
     def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
@@ -89,6 +90,9 @@ def spec_per_row(rows: list[Instance], build: Callable[[Instance], LaunchSpec],
 
 
 class LocalStore:
+    # guests reach the host's network through a loopback public IP with port forwards
+    loopback_public_ips = True
+
     def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
         self.cloud = cloud
         self.instances = cloud.instances
@@ -140,10 +144,12 @@ class LocalStore:
         return self._network(row, self.cloud.security_groups.open_ports(row.id))
 
     def _network(self, row: Instance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
-        # rows made before launches allocated public IPs get theirs now
-        public_ip = row.public_ip or self.cloud.addresses.ensure_public_ip(row.id)
-        forwards = tuple(PortForward(proto, public_ip, port, port)
-                         for proto, port in forwarded_ports(rules)) if public_ip else ()
+        public_ip, forwards = row.public_ip, ()
+        if self.loopback_public_ips:
+            # rows made before launches allocated public IPs get theirs now
+            public_ip = public_ip or self.cloud.addresses.ensure_public_ip(row.id)
+            forwards = tuple(PortForward(proto, public_ip, port, port)
+                             for proto, port in forwarded_ports(rules)) if public_ip else ()
         subnet = self.cloud.vpcs.subnet_cidr(row) or DEFAULT_SUBNET
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
                            subnet_cidr=subnet,
@@ -182,6 +188,9 @@ class LocalStore:
         md5, sha512 = digests(Path(info.path))
         self.cloud.snapshots.finish(image_id, os.path.getsize(info.path), info.virtual_size,
                                     md5, sha512)
+
+    def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
+        """Addresses the hypervisor reports for a running guest; a local guest's are known."""
 
     def wait_for_change(self, timeout: float) -> bool:
         if self.instances.changed.wait(timeout):

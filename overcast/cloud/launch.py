@@ -42,6 +42,9 @@ MAX_USER_DATA = 16 * 1024
 DEFAULT_SUBNET = DEFAULT_VPC_CIDR
 MAX_COUNT = 1000
 REMOTE_DRIVER = "ec2"  # burst targets' hosts
+# Hosts whose guests get a loopback public IP with port forwards (user-mode networking);
+# Hyper-V guests sit on a real switch and show the address they report, burst ones the remote's.
+LOOPBACK_DRIVERS = ("qemu", "fake")
 # Built once: every launch runs them (building a statement costs more than running it).
 _PROJECT_LOCKED = select(Project).where(Project.id == bindparam("project")).with_for_update()
 _PROJECT_USAGE = select(  # counted in SQL, not row by row
@@ -260,7 +263,7 @@ class Launcher:
         return subnet, next(pools[subnet.id][1])
 
     def _public_address(self, s: Session, host: HostSnapshot) -> str | None:
-        if host.driver == REMOTE_DRIVER:  # a remote cloud gives its own addresses
+        if host.driver not in LOOPBACK_DRIVERS:
             return None
         # The rows of this launch not yet written hold addresses the search has gone past
         # already: no need to write them first.

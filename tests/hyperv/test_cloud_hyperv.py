@@ -85,6 +85,11 @@ def state(harness: Harness, instance_id: str) -> str:
     return found["Reservations"][0]["Instances"][0]["State"]["Name"]
 
 
+def public_ip(harness: Harness, instance_id: str) -> str | None:
+    found = harness.ec2.describe_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
+    return found["Reservations"][0]["Instances"][0].get("PublicIpAddress")
+
+
 def status(harness: Harness, instance_id: str) -> tuple[str, str]:
     found = harness.ec2.describe_instance_status(  # type: ignore[attr-defined]
         InstanceIds=[instance_id], IncludeAllInstances=True)["InstanceStatuses"][0]
@@ -98,7 +103,10 @@ def test_instances_live_on_a_hyperv_host_and_survive_its_silence(harness: Harnes
     launched = ec2.run_instances(ImageId=harness.image_id, InstanceType="t3.micro",  # type: ignore[attr-defined]
                                  MinCount=1, MaxCount=1, UserData="#cloud-config\n")
     instance_id = launched["Instances"][0]["InstanceId"]
+    assert "PublicIpAddress" not in launched["Instances"][0]  # no loopback address here
     wait(lambda: state(harness, instance_id) == "running")
+    # the guest's address as the host reports it (IPv4, not link-local) is its public one
+    wait(lambda: public_ip(harness, instance_id) == "192.0.2.10")
     vm = host.vms[instance_id]
     assert vm["State"] == "Running" and vm["CpuCount"] == 2 and vm["MemoryBytes"] == 1024**3
     assert vm["SwitchName"] == "External" and vm["Generation"] == 2
@@ -249,3 +257,12 @@ def test_an_instance_type_asking_for_hyperv_lands_on_a_hyperv_host(harness: Harn
                             updated_at=utcnow()))
     with pytest.raises(ClientError, match="InvalidParameterCombination"):
         host_of("hv.small")
+
+
+def test_the_guest_address_shown_is_its_first_routable_ipv4() -> None:
+    from overcast.agent.remote_hosts import guest_address
+
+    assert guest_address(("fe80::215:5dff:fe00:1", "169.254.7.9", "10.1.2.3",
+                          "10.9.9.9")) == "10.1.2.3"
+    assert guest_address(("fe80::1", "not an address", "127.0.0.1")) is None
+    assert guest_address(()) is None
