@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,11 +43,12 @@ def _colon_hex(digest: bytes) -> str:
     return ":".join(f"{b:02x}" for b in digest)
 
 
-def _openssh_public(key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey) -> str:
+def _openssh_public(key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+                    | ec.EllipticCurvePublicKey) -> str:
     return key.public_bytes(ENC.OpenSSH, PUB.OpenSSH).decode()
 
 
-def _ed25519_fingerprint(public_openssh: str) -> str:
+def _sha256_fingerprint(public_openssh: str) -> str:
     blob = base64.b64decode(public_openssh.split()[1])
     return base64.b64encode(hashlib.sha256(blob).digest()).decode()
 
@@ -62,7 +63,7 @@ def generate(key_type: str) -> tuple[str, str, str]:
         private = ed25519.Ed25519PrivateKey.generate()
         material = private.private_bytes(ENC.PEM, PRIV.OpenSSH, serialization.NoEncryption())
         public = _openssh_public(private.public_key())
-        return material.decode(), public, _ed25519_fingerprint(public)
+        return material.decode(), public, _sha256_fingerprint(public)
     private_rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pkcs8 = private_rsa.private_bytes(ENC.DER, PRIV.PKCS8, serialization.NoEncryption())
     material = private_rsa.private_bytes(ENC.PEM, PRIV.TraditionalOpenSSL,
@@ -71,8 +72,9 @@ def generate(key_type: str) -> tuple[str, str, str]:
     return material.decode(), public, _colon_hex(hashlib.sha1(pkcs8).digest())
 
 
-def parse_public_key(material: bytes) -> tuple[str, str, str]:
-    """(key type, OpenSSH public key, fingerprint) of an imported key."""
+def parse_public_key(material: bytes, allow_ecdsa: bool = False) -> tuple[str, str, str]:
+    """(key type, OpenSSH public key, fingerprint) of an imported key. EC2 takes RSA and
+    ED25519 keys; Nova also ECDSA ones (`allow_ecdsa`)."""
     text = material.strip()
     try:
         key = (serialization.load_pem_public_key(text) if text.startswith(b"-----")
@@ -82,7 +84,10 @@ def parse_public_key(material: bytes) -> tuple[str, str, str]:
                                "Key is not in valid OpenSSH public key format") from exc
     if isinstance(key, ed25519.Ed25519PublicKey):
         public = _openssh_public(key)
-        return "ed25519", public, _ed25519_fingerprint(public)
+        return "ed25519", public, _sha256_fingerprint(public)
+    if allow_ecdsa and isinstance(key, ec.EllipticCurvePublicKey):
+        public = _openssh_public(key)
+        return "ecdsa", public, _sha256_fingerprint(public)
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size not in (1024, 2048, 4096) and not 2048 <= key.key_size <= 4096:
             raise InvalidParameter("InvalidKey.Format",
@@ -122,8 +127,9 @@ class KeyPairs:
         material, public, fingerprint = generate(key_type)
         return NewKeyPair(self._store(ctx, name, key_type, public, fingerprint), material)
 
-    def import_key(self, ctx: Context, name: str, material: bytes) -> KeyPair:
-        key_type, public, fingerprint = parse_public_key(material)
+    def import_key(self, ctx: Context, name: str, material: bytes,
+                   allow_ecdsa: bool = False) -> KeyPair:
+        key_type, public, fingerprint = parse_public_key(material, allow_ecdsa)
         return self._store(ctx, name, key_type, public, fingerprint)
 
     def find(self, ctx: Context, name: str, s: Session | None = None) -> KeyPair | None:

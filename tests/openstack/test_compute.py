@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from openstack import exceptions
 
 from tests.conftest import wait_for_state
@@ -39,6 +40,24 @@ def test_keypair_create_import_delete(admin) -> None:  # noqa: ANN001
     admin.compute.delete_keypair("sdk-key")
     with pytest.raises(exceptions.NotFoundException):
         admin.compute.get_keypair("sdk-key")
+
+
+def test_nova_imports_ecdsa_keys_and_ec2_does_not(osc: OsCloud, admin) -> None:  # noqa: ANN001
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    imported = admin.compute.create_keypair(name="sdk-ecdsa", public_key=public)
+    assert imported.public_key.split()[:2] == public.split()[:2]
+    assert admin.compute.get_keypair("sdk-ecdsa").fingerprint == imported.fingerprint
+    ec2 = osc.cloud.client()
+    seen = ec2.describe_key_pairs(KeyNames=["sdk-ecdsa"])["KeyPairs"][0]
+    # Nova shows the MD5 of the key (as Nova does), EC2 its SHA-256 (as for ED25519 keys)
+    assert seen["KeyType"] == "ecdsa" and len(seen["KeyFingerprint"]) == 44
+    with pytest.raises(ClientError, match="InvalidKey.Format"):
+        ec2.import_key_pair(KeyName="ec2-ecdsa", PublicKeyMaterial=public.encode())
+    admin.compute.delete_keypair("sdk-ecdsa")
 
 
 def test_server_lifecycle_and_ec2_crossing(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001

@@ -52,7 +52,8 @@ def create_keypair(req: Req) -> Response:
         if req.cloud.keypairs.find(req.ctx, name) is not None:
             raise Fault(409, f"Key pair '{name}' already exists.")
         try:
-            pair = req.cloud.keypairs.import_key(req.ctx, name, public_key.encode())
+            pair = req.cloud.keypairs.import_key(req.ctx, name, public_key.encode(),
+                                                 allow_ecdsa=True)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's key
             if getattr(exc, "kind", "") == "conflict":
                 raise
