@@ -25,7 +25,9 @@ BUILTIN_TYPES: dict[str, tuple[int, int]] = {
     "r5.large": (2, 16 * GIB),
 }
 DEFAULT_DISK_GIB = 8
-_TYPE_NAME = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+# EC2's family.size names, and the free names Nova flavors have (a name is also the flavor's
+# ID in URLs: no spaces or slashes)
+_TYPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 HOST_DRIVERS = (*DRIVERS, *REMOTE_DRIVERS)  # what an instance type may ask for
 
 
@@ -60,7 +62,8 @@ class Catalog:
                              disk_gib: int, driver: str | None = None) -> InstanceType:
         """An admin's instance type; with `driver`, only hosts of that driver run it."""
         if not _TYPE_NAME.match(name):
-            raise invalid(f"Invalid instance type name '{name}': use family.size, e.g. x1.big")
+            raise invalid(f"Invalid instance type name '{name}': use up to 64 letters, digits, "
+                          "'.', '-' and '_' (e.g. x1.big or gpu-large).")
         if vcpus < 1 or memory_mib < 64 or disk_gib < 1:
             raise invalid("An instance type needs at least 1 vCPU, 64 MiB and 1 GiB of disk.")
         if driver is not None and driver not in HOST_DRIVERS:

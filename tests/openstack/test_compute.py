@@ -26,6 +26,16 @@ def test_flavors_are_the_instance_types(admin) -> None:  # noqa: ANN001
     assert "m1.xlarge" in big and "m1.tiny" not in big
 
 
+def test_admins_make_flavors_with_free_names(osc: OsCloud, admin) -> None:  # noqa: ANN001
+    made = admin.compute.create_flavor(name="gpu-large", ram=2048, vcpus=2, disk=10)
+    assert (made.name, made.ram, made.vcpus, made.disk) == ("gpu-large", 2048, 2, 10)
+    found = osc.cloud.client().describe_instance_types(InstanceTypes=["gpu-large"])
+    assert found["InstanceTypes"][0]["VCpuInfo"]["DefaultVCpus"] == 2
+    with pytest.raises(exceptions.BadRequestException):
+        admin.compute.create_flavor(name="has space", ram=512, vcpus=1, disk=1)
+    admin.compute.delete_flavor(made)
+
+
 def test_keypair_create_import_delete(admin) -> None:  # noqa: ANN001
     made = admin.compute.create_keypair(name="sdk-key")
     assert made.private_key.startswith("-----BEGIN")
