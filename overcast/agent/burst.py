@@ -113,7 +113,7 @@ class BurstStore(LocalStore):
     def mirror(self, row: Instance, vm: RemoteVm) -> None:
         if vm.gone or (row.private_ip == vm.private_ip and row.public_ip == vm.public_ip):
             return
-        self.burst.mirror(row.id, vm.private_ip, vm.public_ip)
+        self.cloud.instances.set_addresses(row.id, vm.private_ip, vm.public_ip)
 
     def record(self, error: str | None) -> None:
         self.burst.record_contact(self.target.id, error)

@@ -111,8 +111,9 @@ class Agent:
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
             self.register()
         self._write_outcomes()
-        full = time.monotonic() - self._last_full >= FULL_CHECK_EVERY
+        last_full = self._last_full
         to_check = self._read_rows()
+        full = self._last_full != last_full  # this tick read and checks every row
         observed = self.driver.list()
         to_check |= self._power_changes(observed)
         to_check |= {i for i, r in self._rows.items() if r.state in UNSETTLED

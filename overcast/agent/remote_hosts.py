@@ -73,7 +73,7 @@ class HyperVStore(LocalStore):
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
         reachable = guest_address(addresses)
         if reachable and reachable != row.public_ip:
-            self.cloud.burst.mirror(row.id, None, reachable)
+            self.cloud.instances.set_addresses(row.id, None, reachable)
 
     def _properties(self, row: Instance) -> dict[str, str]:
         """The image's Glance properties (hw_machine_type, os_type, os_secure_boot…)."""

@@ -299,16 +299,6 @@ class Burst:
                 target.last_error, target.last_error_at = error[:2000], utcnow()
                 target.error_count += 1
 
-    def mirror(self, instance_id: str, private_ip: str | None, public_ip: str | None) -> None:
-        """Copy the remote instance's addresses onto its Overcast row."""
-        with self.db.session() as s:
-            row = s.get(Instance, instance_id)
-            if row is None or row.state == State.TERMINATED:
-                return
-            if private_ip:
-                row.private_ip = private_ip
-            row.public_ip = public_ip
-
     def remote_image(self, target_id: str, image_id: str) -> str | None:
         with self.db.session() as s:
             found = s.get(BurstImage, (target_id, image_id))

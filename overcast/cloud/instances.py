@@ -422,6 +422,18 @@ class Instances:
         row.updated_at = utcnow().timestamp()
         return target
 
+    def set_addresses(self, instance_id: str, private_ip: str | None,
+                      public_ip: str | None) -> None:
+        """Addresses a host reports for a live instance (a remote cloud's, a Hyper-V
+        guest's): the public one replaces Overcast's, the private one only when given."""
+        with self.db.session() as s:
+            row = s.get(Instance, instance_id)
+            if row is None or row.state == State.TERMINATED:
+                return
+            if private_ip:
+                row.private_ip = private_ip
+            row.public_ip = public_ip
+
     def reboot_done(self, instance_id: str) -> None:
         with self.db.session() as s:
             row = s.get(Instance, instance_id)

@@ -68,11 +68,12 @@ class Snapshots:
                 Images.check_unique_name(s, ctx.project_id, req.name)
             if dry_run:
                 return Image(id="", name=req.name)
-            image = self._image_row(s, ctx, req, row)
+            source = s.get(Image, row.image_id)
+            image = self._image_row(ctx, req, row, source)
             image.disk_path = str(store / f"{image.uuid}.qcow2")
             s.add(image)
             s.flush()
-            s.add(self._glance_row(s, image, row, req.properties))
+            s.add(self._glance_row(image, row, source, req.properties))
             if req.tags:
                 tagsvc.add(s, ctx.project_id, image.id, req.tags, new=True)
         store.mkdir(parents=True, exist_ok=True)
@@ -99,8 +100,8 @@ class Snapshots:
                                    "that cannot make images of its instances.")
 
     @staticmethod
-    def _image_row(s: Session, ctx: Context, req: SnapshotRequest, row: Instance) -> Image:
-        source = s.get(Image, row.image_id)
+    def _image_row(ctx: Context, req: SnapshotRequest, row: Instance,
+                   source: Image | None) -> Image:
         return Image(id=new_id("ami"), uuid=new_uuid(), project_id=ctx.project_id,
                      name=req.name, description=req.description, state="pending",
                      is_public=False, disk_format="qcow2", size_bytes=0,
@@ -114,9 +115,8 @@ class Snapshots:
                      source_instance_id=row.id)
 
     @staticmethod
-    def _glance_row(s: Session, image: Image, row: Instance,
+    def _glance_row(image: Image, row: Instance, source: Image | None,
                     extra: dict[str, str]) -> GlanceImage:
-        source = s.get(Image, row.image_id)
         properties = {**extra, "image_type": "snapshot", "instance_uuid": row.uuid,
                       "base_image_ref": source.uuid if source else "",
                       "owner_project_name": "", "user_id": ""}
