@@ -28,7 +28,7 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
-from overcast.lifecycle import State
+from overcast.lifecycle import UNSETTLED, State
 
 log = logging.getLogger("overcast.agent")
 
@@ -42,7 +42,6 @@ FULL_CHECK_EVERY = 10.0  # seconds between ticks that read and check every row
 # Rows changed this long before the last read are read again: a transaction stamps its rows
 # before it commits, and may commit after a read that began later than the stamp.
 STAMP_OVERLAP = 0.5
-UNSETTLED = (State.PENDING, State.STOPPING, State.SHUTTING_DOWN)
 
 
 class Agent:

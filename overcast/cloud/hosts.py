@@ -12,13 +12,10 @@ from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Host, Instance
 from overcast.drivers.base import HostCapacity
 from overcast.ids import new_hex
-from overcast.lifecycle import State
+from overcast.lifecycle import HOLDS_CPU, HOLDS_DISK
 from overcast.scheduler import HostSnapshot
 
 ALIVE_FOR = timedelta(seconds=30)
-# Stopped instances keep their disk but give back CPU and memory.
-HOLDS_CPU = (State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN)
-HOLDS_DISK = (*HOLDS_CPU, State.STOPPED)
 _HOLDS_CPU = Instance.state.in_([str(x) for x in HOLDS_CPU])
 # What each host's instances hold, summed in SQL (one row per host); built once: every
 # launch runs it.

@@ -26,9 +26,7 @@ from overcast.errors import Conflict, InvalidParameter
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
 from overcast.images.importer import store_dir
-from overcast.lifecycle import State
-
-SNAPSHOT_STATES = (State.RUNNING, State.STOPPED)
+from overcast.lifecycle import acts_on
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ class Snapshots:
 
     @staticmethod
     def _check_can(s: Session, row: Instance) -> None:
-        if row.state not in SNAPSHOT_STATES:
+        if not acts_on(row.state, "snapshot"):
             raise Conflict("IncorrectInstanceState",
                            f"The instance '{row.id}' is not in a state from which it can be "
                            f"imaged (it is {row.state}; it must be running or stopped).")

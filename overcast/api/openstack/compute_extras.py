@@ -19,9 +19,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.hosts import HOLDS_CPU
 from overcast.cloud.launch import quotas
-from overcast.lifecycle import State
+from overcast.lifecycle import HOLDS_CPU, State
 
 router = Router()
 V21 = f"{COMPUTE}/v2.1"
