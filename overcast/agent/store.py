@@ -10,7 +10,7 @@ import ipaddress
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,7 +84,7 @@ def spec_per_row(rows: list[Instance], build: Callable[[Instance], LaunchSpec],
     for row in rows:
         try:
             found[row.id] = build(row)
-        except Exception as exc:  # noqa: BLE001 - handed to that row's launch
+        except Exception as exc:
             found[row.id] = exc
     return found
 
@@ -144,7 +144,7 @@ class LocalStore:
         return self._network(row, self.cloud.security_groups.open_ports(row.id))
 
     def _network(self, row: Instance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
-        public_ip, forwards = row.public_ip, ()
+        public_ip, forwards = row.public_ip, cast(tuple[PortForward, ...], ())
         if self.loopback_public_ips:
             # rows made before launches allocated public IPs get theirs now
             public_ip = public_ip or self.cloud.addresses.ensure_public_ip(row.id)

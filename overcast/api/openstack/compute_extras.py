@@ -53,7 +53,7 @@ def create_keypair(req: Req) -> Response:
         try:
             pair = req.cloud.keypairs.import_key(req.ctx, name, public_key.encode(),
                                                  allow_ecdsa=True)
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's key
+        except Exception as exc:
             if getattr(exc, "kind", "") == "conflict":
                 raise
             raise bad_request("Keypair data is invalid: not a valid public key.") from exc
