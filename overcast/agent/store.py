@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.cloud.service import Cloud
-from overcast.cloud.snapshots import SnapshotJob
+from overcast.cloud.snapshots import SnapshotJob, WrittenImage
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
 from overcast.images.importer import digests
@@ -186,8 +186,8 @@ class LocalStore:
             self.cloud.snapshots.fail(image_id, f"the image written is unusable: {exc}")
             return
         md5, sha512 = digests(Path(info.path))
-        self.cloud.snapshots.finish(image_id, os.path.getsize(info.path), info.virtual_size,
-                                    md5, sha512)
+        self.cloud.snapshots.finish(image_id, WrittenImage(
+            os.path.getsize(info.path), info.virtual_size, info.format, md5, sha512))
 
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""

@@ -46,6 +46,18 @@ class SnapshotJob:
     dest: str
 
 
+@dataclass(frozen=True)
+class WrittenImage:
+    """What the instance's host wrote, read back from the file by the same probe as any
+    image given to the cloud."""
+
+    size: int
+    virtual_size: int
+    disk_format: str  # qcow2 or raw
+    md5: str
+    sha512: str
+
+
 class Snapshots:
     def __init__(self, db: Database, images: Images, instances: Instances) -> None:
         self.db, self.images, self.instances = db, images, instances
@@ -133,15 +145,17 @@ class Snapshots:
                               .where(Image.state == "pending", Instance.host_id == host_id))
             return [SnapshotJob(i, iid, state, path or "") for i, iid, state, path in found]
 
-    def finish(self, image_id: str, size: int, virtual_size: int, md5: str,
-               sha512: str) -> None:
+    def finish(self, image_id: str, written: WrittenImage) -> None:
         with self.db.session() as s:
             s.execute(update(Image).where(Image.id == image_id, Image.state == "pending")
-                      .values(state="available", size_bytes=size))
+                      .values(state="available", size_bytes=written.size,
+                              disk_format=written.disk_format))
             s.execute(update(GlanceImage).where(GlanceImage.image_id == image_id,
                                                 GlanceImage.status == "saving")
-                      .values(status="active", checksum=md5, os_hash_value=sha512,
-                              data_size=size, virtual_size=virtual_size, updated_at=utcnow()))
+                      .values(status="active", checksum=written.md5,
+                              os_hash_value=written.sha512, disk_format=written.disk_format,
+                              data_size=written.size, virtual_size=written.virtual_size,
+                              updated_at=utcnow()))
 
     def fail(self, image_id: str, reason: str) -> None:
         with self.db.session() as s:
