@@ -21,7 +21,7 @@ from overcast.cloud.hyperv_hosts import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.hyperv.config import AUTH_METHODS
-from overcast.drivers.registry import REMOTE_DRIVERS, make_remote_driver
+from overcast.drivers.registry import NETWORK_HOST_DRIVERS, make_remote_driver
 from overcast.errors import invalid
 
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="action", required=True)
     add = noun.add_parser("add", help="add a Hyper-V host reached over PowerShell remoting")
     add.add_argument("name")
-    add.add_argument("--driver", choices=REMOTE_DRIVERS, required=True)
+    add.add_argument("--driver", choices=NETWORK_HOST_DRIVERS, required=True)
     add.add_argument("--address", required=True, help="host name or IP of the Windows host")
     add.add_argument("--port", type=int, default=5986, help="WinRM port (5986 is HTTPS)")
     add.add_argument("--username", required=True)

@@ -20,7 +20,7 @@ from overcast.api.app import App
 from overcast.api.server import HttpServer
 from overcast.cli.runtime import add_data_dir, run_file, settings_from
 from overcast.cloud.service import Cloud
-from overcast.drivers.registry import DRIVERS, make_driver
+from overcast.drivers.registry import LOCAL_DRIVERS, make_driver
 from overcast.identity.service import ADMIN_PROJECT
 from overcast.images.builtin import ensure_builtin_image
 from overcast.metadata.server import MetadataServer
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("up", help="start the cloud on this host (foreground)")
     add_data_dir(parser)
     parser.add_argument("--listen", help="HOST:PORT for the APIs (default 127.0.0.1:8773)")
-    parser.add_argument("--driver", choices=DRIVERS, help="hypervisor driver")
+    parser.add_argument("--driver", choices=LOCAL_DRIVERS, help="hypervisor driver")
     parser.add_argument("--log-level", default="INFO")
     parser.set_defaults(func=run)
 

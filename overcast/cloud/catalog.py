@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from overcast.db import Database
 from overcast.db.models import Host, InstanceType
-from overcast.drivers.registry import DRIVERS, REMOTE_DRIVERS
+from overcast.drivers.registry import HYPERVISOR_DRIVERS
 from overcast.errors import Conflict, NotFound, invalid
 
 GIB = 1024
@@ -28,7 +28,7 @@ DEFAULT_DISK_GIB = 8
 # EC2's family.size names, and the free names Nova flavors have (a name is also the flavor's
 # ID in URLs: no spaces or slashes)
 _TYPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-HOST_DRIVERS = (*DRIVERS, *REMOTE_DRIVERS)  # what an instance type may ask for
+HOST_DRIVERS = HYPERVISOR_DRIVERS  # what an instance type may ask for
 
 
 class Catalog:

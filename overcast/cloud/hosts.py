@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import case, func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Host, Instance
 from overcast.drivers.base import HostCapacity
+from overcast.drivers.registry import capabilities_of
 from overcast.ids import new_hex
 from overcast.lifecycle import HOLDS_CPU, HOLDS_DISK
 from overcast.scheduler import HostSnapshot
@@ -24,6 +26,11 @@ _USAGE = (select(Instance.host_id, func.sum(case((_HOLDS_CPU, Instance.vcpus), e
                  func.sum(Instance.disk_gib))
           .where(Instance.state.in_([str(x) for x in HOLDS_DISK])).group_by(Instance.host_id))
 _HOSTS = select(Host).order_by(Host.name)
+
+
+def local_hosts(hosts: Iterable[HostSnapshot]) -> list[HostSnapshot]:
+    """The hosts that run instances here (every host that is not another cloud)."""
+    return [h for h in hosts if not capabilities_of(h.driver).remote_cloud]
 
 
 class Hosts:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.addresses import Addresses
 from overcast.cloud.catalog import Catalog
-from overcast.cloud.hosts import Hosts
+from overcast.cloud.hosts import Hosts, local_hosts
 from overcast.cloud.images import Images
 from overcast.cloud.instances import InstanceOptions
 from overcast.cloud.keypairs import KeyPairs
@@ -25,14 +25,12 @@ from overcast.db import Database, utcnow
 from overcast.db.models import Instance, InstanceType, Project
 from overcast.db.models_network import SecurityGroup, Subnet
 from overcast.db.models_openstack import GlanceImage
+from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
 from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
 from overcast.lifecycle import HOLDS_CPU, State
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
-
-# Glance's hypervisor_type values -> the driver whose hosts run them
-HYPERVISOR_DRIVERS = {"hyperv": "hyperv", "qemu": "qemu", "kvm": "qemu"}
 
 if TYPE_CHECKING:
     from overcast.cloud.burst import Burst
@@ -41,10 +39,6 @@ MAX_USER_DATA = 16 * 1024
 # The default VPC's address space (each zone's default subnet is a /20 inside it).
 DEFAULT_SUBNET = DEFAULT_VPC_CIDR
 MAX_COUNT = 1000
-REMOTE_DRIVER = "ec2"  # burst targets' hosts
-# Hosts whose guests get a loopback public IP with port forwards (user-mode networking);
-# Hyper-V guests sit on a real switch and show the address they report, burst ones the remote's.
-LOOPBACK_DRIVERS = ("qemu", "fake")
 # Built once: every launch runs them (building a statement costs more than running it).
 _PROJECT_LOCKED = select(Project).where(Project.id == bindparam("project")).with_for_update()
 _PROJECT_USAGE = select(  # counted in SQL, not row by row
@@ -135,7 +129,7 @@ def wanted_driver(s: Session, image_id: str) -> str | None:
     except ValueError:
         return None
     wanted = properties.get("hypervisor_type") if isinstance(properties, dict) else None
-    return HYPERVISOR_DRIVERS.get(str(wanted).lower()) if wanted else None
+    return HYPERVISOR_TYPES.get(str(wanted).lower()) if wanted else None
 
 
 def _driver_for(itype: InstanceType, image_wants: str | None) -> str | None:
@@ -241,7 +235,7 @@ class Launcher:
                         _driver_for(itype, wanted_driver(s, req.image_id)))
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
                         self.settings.disk_allocation_ratio)
-        local = [h for h in self.hosts.snapshots(s) if h.driver != REMOTE_DRIVER]
+        local = local_hosts(self.hosts.snapshots(s))
         hosts, burst = place(local, demand, count, ratios), self.burst
         if burst and len(hosts) < count:  # local hosts first, then a burst target with room
             hosts += burst.place(s, project_id, req.image_id, itype, count - len(hosts), zone)
@@ -263,7 +257,9 @@ class Launcher:
         return subnet, next(pools[subnet.id][1])
 
     def _public_address(self, s: Session, host: HostSnapshot) -> str | None:
-        if host.driver not in LOOPBACK_DRIVERS:
+        # Hyper-V guests sit on a real switch and show the address they report, burst ones
+        # the remote's; guests in user-mode networking get a loopback one with port forwards
+        if not capabilities_of(host.driver).loopback_public_ips:
             return None
         # The rows of this launch not yet written hold addresses the search has gone past
         # already: no need to write them first.

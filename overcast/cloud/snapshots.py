@@ -21,7 +21,7 @@ from overcast.cloud.instances import Instances
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Image, Instance
 from overcast.db.models_openstack import GlanceImage
-from overcast.drivers.registry import SNAPSHOT_DRIVERS
+from overcast.drivers.registry import capabilities_of
 from overcast.errors import Conflict, InvalidParameter
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
@@ -103,7 +103,7 @@ class Snapshots:
                            f"The instance '{row.id}' is not in a state from which it can be "
                            f"imaged (it is {row.state}; it must be running or stopped).")
         host = s.get(Host, row.host_id) if row.host_id else None
-        if host is None or host.driver not in SNAPSHOT_DRIVERS:
+        if host is None or not capabilities_of(host.driver).snapshot:
             driver = host.driver if host else "no"
             raise InvalidParameter("UnsupportedOperation",
                                    f"The instance '{row.id}' runs on a host ({driver} driver) "

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from overcast.cloud.hosts import Hosts
-from overcast.cloud.launch import REMOTE_DRIVER, quotas
+from overcast.cloud.hosts import Hosts, local_hosts
+from overcast.cloud.launch import quotas
 from overcast.config import Settings
 from overcast.db.models import Instance, Project
 from overcast.errors import InsufficientCapacity, QuotaExceeded
@@ -42,7 +42,7 @@ class StartChecks:
     def _room(self, s: Session, starting: list[Instance]) -> None:
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
                         self.settings.disk_allocation_ratio)
-        hosts = {h.id: h for h in self.hosts.snapshots(s) if h.driver != REMOTE_DRIVER}
+        hosts = {h.id: h for h in local_hosts(self.hosts.snapshots(s))}
         for row in starting:
             host = hosts.get(row.host_id or "")
             if host is None:  # a burst target's instance: the remote cloud decides

@@ -92,10 +92,19 @@ class HostCapacity:
 
 @dataclass(frozen=True)
 class Capabilities:
+    """What a driver can do; the cloud decides by these, never by a driver's name."""
+
     console_output: bool = False
     reboot: bool = True
     live_network_update: bool = False
     snapshot: bool = False  # can write an image of an instance's disk
+    # guests are reached through port forwards on a loopback address of the host (user-mode
+    # networking): the cloud hands each one such a public IP
+    loopback_public_ips: bool = False
+    # the "host" is another cloud (a burst target): placed on only after local hosts
+    remote_cloud: bool = False
+    # hosts of this driver are added with `overcast host add` and reached over the network
+    network_host: bool = False
 
 
 class DriverError(Exception):

@@ -87,8 +87,10 @@ class FakeDriver:
                 self._vms[name] = VmStatus(name, state)
             self._record(name, None if state is None else state.value)
 
+    CAPABILITIES = Capabilities(console_output=True, snapshot=True, loopback_public_ips=True)
+
     def capabilities(self) -> Capabilities:
-        return Capabilities(console_output=True, live_network_update=False, snapshot=True)
+        return self.CAPABILITIES
 
     def capacity(self) -> HostCapacity:
         return self._capacity

@@ -1,42 +1,58 @@
-"""Driver construction by name, from settings."""
+"""Every driver by name, with what it can do; drivers made from settings.
+
+The cloud decides by a driver's Capabilities (`capabilities_of`), never by its name."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from overcast.config import Settings
-from overcast.drivers.base import Driver, HostCapacity
+from overcast.drivers.base import Capabilities, Driver, HostCapacity
+from overcast.drivers.ec2 import Ec2Driver
+from overcast.drivers.fake import FakeDriver
+from overcast.drivers.hyperv import HostConfig, HyperVDriver
+from overcast.drivers.qemu import QemuDriver
 
-DRIVERS = ("fake", "qemu")
-# Drivers that write images of instances (Capabilities.snapshot): the API asks this first.
-SNAPSHOT_DRIVERS = ("fake", "qemu")
-# Drivers for hosts Overcast reaches over the network (`overcast host add --driver ...`).
-REMOTE_DRIVERS = ("hyperv",)
+DRIVER_CLASSES: dict[str, type[FakeDriver | QemuDriver | HyperVDriver | Ec2Driver]] = {
+    "fake": FakeDriver, "qemu": QemuDriver, "hyperv": HyperVDriver, "ec2": Ec2Driver}
+# the drivers `overcast up --driver` runs on this host
+LOCAL_DRIVERS = tuple(name for name, cls in DRIVER_CLASSES.items()
+                      if not (cls.CAPABILITIES.network_host or cls.CAPABILITIES.remote_cloud))
+# the drivers of hosts added with `overcast host add --driver …`
+NETWORK_HOST_DRIVERS = tuple(name for name, cls in DRIVER_CLASSES.items()
+                             if cls.CAPABILITIES.network_host)
+# hypervisors an instance type or image may ask for (burst targets are not one)
+HYPERVISOR_DRIVERS = LOCAL_DRIVERS + NETWORK_HOST_DRIVERS
+# Glance's hypervisor_type values -> the driver whose hosts run them
+HYPERVISOR_TYPES = {"hyperv": "hyperv", "qemu": "qemu", "kvm": "qemu"}
+
+
+def capabilities_of(driver: str) -> Capabilities:
+    """What the driver of a host row can do (an unknown name can do nothing special)."""
+    cls = DRIVER_CLASSES.get(driver)
+    return cls.CAPABILITIES if cls is not None else Capabilities()
 
 
 def make_driver(settings: Settings) -> Driver:
     state_dir = settings.data_dir / "hosts" / settings.host_name
     state_dir.mkdir(parents=True, exist_ok=True)
     if settings.driver == "fake":
-        from overcast.drivers.fake import FakeDriver
-
         capacity = HostCapacity(settings.fake_vcpus, settings.fake_memory_mib,
                                 settings.fake_disk_gib)
         return FakeDriver(capacity, settings.fake_boot_delay, state_dir / "fake-vms.json")
     if settings.driver == "qemu":
-        from overcast.drivers.qemu import QemuDriver
-
         return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel)
-    raise ValueError(f"unknown driver '{settings.driver}' (choose from {', '.join(DRIVERS)})")
+    raise ValueError(f"unknown driver '{settings.driver}' "
+                     f"(choose from {', '.join(LOCAL_DRIVERS)})")
 
 
 def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:
-    """A driver for a remote host from its stored settings (e.g. a Hyper-V HostConfig)."""
+    """A driver for a host reached over the network, from its stored settings."""
     if kind == "hyperv":
-        from overcast.drivers.hyperv import HostConfig, HyperVDriver
         from overcast.drivers.hyperv.transport import PsrpTransport
 
         assert isinstance(config, HostConfig)
         state_dir.mkdir(parents=True, exist_ok=True)
         return HyperVDriver(config, PsrpTransport(config), state_dir)
-    raise ValueError(f"unknown remote driver '{kind}' (choose from {', '.join(REMOTE_DRIVERS)})")
+    raise ValueError(f"unknown remote driver '{kind}' "
+                     f"(choose from {', '.join(NETWORK_HOST_DRIVERS)})")

@@ -66,8 +66,10 @@ class Ec2Driver:
         self._remote_ids: dict[str, str] = {}  # Overcast ID -> remote ID, from the last list
         self._lock = threading.Lock()
 
+    CAPABILITIES = Capabilities(console_output=True, reboot=True, remote_cloud=True)
+
     def capabilities(self) -> Capabilities:
-        return Capabilities(console_output=True, reboot=True, live_network_update=False)
+        return self.CAPABILITIES
 
     def capacity(self) -> HostCapacity:
         return HostCapacity(self.target.max_vcpus or UNLIMITED, UNLIMITED, UNLIMITED)

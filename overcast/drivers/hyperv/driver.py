@@ -143,8 +143,10 @@ class HyperVDriver:
         return directory, f"overcast-{name}-com1", directory + "\\console.log"
 
     # the protocol ---------------------------------------------------------------------------
+    CAPABILITIES = Capabilities(console_output=True, reboot=True, network_host=True)
+
     def capabilities(self) -> Capabilities:
-        return Capabilities(console_output=True, reboot=True, live_network_update=False)
+        return self.CAPABILITIES
 
     def host_info(self) -> dict[str, Any]:
         return self._run(scripts.HOST_INFO, {"VmPath": self.config.vm_path,

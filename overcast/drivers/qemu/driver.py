@@ -60,9 +60,11 @@ class QemuDriver:
 
     # -- protocol ---------------------------------------------------------------------------
 
+    CAPABILITIES = Capabilities(console_output=True, reboot=True, live_network_update=True,
+                                snapshot=True, loopback_public_ips=True)
+
     def capabilities(self) -> Capabilities:
-        return Capabilities(console_output=True, reboot=True, live_network_update=True,
-                            snapshot=True)
+        return self.CAPABILITIES
 
     def capacity(self) -> HostCapacity:
         stat = os.statvfs(self.state_dir)
