@@ -47,9 +47,8 @@ def _password(given: str | None) -> str:
 def create_user(args: argparse.Namespace) -> int:
     identity = open_cloud(args).identity
     password = _password(args.password)
-    user = identity.create_user(args.name, args.project)
+    user = identity.create_user(args.name, args.project, role=args.role)
     identity.roles.set_password(user.id, password)
-    identity.roles.assign(user.id, args.project, args.role)
     print(f"user {user.name} created in project {args.project} with role {args.role} "
           f"(id {user.id})")
     return 0
