@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from overcast.db import Database, utcnow
 from overcast.db.models import AccessKey, Project, User
 from overcast.db.models_openstack import AppCredential, RoleAssignment, Token
-from overcast.errors import Conflict, NotFound, invalid
+from overcast.errors import Conflict, Forbidden, NotFound, invalid
 from overcast.identity.access_keys import AccessKeys, KeyGrant
 from overcast.identity.context import ADMIN_PROJECT
 from overcast.identity.secrets import SecretBox
@@ -144,7 +144,8 @@ class Identity:
         project = self.get_project(project_name)
         user = self.roles.user(user_key) if user_key else self._project_user(project)
         if not self.roles.assigned(user, project.id):
-            raise invalid(f"User '{user.name}' holds no role on project '{project.name}'.")
+            raise Forbidden("UnauthorizedOperation",
+                            f"User '{user.name}' holds no role on project '{project.name}'.")
         key_id, secret = self.access_keys.create(user, project)
         return Credentials(project.name, project.account_id, key_id, secret)
 
