@@ -60,7 +60,7 @@ class Ec2App:
         self._found.key = (access_key_id, grant)
         return grant.secret if grant else None
 
-    def _caller(self, access_key_id: str) -> Context:
+    def _context(self, access_key_id: str) -> Context:
         """The context (user, project, current roles) of the key a signature was verified
         with, as _lookup found it during this request."""
         found = getattr(self._found, "key", None)
@@ -80,7 +80,7 @@ class Ec2App:
             query_string=request.query_string.decode("latin-1"),
             headers=dict(request.headers), body=body)
         access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
-        return self._caller(access_key_id)
+        return self._context(access_key_id)
 
     @staticmethod
     def _params(request: Request, body: bytes) -> dict[str, str]:
