@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterable
+from threading import local
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -48,7 +48,7 @@ def _error(code: str, message: str, request_id: str, status: int = 400) -> Respo
 class Ec2App:
     def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud
-        self._found = threading.local()  # the key _lookup found for this thread's request
+        self._found = local()  # the key _lookup found for this thread's request
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self.handle(Request(environ))(environ, start_response)
