@@ -60,6 +60,16 @@ class Ec2App:
         self._found.key = (access_key_id, grant)
         return grant.secret if grant else None
 
+    def _authenticate(self, request: Request, body: bytes,
+                      service: str = sigv4.SERVICE) -> Context:
+        signed = sigv4.SignedRequest(
+            method=request.method, host=request.headers.get("Host", ""),
+            path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
+            query_string=request.query_string.decode("latin-1"),
+            headers=dict(request.headers), body=body)
+        access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
+        return self._context(access_key_id)
+
     def _context(self, access_key_id: str) -> Context:
         """The context (user, project, current roles) of the key a signature was verified
         with, as _lookup found it during this request."""
@@ -71,16 +81,6 @@ class Ec2App:
             raise sigv4.AuthError("AuthFailure", "AWS was not able to validate the provided "
                                   "access credentials")
         return grant.context
-
-    def _authenticate(self, request: Request, body: bytes,
-                      service: str = sigv4.SERVICE) -> Context:
-        signed = sigv4.SignedRequest(
-            method=request.method, host=request.headers.get("Host", ""),
-            path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
-            query_string=request.query_string.decode("latin-1"),
-            headers=dict(request.headers), body=body)
-        access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
-        return self._context(access_key_id)
 
     @staticmethod
     def _params(request: Request, body: bytes) -> dict[str, str]:
