@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
@@ -141,8 +142,14 @@ def test_removing_the_home_role_leaves_no_role(cloud) -> None:  # noqa: ANN001
     cloud.overcast("project", "create", "home")
     cloud.overcast("user", "create", "home-carol", "--project", "home", "--password",
                    PASSWORD, "--role", "reader")
-    ec2 = cloud.client(cloud.project_credentials("home"))
+    creds = cloud.project_credentials("home")
+    ec2 = cloud.client(creds)
+    sts = boto3.client("sts", endpoint_url=cloud.endpoint,
+                       region_name=creds["AWS_DEFAULT_REGION"],
+                       aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
     assert ec2.describe_instances()["Reservations"] == []
+    assert sts.get_caller_identity()["Arn"].endswith(":user/home-carol")
     cloud.overcast("role", "remove", "--user", "home-carol", "--project", "home", "reader")
     listing = cloud.overcast("user", "list").stdout
     assert not [line for line in listing.splitlines() if line.startswith("home-carol ")]
@@ -150,3 +157,6 @@ def test_removing_the_home_role_leaves_no_role(cloud) -> None:  # noqa: ANN001
         with pytest.raises(ClientError) as exc:
             call()
         assert _code(exc) == "UnauthorizedOperation"
+    with pytest.raises(ClientError) as exc:
+        sts.get_caller_identity()
+    assert _code(exc) == "AccessDenied"
