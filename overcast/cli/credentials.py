@@ -47,9 +47,10 @@ def _application_credential(cloud: Cloud, project_name: str) -> tuple[str, str]:
     identity = cloud.identity
     identity.credentials(project_name)  # makes the project's first user if there is none
     project = identity.get_project(project_name)
-    users = [u for u in identity.roles.users() if u.project_id == project.id]
-    user = next((u for u in users if u.is_admin), users[0])
-    roles = identity.roles.effective(user, project.id)
+    held = {u.id: identity.roles.effective(u, project.id) for u in identity.roles.users()
+            if u.project_id == project.id}
+    user_id = max(held, key=lambda u: len(held[u]))  # the strongest of the project's users
+    user, roles = identity.roles.user(user_id), held[user_id]
     row, secret = identity.app_credentials.sealed_for_cli(user, project, roles)
     return row.id, secret
 

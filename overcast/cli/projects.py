@@ -6,6 +6,7 @@ import argparse
 
 from overcast.cli.runtime import add_data_dir, open_cloud
 from overcast.cloud.launch import quotas
+from overcast.identity.access_keys import ACTIVE, INACTIVE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,9 +26,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="action", required=True)
     key_create = key.add_parser("create", help="create an access key (the secret is shown once)")
     key_create.add_argument("--project", required=True)
+    key_create.add_argument("--user", help="the key's user (default: the project's first user)")
     key_create.set_defaults(func=create_key)
-    for parser in (create, listing, quota, key_create):
+    key_parsers = [key_create, *_register_key_management(key)]
+    for parser in (create, listing, quota, *key_parsers):
         add_data_dir(parser)
+
+
+def _register_key_management(key: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:
+    key_list = key.add_parser("list", help="list access keys (never their secrets)")
+    key_list.add_argument("--project")
+    key_list.add_argument("--user")
+    key_list.set_defaults(func=list_keys)
+    found = [key_list]
+    for verb, func, text in (("deactivate", deactivate_key, "refuse a key from now on"),
+                             ("activate", activate_key, "accept a deactivated key again"),
+                             ("delete", delete_key, "delete a key for good")):
+        parser = key.add_parser(verb, help=text)
+        parser.add_argument("access_key_id")
+        parser.set_defaults(func=func)
+        found.append(parser)
+    return found
 
 
 def create_project(args: argparse.Namespace) -> int:
@@ -60,7 +79,39 @@ def set_quota(args: argparse.Namespace) -> int:
 
 
 def create_key(args: argparse.Namespace) -> int:
-    creds = open_cloud(args).identity.create_access_key(args.project)
+    creds = open_cloud(args).identity.create_access_key(args.project, args.user)
     print(f"AccessKeyId:     {creds.access_key_id}\nSecretAccessKey: {creds.secret_access_key}\n"
           "The secret is shown once here; `overcast credentials` prints the newest key.")
+    return 0
+
+
+def list_keys(args: argparse.Namespace) -> int:
+    identity = open_cloud(args).identity
+    user_id = identity.roles.user(args.user).id if args.user else None
+    project_id = identity.get_project(args.project).id if args.project else None
+    print(f"{'ACCESS-KEY-ID':<22} {'USER':<24} {'PROJECT':<24} {'STATUS':<9} CREATED")
+    for key in identity.access_keys.list(user_id, project_id):
+        created = key.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(f"{key.access_key_id:<22} {key.user_name:<24} {key.project_name:<24} "
+              f"{key.status:<9} {created}")
+    return 0
+
+
+def _set_key_status(args: argparse.Namespace, status: str) -> int:
+    open_cloud(args).identity.access_keys.set_status(args.access_key_id, status)
+    print(f"access key {args.access_key_id} is {status.lower()}")
+    return 0
+
+
+def deactivate_key(args: argparse.Namespace) -> int:
+    return _set_key_status(args, INACTIVE)
+
+
+def activate_key(args: argparse.Namespace) -> int:
+    return _set_key_status(args, ACTIVE)
+
+
+def delete_key(args: argparse.Namespace) -> int:
+    open_cloud(args).identity.access_keys.delete(args.access_key_id)
+    print(f"access key {args.access_key_id} deleted")
     return 0

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     passwd.set_defaults(func=set_password)
     listing = user.add_parser("list", help="list users and their roles")
     listing.set_defaults(func=list_users)
+    remove_user = user.add_parser("delete", help="delete a user with its access keys, tokens, "
+                                  "application credentials and roles (its instances stay)")
+    remove_user.add_argument("name")
+    remove_user.set_defaults(func=delete_user)
     role = sub.add_parser("role", help="manage role assignments").add_subparsers(
         dest="action", required=True)
     add = role.add_parser("add", help="give a user a role on a project")
@@ -36,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("role", choices=ROLES)
     add.set_defaults(func=add_role)
     remove.set_defaults(func=remove_role)
-    for parser in (create, passwd, listing, add, remove):
+    for parser in (create, passwd, listing, remove_user, add, remove):
         add_data_dir(parser)
 
 
@@ -47,11 +51,16 @@ def _password(given: str | None) -> str:
 def create_user(args: argparse.Namespace) -> int:
     identity = open_cloud(args).identity
     password = _password(args.password)
-    user = identity.create_user(args.name, args.project)
+    user = identity.create_user(args.name, args.project, role=args.role)
     identity.roles.set_password(user.id, password)
-    identity.roles.assign(user.id, args.project, args.role)
     print(f"user {user.name} created in project {args.project} with role {args.role} "
           f"(id {user.id})")
+    return 0
+
+
+def delete_user(args: argparse.Namespace) -> int:
+    user = open_cloud(args).identity.delete_user(args.name)
+    print(f"user {user.name} deleted (id {user.id})")
     return 0
 
 

@@ -48,9 +48,11 @@ class AccessKey(Base):
     __tablename__ = "access_keys"
     access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # added by 0601_access_key_status: Active or Inactive, as IAM says it
+    status: Mapped[str] = mapped_column(String(16), default="Active", server_default="Active")
 
 
 class Host(Base):

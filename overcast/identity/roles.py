@@ -1,7 +1,8 @@
 """Roles on projects (admin, member, reader), users' passwords, and who may do what.
 
-A user's home project grants an implicit role while nothing is assigned there explicitly:
-admin for cloud admins, member for everyone else (the users made for EC2 keys).
+Every role is a real assignment: a new user is given one on the home project (admin for
+cloud admins, member for everyone else, unless another is asked for), so taking it away
+leaves the user with no role there.
 """
 
 from __future__ import annotations
@@ -97,11 +98,8 @@ class Roles:
     def assigned(self, user: User, project_id: str) -> list[str]:
         """The roles given on a project (before implication)."""
         with self.db.session() as s:
-            explicit = list(s.scalars(select(RoleAssignment.role).where(
+            return sorted(s.scalars(select(RoleAssignment.role).where(
                 RoleAssignment.user_id == user.id, RoleAssignment.project_id == project_id)))
-        if not explicit and user.project_id == project_id:
-            return ["admin" if user.is_admin else "member"]
-        return explicit
 
     def effective(self, user: User, project_id: str) -> list[str]:
         return expand(self.assigned(user, project_id))
@@ -109,28 +107,17 @@ class Roles:
     def projects_of(self, user: User) -> list[Project]:
         """Every project the user holds a role on."""
         with self.db.session() as s:
-            ids = set(s.scalars(select(RoleAssignment.project_id).where(
-                RoleAssignment.user_id == user.id)))
-            ids.add(user.project_id)
+            ids = select(RoleAssignment.project_id).where(RoleAssignment.user_id == user.id)
             return list(s.scalars(select(Project).where(Project.id.in_(ids))
                                   .order_by(Project.created_at)))
 
     def assignments(self, user_id: str | None = None,
                     project_id: str | None = None) -> list[tuple[str, str, str]]:
-        """(user ID, project ID, role) triples, explicit and implicit."""
+        """(user ID, project ID, role) triples."""
         with self.db.session() as s:
             query = select(RoleAssignment)
-            users_query = select(User)
             if user_id:
                 query = query.where(RoleAssignment.user_id == user_id)
-                users_query = users_query.where(User.id == user_id)
             if project_id:
                 query = query.where(RoleAssignment.project_id == project_id)
-                users_query = users_query.where(User.project_id == project_id)
-            found = {(a.user_id, a.project_id, a.role) for a in s.scalars(query)}
-            users = list(s.scalars(users_query))
-        with_explicit = {(u, p) for u, p, _ in found}
-        for user in users:
-            if (user.id, user.project_id) not in with_explicit:
-                found.add((user.id, user.project_id, "admin" if user.is_admin else "member"))
-        return sorted(found)
+            return sorted((a.user_id, a.project_id, a.role) for a in s.scalars(query))

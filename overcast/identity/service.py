@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import re
 import secrets
-import string
-import threading
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from overcast.db import Database, utcnow
 from overcast.db.models import AccessKey, Project, User
-from overcast.errors import Conflict, NotFound, invalid
-from overcast.identity.context import Context
+from overcast.db.models_openstack import AppCredential, RoleAssignment, Token
+from overcast.errors import Conflict, Forbidden, NotFound, invalid
+from overcast.identity.access_keys import AccessKeys, KeyGrant
+from overcast.identity.context import ADMIN_PROJECT
 from overcast.identity.secrets import SecretBox
 from overcast.ids import new_hex
 
-ADMIN_PROJECT = "admin"
+__all__ = ["ADMIN_PROJECT", "Credentials", "Identity"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ class Identity:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self.db = db
         self.box = box
-        self._secrets: dict[str, tuple[str, Context]] = {}
-        self._cache_lock = threading.Lock()
+        self.access_keys = AccessKeys(db, box)
         # the OpenStack side: roles and passwords, tokens, application credentials
         from overcast.identity.appcreds import AppCredentials
         from overcast.identity.roles import Roles
@@ -92,8 +91,16 @@ class Identity:
         return project
 
     # users and keys ---------------------------------------------------------------------
-    def create_user(self, name: str, project_name: str, is_admin: bool = False) -> User:
+    def create_user(self, name: str, project_name: str, is_admin: bool = False,
+                    role: str | None = None) -> User:
+        """A user of a home project, holding `role` there (default: admin for a cloud admin,
+        else member) as a real assignment, so that removing it leaves no role behind."""
+        from overcast.identity.roles import ROLES
+
         _check_name(name, "user")
+        role = role or ("admin" if is_admin else "member")
+        if role not in ROLES:
+            raise invalid(f"Unknown role '{role}': use one of {', '.join(ROLES)}.")
         project = self.get_project(project_name)
         with self.db.session() as s:
             if s.scalar(select(User).where(User.name == name)):
@@ -101,7 +108,29 @@ class Identity:
             user = User(id=new_hex(), name=name, project_id=project.id, is_admin=is_admin,
                         created_at=utcnow())
             s.add(user)
+            s.flush()
+            s.add(RoleAssignment(user_id=user.id, project_id=project.id, role=role))
         return user
+
+    def delete_user(self, key: str) -> User:
+        """Delete a user (by name or ID) with its access keys, tokens, application
+        credentials and role assignments. Its instances stay: they belong to the project."""
+        user = self.roles.user(key)
+        with self.db.session() as s:
+            if self._last_cloud_admin(s, user):
+                raise Conflict("Conflict", f"User '{user.name}' is the cloud's last "
+                               "administrator (admin on the admin project).")
+            for model in (AccessKey, Token, AppCredential, RoleAssignment):
+                s.execute(delete(model).where(model.user_id == user.id))
+            s.execute(delete(User).where(User.id == user.id))
+        return user
+
+    @staticmethod
+    def _last_cloud_admin(s: Session, user: User) -> bool:
+        admins = set(s.scalars(
+            select(RoleAssignment.user_id).join(Project, Project.id == RoleAssignment.project_id)
+            .where(Project.name == ADMIN_PROJECT, RoleAssignment.role == "admin")))
+        return admins == {user.id}
 
     def _project_user(self, project: Project) -> User:
         with self.db.session() as s:
@@ -109,46 +138,29 @@ class Identity:
                             .order_by(User.created_at))
         return user or self.create_user(f"{project.name}-user", project.name)
 
-    def create_access_key(self, project_name: str) -> Credentials:
+    def create_access_key(self, project_name: str, user_key: str | None = None) -> Credentials:
+        """A new key on a project for a user who holds a role there (default: the project's
+        first user, made if there is none)."""
         project = self.get_project(project_name)
-        user = self._project_user(project)
-        key_id = "AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
-        secret = secrets.token_urlsafe(30)[:40]
-        with self.db.session() as s:
-            s.add(AccessKey(access_key_id=key_id, secret_encrypted=self.box.seal(secret),
-                            user_id=user.id, project_id=project.id, created_at=utcnow()))
+        user = self.roles.user(user_key) if user_key else self._project_user(project)
+        if not self.roles.assigned(user, project.id):
+            raise Forbidden("UnauthorizedOperation",
+                            f"User '{user.name}' holds no role on project '{project.name}'.")
+        key_id, secret = self.access_keys.create(user, project)
         return Credentials(project.name, project.account_id, key_id, secret)
 
     def credentials(self, project_name: str) -> Credentials:
-        """The project's newest key, decrypted (for the host admin's `overcast credentials`)."""
+        """The project's newest active key, decrypted (for the host admin's
+        `overcast credentials`); a new one if it has none."""
         project = self.get_project(project_name)
-        with self.db.session() as s:
-            key = s.scalar(select(AccessKey).where(AccessKey.project_id == project.id)
-                           .order_by(AccessKey.created_at.desc()))
-        if key is None:
+        found = self.access_keys.newest(project.id)
+        if found is None:
             return self.create_access_key(project_name)
-        return Credentials(project.name, project.account_id, key.access_key_id,
-                           self.box.open(key.secret_encrypted))
+        return Credentials(project.name, project.account_id, *found)
 
-    def lookup(self, access_key_id: str) -> tuple[str, Context] | None:
-        """The secret and the caller's context for a key ID, or None if no such key."""
-        cached = self._secrets.get(access_key_id)
-        if cached:
-            return cached
-        with self.db.session() as s:
-            row = s.execute(
-                select(AccessKey, Project, User)
-                .join(Project, Project.id == AccessKey.project_id)
-                .join(User, User.id == AccessKey.user_id)
-                .where(AccessKey.access_key_id == access_key_id)).first()
-        if row is None:
-            return None
-        key, project, user = row
-        found = (self.box.open(key.secret_encrypted),
-                 Context(project.id, project.account_id, user.id, user.is_admin))
-        with self._cache_lock:
-            self._secrets[access_key_id] = found
-        return found
+    def lookup(self, access_key_id: str) -> KeyGrant | None:
+        """The secret and the caller's context (with current roles) of an active key."""
+        return self.access_keys.lookup(access_key_id)
 
     def user_name(self, user_id: str) -> str:
         """The user's name, or the ID itself for a user that no longer exists."""

@@ -51,7 +51,7 @@ class Scope:
 
     def context(self) -> Context:
         return Context(self.project.id, self.project.account_id, self.user.id,
-                       self.is_cloud_admin)
+                       self.is_cloud_admin, tuple(self.roles))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from threading import local
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +29,7 @@ from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
 from overcast.cloud.launch import DryRunOk
 from overcast.cloud.service import Cloud
 from overcast.errors import CloudError
+from overcast.identity import policy
 from overcast.identity.context import Context
 
 log = logging.getLogger("overcast.ec2")
@@ -46,13 +48,17 @@ def _error(code: str, message: str, request_id: str, status: int = 400) -> Respo
 class Ec2App:
     def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud
+        self._found = local()  # the key _lookup found for this thread's request
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self.handle(Request(environ))(environ, start_response)
 
     def _lookup(self, access_key_id: str) -> str | None:
-        found = self.cloud.identity.lookup(access_key_id)
-        return found[0] if found else None
+        """The secret of an active key, for every signature version to check a request with.
+        What the key stands for is kept for this request (this thread) only."""
+        grant = self.cloud.identity.lookup(access_key_id)
+        self._found.key = (access_key_id, grant)
+        return grant.secret if grant else None
 
     def _authenticate(self, request: Request, body: bytes,
                       service: str = sigv4.SERVICE) -> Context:
@@ -62,9 +68,19 @@ class Ec2App:
             query_string=request.query_string.decode("latin-1"),
             headers=dict(request.headers), body=body)
         access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
-        found = self.cloud.identity.lookup(access_key_id)
-        assert found is not None
-        return found[1]
+        return self._context(access_key_id)
+
+    def _context(self, access_key_id: str) -> Context:
+        """The context (user, project, current roles) of the key a signature was verified
+        with, as _lookup found it during this request."""
+        found = getattr(self._found, "key", None)
+        self._found.key = None
+        grant = found[1] if found and found[0] == access_key_id \
+            else self.cloud.identity.lookup(access_key_id)
+        if grant is None:
+            raise sigv4.AuthError("AuthFailure", "AWS was not able to validate the provided "
+                                  "access credentials")
+        return grant.context
 
     @staticmethod
     def _params(request: Request, body: bytes) -> dict[str, str]:
@@ -106,6 +122,9 @@ class Ec2App:
             ctx = self._authenticate(request, body, sts.SERVICE)
         except sigv4.AuthError as exc:
             return _xml(sts.error(exc.code, exc.message, request_id), exc.status)
+        if not policy.ec2_allows(ctx, "GetCallerIdentity"):
+            return _xml(sts.error("AccessDenied", "The caller holds no role on the key's "
+                                  "project.", request_id), 403)
         return _xml(sts.caller_identity(self.cloud, ctx, request_id))
 
     def _dispatch(self, ctx: Context, params: dict[str, str], host: str) -> tuple[dict, Any]:
@@ -118,5 +137,9 @@ class Ec2App:
         if handler is None:
             raise protocol.Ec2Error("InvalidAction", f"The action {name} is not valid for this "
                                     "web service.")
+        if not policy.ec2_allows(ctx, name):
+            raise protocol.Ec2Error("UnauthorizedOperation", "You are not authorized to "
+                                    f"perform this operation: {name} needs the "
+                                    f"{policy.ec2_role_needed(name)} role.", 403)
         call = Call(self.cloud, ctx, protocol.parse_params(op, params), host)
         return handler(call), op

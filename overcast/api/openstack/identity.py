@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from overcast.api.openstack import identity_admin
+from overcast.api.openstack import identity_admin, identity_ec2
 from overcast.api.openstack.catalog import IDENTITY, IDENTITY_VERSION, link, service_catalog
 from overcast.api.openstack.wsgi import (
     Face,
@@ -229,7 +229,7 @@ class IdentityFace(Face):
     name = "identity"
 
     def __init__(self, cloud: Cloud) -> None:
-        super().__init__(cloud, [router, identity_admin.router])
+        super().__init__(cloud, [router, identity_admin.router, identity_ec2.router])
 
     def fault(self, status: int, message: str) -> Response:
         title = TITLES.get(status, "Error")
