@@ -333,10 +333,7 @@ def update_image(req: Req) -> Response:
         raise Fault(415, f"Unsupported Content-Type {content_type[:64]}: send "
                     f"{PATCH_TYPES[0]}.")
     view = _find(req, req.args["image_id"])
-    try:
-        ops = json.loads(req.request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request("Malformed JSON patch.") from exc
+    ops = req.json()
     if not isinstance(ops, list):
         raise bad_request("A JSON patch is a list of operations.")
     req.cloud.image_uploads.update(req.ctx, view.item.id, _apply_patch(req, view, ops))
