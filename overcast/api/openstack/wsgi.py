@@ -165,7 +165,7 @@ def no_content(status: int = 204) -> Response:
 
 
 def fault_status(exc: CloudError) -> int:
-    if exc.code == "RequestEntityTooLarge":
+    if exc.code in ("RequestEntityTooLarge", "ResourceLimitExceeded"):
         return 413
     return STATUS_OF_KIND.get(exc.kind, 400)
 

@@ -1,0 +1,155 @@
+"""The image store cleans up after itself: an upload cut short by kill -9 leaves nothing stuck
+after a restart, and a deleted image's file goes once nothing uses it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import RunningCloud, start_cloud, wait_for_state
+
+CHUNK = b"\0" * 65536
+BIG = 192 * 1024 * 1024
+
+
+def wait_until(what: str, check: Callable[[], object], timeout: float = 30) -> object:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return found
+
+
+class Glance:
+    """Plain HTTP calls to the Image API with a project's token."""
+
+    def __init__(self, cloud: RunningCloud, project: str = "admin") -> None:
+        self.cloud = cloud
+        text = cloud.overcast("credentials", "--project", project, "--format",
+                              "clouds-yaml").stdout
+        [entry] = yaml.safe_load(text)["clouds"].values()
+        body = {"auth": {"identity": {"methods": ["application_credential"],
+                                      "application_credential": {
+                                          "id": entry["auth"]["application_credential_id"],
+                                          "secret": entry["auth"][
+                                              "application_credential_secret"]}}}}
+        status, _, headers = self.call("POST", "/identity/v3/auth/tokens", body, token=False)
+        assert status == 201
+        self.token = headers["X-Subject-Token"]
+
+    def call(self, method: str, path: str, body: object = None, *, token: bool = True,
+             data: bytes | None = None) -> tuple[int, dict, dict]:
+        headers = {"X-Auth-Token": self.token} if token else {}
+        if data is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.cloud.endpoint + path, data=data, method=method,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else {}, dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else {}, dict(exc.headers)
+
+    def create(self, name: str) -> str:
+        status, body, _ = self.call("POST", "/image/v2/images", {
+            "name": name, "disk_format": "raw", "container_format": "bare"})
+        assert status == 201, body
+        return body["id"]
+
+    def upload(self, image: str, data: bytes) -> tuple[int, dict]:
+        status, body, _ = self.call("PUT", f"/image/v2/images/{image}/file", data=data)
+        return status, body
+
+    def show(self, image: str) -> dict:
+        status, body, _ = self.call("GET", f"/image/v2/images/{image}")
+        assert status == 200, body
+        return body
+
+
+def store(cloud: RunningCloud) -> Path:
+    return cloud.data_dir / "images" / "store"
+
+
+def temp_files(cloud: RunningCloud) -> list[Path]:
+    return sorted(store(cloud).glob(".uploading-*"))
+
+
+def upload_in_background(glance: Glance, image: str, data: bytes) -> threading.Thread:
+    def send() -> None:
+        with contextlib.suppress(OSError):  # the server dies under it: what tests want
+            glance.upload(image, data)
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    running = start_cloud(tmp_path_factory.mktemp("store"), terminated_retention=2)
+    yield running
+    if running.process and running.process.poll() is None:
+        running.stop()
+
+
+def test_upload_cut_by_kill_is_queued_again_after_restart(restartable: RunningCloud) -> None:
+    cloud = restartable
+    glance = Glance(cloud)
+    image = glance.create("cut-upload")
+    big = b"\0" * BIG  # the server takes the whole body, then streams it into the store
+    thread = upload_in_background(glance, image, big)
+    wait_until("the upload streaming into the store", lambda: any(
+        0 < f.stat().st_size < BIG for f in temp_files(cloud)), timeout=120)
+    assert cloud.process is not None
+    cloud.process.kill()  # kill -9 in the middle of writing the image
+    cloud.process.wait(30)
+    thread.join(30)
+    [left] = temp_files(cloud)  # what the dead process left behind
+    assert left.stat().st_size < BIG
+
+    cloud.start()
+    glance = Glance(cloud)
+    assert glance.show(image)["status"] == "queued"
+    assert temp_files(cloud) == []
+    data = CHUNK * 4
+    assert glance.upload(image, data)[0] == 204
+    shown = glance.show(image)
+    assert shown["status"] == "active" and shown["size"] == len(data)
+    assert len(list(store(cloud).glob(f"{image}.*"))) == 1
+
+
+def test_a_deleted_image_file_goes_once_no_instance_uses_it(restartable: RunningCloud) -> None:
+    cloud = restartable
+    glance = Glance(cloud)
+    unused, used = glance.create("unused-image"), glance.create("used-image")
+    for image in (unused, used):
+        assert glance.upload(image, CHUNK * 2)[0] == 204
+    files = {i: wait_until("the image file", lambda i=i: list(store(cloud).glob(f"{i}.*")))
+             for i in (unused, used)}
+    ec2 = cloud.client()
+    ami = ec2.describe_images(Filters=[{"Name": "name", "Values": ["used-image"]}])[
+        "Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    wait_for_state(ec2, [iid], "running")
+
+    assert glance.call("DELETE", f"/image/v2/images/{unused}")[0] == 204
+    assert not files[unused][0].exists()  # nothing used it: gone at once
+    assert glance.call("DELETE", f"/image/v2/images/{used}")[0] == 204
+    assert files[used][0].exists()  # the instance's disk is backed by it
+    ec2.terminate_instances(InstanceIds=[iid])
+    wait_until("the file of the image the terminated instance used",
+               lambda: not files[used][0].exists())
