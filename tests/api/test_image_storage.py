@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 
 from tests.conftest import RunningCloud, start_cloud, wait_for_state
 
@@ -153,3 +154,47 @@ def test_a_deleted_image_file_goes_once_no_instance_uses_it(restartable: Running
     ec2.terminate_instances(InstanceIds=[iid])
     wait_until("the file of the image the terminated instance used",
                lambda: not files[used][0].exists())
+
+
+def test_image_quotas_on_glance_and_ec2(restartable: RunningCloud) -> None:
+    cloud = restartable
+    cloud.overcast("project", "create", "imgquota")
+    limit = 3 * len(CHUNK) * 8  # 1.5 MiB
+    cloud.overcast("project", "set-quota", "imgquota", "--images", "2", "--image-gib",
+                   repr(limit / 2**30))
+    listing = cloud.overcast("project", "list").stdout.splitlines()
+    row = next(line for line in listing if line.startswith("imgquota")).split()
+    assert row[-2] == "2" and float(row[-1]) * 2**30 == pytest.approx(limit, rel=1e-3)
+    glance = Glance(cloud, "imgquota")
+    first, second = glance.create("q-first"), glance.create("q-second")
+    assert glance.upload(first, CHUNK * 16)[0] == 204  # 1 MiB of 1.5
+    status, body = glance.upload(second, CHUNK * 16)  # would make 2 MiB
+    assert status == 413 and body["code"] == "413 Request Entity Too Large", body
+    assert "quota" in body["message"]
+    assert glance.show(second)["status"] == "queued" and temp_files(cloud) == []
+    assert not list(store(cloud).glob(f"{second}.*"))
+    assert glance.upload(second, CHUNK * 4)[0] == 204  # 1.25 MiB: fits
+    status, body, _ = glance.call("POST", "/image/v2/images", {
+        "name": "q-third", "disk_format": "raw", "container_format": "bare"})
+    assert status == 413 and body["title"] == "Request Entity Too Large", body
+
+    ec2 = cloud.client(cloud.project_credentials("imgquota"))
+    with pytest.raises(ClientError) as exc:
+        ec2.register_image(Name="q-registered", ImageLocation=f"{first}.raw")
+    assert exc.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+    builtin = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=builtin, MinCount=1, MaxCount=1)["Instances"][0][
+        "InstanceId"]
+    wait_for_state(ec2, [iid], "running")
+    with pytest.raises(ClientError) as exc:
+        ec2.create_image(InstanceId=iid, Name="q-snapshot")
+    assert exc.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+    assert glance.call("DELETE", f"/image/v2/images/{second}")[0] == 204
+    with pytest.raises(ClientError) as exc:  # a count is free; 1 MiB more is not
+        ec2.register_image(Name="q-registered", ImageLocation=f"{first}.raw")
+    assert exc.value.response["Error"]["Code"] == "ResourceLimitExceeded"
+    assert "storage quota" in exc.value.response["Error"]["Message"]
+    cloud.overcast("project", "set-quota", "imgquota", "--image-gib", "1")
+    made = ec2.register_image(Name="q-registered", ImageLocation=f"{first}.raw")["ImageId"]
+    assert ec2.describe_images(ImageIds=[made])["Images"][0]["State"] == "available"
+    ec2.terminate_instances(InstanceIds=[iid])
