@@ -16,7 +16,9 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from tests.conftest import RunningCloud, start_cloud, wait_for_state
+from overcast.cloud.image_uploads import NewImage
+from overcast.db.models_openstack import GlanceImage
+from tests.conftest import RunningCloud, in_process_cloud, start_cloud, wait_for_state
 
 CHUNK = b"\0" * 65536
 BIG = 192 * 1024 * 1024
@@ -198,3 +200,25 @@ def test_image_quotas_on_glance_and_ec2(restartable: RunningCloud) -> None:
     made = ec2.register_image(Name="q-registered", ImageLocation=f"{first}.raw")["ImageId"]
     assert ec2.describe_images(ImageIds=[made])["Images"][0]["State"] == "available"
     ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_recovery_spares_live_uploads_and_removes_dead_ones(tmp_path: Path) -> None:
+    """In one process: a temporary file whose upload still holds its lock stays, with its
+    image `saving`; an unlocked one (its upload died, its image maybe deleted) goes."""
+    cloud, ctx, _image = in_process_cloud(tmp_path)
+    live = cloud.image_uploads.create(ctx, NewImage(name="live", disk_format="raw",
+                                                    container_format="bare")).image
+    dead_dir = cloud.image_store.path
+    assert dead_dir is not None
+    dead_dir.mkdir(parents=True, exist_ok=True)
+    dead = dead_dir / ".uploading-ami-0123456789abcdef0-x1y2z3"  # a deleted image's leftover
+    dead.write_bytes(b"partial")
+    with cloud.image_store.spool(live.id) as (_fd, held):
+        with cloud.db.session() as s:
+            s.get(GlanceImage, live.id).status = "saving"
+        assert cloud.image_store.recover_uploads() == 0
+        assert held.exists() and not dead.exists()
+        assert cloud.image_uploads.record(live.id).attrs.status == "saving"
+    assert cloud.image_store.recover_uploads() == 1  # its upload is gone now
+    assert cloud.image_uploads.record(live.id).attrs.status == "queued"
+    assert not list(dead_dir.glob(".uploading-*"))
