@@ -47,6 +47,14 @@ class ImageQuotas:
         count, size = s.execute(_USAGE, {"project": project_id, "besides": besides}).one()
         return image_limits(project, self.settings), int(count), int(size)
 
+    def usage(self, s: Session, project_id: str) -> tuple[ImageLimits, int, int]:
+        """A project's limits, its images and their bytes (read only, no lock)."""
+        project = s.get(Project, project_id)
+        if project is None:
+            return ImageLimits(0, 0), 0, 0
+        count, size = s.execute(_USAGE, {"project": project_id, "besides": ""}).one()
+        return image_limits(project, self.settings), int(count), int(size)
+
     def check_new(self, s: Session, project_id: str | None, size: int = 0) -> None:
         """Raise unless the project may add one more image of `size` bytes."""
         if project_id is None:  # the cloud's own images

@@ -113,6 +113,14 @@ class ImageUploads:
                 self._set_owner(s, ctx, image, attrs, spec.owner)
         return ImageRecord(image, attrs)
 
+    def usage(self, ctx: Context) -> dict[str, tuple[int, int]]:
+        """Glance's quota usage of the caller's project: (limit, usage) by resource, sizes in
+        MiB as Glance counts them."""
+        with self.db.read() as s:
+            limits, count, size = self.quotas.usage(s, ctx.project_id)
+        return {"image_size_total": (limits.image_bytes // 2**20, size // 2**20),
+                "image_count_total": (limits.images, count)}
+
     def record(self, image_id: str) -> ImageRecord:
         """An image as it is now, whoever holds it (for answering a change that gave it away)."""
         with self.db.session() as s:

@@ -176,6 +176,9 @@ def test_image_quotas_on_glance_and_ec2(restartable: RunningCloud) -> None:
     assert glance.show(second)["status"] == "queued" and temp_files(cloud) == []
     assert not list(store(cloud).glob(f"{second}.*"))
     assert glance.upload(second, CHUNK * 4)[0] == 204  # 1.25 MiB: fits
+    status, body, _ = glance.call("GET", "/image/v2/info/usage")
+    assert status == 200 and body["usage"]["image_count_total"] == {"limit": 2, "usage": 2}
+    assert body["usage"]["image_size_total"] == {"limit": 1, "usage": 1}  # MiB, rounded down
     status, body, _ = glance.call("POST", "/image/v2/images", {
         "name": "q-third", "disk_format": "raw", "container_format": "bare"})
     assert status == 413 and body["title"] == "Request Entity Too Large", body

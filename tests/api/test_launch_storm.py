@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from overcast.drivers.base import HostCapacity
 from overcast.drivers.fake import FakeDriver
@@ -58,8 +59,8 @@ class Storm:
                     with self.lock:
                         self.failures.append(f"{token}: {exc}")
                     return
-            except (BotoCoreError, ConnectionError, OSError):
-                pass  # no answer: the server is down or died mid-request
+            except (BotoCoreError, ResponseParserError, ConnectionError, OSError):
+                pass  # no answer: the server is down, or died mid-request or mid-answer
             else:
                 with self.lock:
                     self.answers.setdefault(token, []).append((answer["ReservationId"], sorted(

@@ -361,6 +361,14 @@ def image_action(req: Req) -> Response:
     return no_content()
 
 
+@router.route(f"{V2}/info/usage")
+def usage_info(req: Req) -> Response:
+    """The project's image quotas and their use, as Glance shows them (sizes in MiB)."""
+    usage = req.cloud.image_uploads.usage(req.ctx)
+    return json_response({"usage": {name: {"limit": limit, "usage": used}
+                                    for name, (limit, used) in usage.items()}})
+
+
 @router.route(f"{V2}/info/import")
 def import_info(req: Req) -> Response:
     return json_response({"import-methods": {
