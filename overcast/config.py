@@ -39,6 +39,8 @@ class Settings:
     # per-project quota defaults
     default_max_instances: int = 20
     default_max_vcpus: int = 64
+    default_max_images: int = 100  # images a project holds (any state but deleted)
+    default_max_image_gib: float = 500.0  # the sizes of those images, together
     # prefix length of each zone's default subnet in the default VPC 172.31.0.0/16 (AWS: /20,
     # 4091 addresses; benchmarks with more instances per zone use a shorter prefix)
     default_subnet_prefix: int = 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cloud.image_quotas import GIB, image_limits
 from overcast.cloud.launch import quotas
 from overcast.identity.access_keys import ACTIVE, INACTIVE
 
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     quota.add_argument("name")
     quota.add_argument("--instances", type=int)
     quota.add_argument("--vcpus", type=int)
+    quota.add_argument("--images", type=int, help="images the project may hold")
+    quota.add_argument("--image-gib", type=float, help="their sizes together, in GiB")
     quota.set_defaults(func=set_quota)
     key = sub.add_parser("access-key", help="manage EC2 access keys").add_subparsers(
         dest="action", required=True)
@@ -57,24 +60,33 @@ def create_project(args: argparse.Namespace) -> int:
 
 def list_projects(args: argparse.Namespace) -> int:
     cloud = open_cloud(args)
-    print(f"{'NAME':<24} {'ACCOUNT':<14} {'MAX-INSTANCES':>13} {'MAX-VCPUS':>9}")
+    print(f"{'NAME':<24} {'ACCOUNT':<14} {'MAX-INSTANCES':>13} {'MAX-VCPUS':>9} "
+          f"{'MAX-IMAGES':>10} {'MAX-IMAGE-GIB':>13}")
     for p in cloud.identity.list_projects():
         max_instances, max_vcpus = quotas(p, cloud.settings)
-        print(f"{p.name:<24} {p.account_id:<14} {max_instances:>13} {max_vcpus:>9}")
+        limits = image_limits(p, cloud.settings)
+        print(f"{p.name:<24} {p.account_id:<14} {max_instances:>13} {max_vcpus:>9} "
+              f"{limits.images:>10} {limits.image_bytes / GIB:>13g}")
     return 0
 
 
 def set_quota(args: argparse.Namespace) -> int:
-    if args.instances is None and args.vcpus is None:
-        print("error: give --instances and/or --vcpus")
+    wanted = (args.instances, args.vcpus, args.images, args.image_gib)
+    if all(value is None for value in wanted):
+        print("error: give --instances, --vcpus, --images and/or --image-gib")
         return 2
-    for value in (args.instances, args.vcpus):
-        if value is not None and value < 0:
-            print("error: quotas cannot be negative")
-            return 2
-    project = open_cloud(args).identity.set_quota(args.name, args.instances, args.vcpus)
+    if any(value is not None and value < 0 for value in wanted):
+        print("error: quotas cannot be negative")
+        return 2
+    cloud = open_cloud(args)
+    project = cloud.identity.set_quota(args.name, args.instances, args.vcpus)
+    if args.images is not None or args.image_gib is not None:
+        image_bytes = None if args.image_gib is None else int(args.image_gib * GIB)
+        project = cloud.identity.set_image_quota(args.name, args.images, image_bytes)
+    limits = image_limits(project, cloud.settings)
     print(f"project {project.name}: max instances {project.max_instances}, "
-          f"max vCPUs {project.max_vcpus}")
+          f"max vCPUs {project.max_vcpus}, max images {limits.images}, "
+          f"max image bytes {limits.image_bytes}")
     return 0
 
 

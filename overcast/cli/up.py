@@ -56,7 +56,7 @@ def _serve_until(stopping: threading.Event, cloud: Cloud, purge_every: float) ->
     next_purge = time.monotonic() + purge_every
     while not stopping.wait(SIGNAL_POLL):
         if time.monotonic() >= next_purge:
-            cloud.instances.purge_terminated()
+            cloud.tidy()
             next_purge = time.monotonic() + purge_every
 
 
@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     stopping = _stop_on_signals()
     cloud = Cloud(settings)
     cloud.prepare()
+    cloud.tidy()  # before serving: uploads a crash cut short, files nothing uses
     first_start = cloud.identity.bootstrap() is not None
     ensure_builtin_image(cloud)
     driver = make_driver(settings)

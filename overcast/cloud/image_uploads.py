@@ -8,25 +8,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from overcast.cloud.image_quotas import ImageQuotas
+from overcast.cloud.image_store import ImageStore
 from overcast.db import Database, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_openstack import GlanceImage
 from overcast.errors import Conflict, Forbidden, InvalidParameter, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
-from overcast.images.importer import store_dir
-from overcast.images.probe import UnsafeImage, probe
+from overcast.images.probe import ImageInfo, UnsafeImage, probe
 
 MAX_IMAGE_BYTES = 1024**4  # Glance's default image_size_cap
 CHUNK = 1024 * 1024
+QUOTA_STEP = 8 * CHUNK  # an upload's size is checked against the quota (and shown) this often
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
                 "ploop")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
@@ -59,10 +60,20 @@ def check_choice(value: str | None, allowed: tuple[str, ...], what: str) -> None
         raise invalid(f"Invalid value '{value}' for {what}: use one of {', '.join(allowed)}.")
 
 
+@dataclass(frozen=True)
+class Received:
+    path: Path
+    size: int
+    md5: str
+    sha512: str
+    info: ImageInfo
+
+
 class ImageUploads:
-    def __init__(self, db: Database, data_dir: Path) -> None:
+    def __init__(self, db: Database, store: ImageStore, quotas: ImageQuotas) -> None:
         self.db = db
-        self.data_dir = data_dir
+        self.store = store
+        self.quotas = quotas
 
     # records ------------------------------------------------------------------------------
     def attributes(self, image_ids: Iterable[str]) -> dict[str, GlanceImage]:
@@ -94,12 +105,21 @@ class ImageUploads:
         with self.db.session() as s:
             if s.scalar(select(Image.id).where(Image.uuid == image.uuid)):
                 raise Conflict("Conflict", f"An image with ID {image.uuid} exists.")
+            self.quotas.check_new(s, image.project_id)
             s.add(image)
             s.flush()
             s.add(attrs)
             if spec.owner is not None:
                 self._set_owner(s, ctx, image, attrs, spec.owner)
         return ImageRecord(image, attrs)
+
+    def usage(self, ctx: Context) -> dict[str, tuple[int, int]]:
+        """Glance's quota usage of the caller's project: (limit, usage) by resource, sizes in
+        MiB as Glance counts them."""
+        with self.db.read() as s:
+            limits, count, size = self.quotas.usage(s, ctx.project_id)
+        return {"image_size_total": (limits.image_bytes // 2**20, size // 2**20),
+                "image_count_total": (limits.images, count)}
 
     def record(self, image_id: str) -> ImageRecord:
         """An image as it is now, whoever holds it (for answering a change that gave it away)."""
@@ -198,10 +218,25 @@ class ImageUploads:
             image.state = "deregistered"
             image.is_public = False
             attrs.status = "deleted"
+        self.store.collect()
 
     # data ---------------------------------------------------------------------------------
     def upload(self, ctx: Context, image_id: str, chunks: Iterable[bytes]) -> None:
-        """Stream data into the store; the image becomes active once it passed the checks."""
+        """Stream data into the store; the image becomes active once it passed the checks.
+        The temporary file is locked before the image reads `saving`: an image `saving`
+        without a locked file is an upload that died (ImageStore.recover_uploads)."""
+        with self.store.spool(image_id) as (fd, tmp):
+            image = self._begin(ctx, image_id)
+            try:
+                self._finish(image, self._receive(image, fd, tmp, chunks))
+            except UnsafeImage as exc:
+                self._set_status(image_id, "queued")
+                raise invalid(f"Image data refused: {exc}") from exc
+            except BaseException:  # over quota, a full disk, a client that went away
+                self._set_status(image_id, "queued")
+                raise
+
+    def _begin(self, ctx: Context, image_id: str) -> Image:
         with self.db.session() as s:
             image, attrs = self._owned(s, ctx, image_id)
             if attrs.status != "queued":
@@ -210,66 +245,68 @@ class ImageUploads:
             if not attrs.disk_format or not attrs.container_format:
                 raise invalid("Set disk_format and container_format before uploading data.")
             attrs.status = "saving"
+            image.disk_format = attrs.disk_format
+        return image
+
+    def _finish(self, image: Image, got: Received) -> None:
+        """Move the checked data into place and make the image active (if still wanted)."""
+        final = got.path.with_name(f"{image.uuid}.{got.info.format}")
         try:
-            path, size, md5, sha512 = self._receive(image.uuid, chunks)
-            try:
-                info = probe(path)
-                if attrs.disk_format != info.format:
-                    raise UnsafeImage(f"the data is {info.format}, not {attrs.disk_format}")
-                final = path.with_name(f"{image.uuid}.{info.format}")
-                os.replace(path, final)
-                path = final
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
-        except UnsafeImage as exc:
-            self._set_status(image_id, "queued")
-            raise invalid(f"Image data refused: {exc}") from exc
-        except BaseException:  # a refused size, a full disk, a client that went away
-            self._set_status(image_id, "queued")
+            with self.db.session() as s:
+                row, glance = s.get(Image, image.id), s.get(GlanceImage, image.id)
+                if row is None or glance is None or row.deregistered_at is not None:
+                    raise InvalidParameter("NotFound", "The image was deleted during the "
+                                           "upload.")
+                self.quotas.check_size(s, row.project_id, image.id, got.size)
+                os.replace(got.path, final)
+                row.disk_path, row.disk_format = str(final), got.info.format
+                row.size_bytes, row.state = got.size, "available"
+                glance.status, glance.checksum = "active", got.md5
+                glance.os_hash_value, glance.data_size = got.sha512, got.size
+                glance.virtual_size, glance.updated_at = got.info.virtual_size, utcnow()
+        except BaseException:
+            final.unlink(missing_ok=True)
             raise
-        with self.db.session() as s:
-            row, glance = s.get(Image, image_id), s.get(GlanceImage, image_id)
-            if row is None or glance is None or row.deregistered_at is not None:
-                path.unlink(missing_ok=True)
-                raise InvalidParameter("NotFound", "The image was deleted during the upload.")
-            row.disk_path, row.disk_format, row.size_bytes = str(path), info.format, size
-            row.state = "available"
-            glance.status, glance.checksum, glance.os_hash_value = "active", md5, sha512
-            glance.data_size, glance.virtual_size = size, info.virtual_size
-            glance.updated_at = utcnow()
 
     def _set_status(self, image_id: str, status: str) -> None:
         with self.db.session() as s:
-            attrs = s.get(GlanceImage, image_id)
+            attrs, image = s.get(GlanceImage, image_id), s.get(Image, image_id)
             if attrs is not None and attrs.status != "deleted":
                 attrs.status = status
+            if image is not None and status == "queued":
+                image.size_bytes = 0
 
-    def _receive(self, _stem: str, chunks: Iterable[bytes]) -> tuple[Path, int, str, str]:
-        store = store_dir(self.data_dir)
-        store.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=store, prefix=".uploading-")
-        tmp = Path(tmp_name)
-        md5, sha512, size = hashlib.md5(), hashlib.sha512(), 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > MAX_IMAGE_BYTES:
-                        raise QuotaExceeded("RequestEntityTooLarge",
-                                            "The image is larger than this cloud accepts.")
-                    md5.update(chunk)
-                    sha512.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if size == 0:
-                raise invalid("The upload carried no data.")
-            tmp.chmod(0o444)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return tmp, size, md5.hexdigest(), sha512.hexdigest()
+    def _grew(self, image: Image, size: int) -> None:
+        """Check an upload's size so far against the quota and record it, so that other
+        uploads of the project count it."""
+        with self.db.session() as s:
+            self.quotas.check_size(s, image.project_id, image.id, size)
+            s.execute(update(Image).where(Image.id == image.id).values(size_bytes=size))
+
+    def _receive(self, image: Image, fd: int, tmp: Path, chunks: Iterable[bytes]) -> Received:
+        md5, sha512, size, checked = hashlib.md5(), hashlib.sha512(), 0, 0
+        with os.fdopen(fd, "wb", closefd=False) as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_IMAGE_BYTES:
+                    raise QuotaExceeded("RequestEntityTooLarge",
+                                        "The image is larger than this cloud accepts.")
+                if size - checked >= QUOTA_STEP:
+                    self._grew(image, size)
+                    checked = size
+                md5.update(chunk)
+                sha512.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size == 0:
+            raise invalid("The upload carried no data.")
+        self._grew(image, size)
+        tmp.chmod(0o444)
+        info = probe(tmp)
+        if image.disk_format != info.format:
+            raise UnsafeImage(f"the data is {info.format}, not {image.disk_format}")
+        return Received(tmp, size, md5.hexdigest(), sha512.hexdigest(), info)
 
     @staticmethod
     def read(path: str, chunk_size: int = CHUNK) -> Iterator[bytes]:

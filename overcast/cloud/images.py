@@ -3,8 +3,9 @@
 A project may see and launch an image it owns, a public one (the cloud's own, owned by
 CLOUD_ACCOUNT with the alias "amazon", or any image made public with launch permission group
 `all`), or one whose owner granted its account a launch permission. Everything else does not
-exist for it (InvalidAMIID.NotFound), as on AWS. Deregistered images keep their row and files
-(running instances may be backed by them) but vanish from every API.
+exist for it (InvalidAMIID.NotFound), as on AWS. Deregistered images keep their row but vanish
+from every API; their files go once no instance that is not yet terminated uses them
+(ImageStore.collect).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.image_quotas import ImageQuotas
+from overcast.cloud.image_store import ImageStore
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_images import ImageLaunchPermission
@@ -136,9 +139,12 @@ def _caller(ctx: Context, image_id: str | None = None) -> dict[str, str | None]:
 
 
 class Images:
-    def __init__(self, db: Database, data_dir: Path | None = None) -> None:
+    def __init__(self, db: Database, data_dir: Path | None = None, *,
+                 store: ImageStore | None = None, quotas: ImageQuotas | None = None) -> None:
         self.db = db
         self.data_dir = data_dir
+        self.store = store  # removes deleted images' files once unused
+        self.quotas = quotas
 
     # registration -------------------------------------------------------------------------
     def register_public(self, name: str, files: ImageFiles, description: str = "",
@@ -173,6 +179,8 @@ class Images:
         with self.db.session() as s:
             if project_id is not None:
                 self.check_unique_name(s, project_id, name)
+            if self.quotas is not None:
+                self.quotas.check_new(s, project_id, files.size_bytes)
             s.add(image)
             s.flush()
             if tags and project_id is not None:
@@ -254,6 +262,8 @@ class Images:
             image.is_public = False
             s.execute(delete(ImageLaunchPermission)
                       .where(ImageLaunchPermission.image_id == image_id))
+        if self.store is not None:
+            self.store.collect()
 
     # visibility ---------------------------------------------------------------------------
     def get(self, ctx: Context, image_id: str) -> Image:
@@ -400,6 +410,8 @@ class Images:
             image.is_public = False
             s.execute(delete(ImageLaunchPermission)
                       .where(ImageLaunchPermission.image_id == image_id))
+        if self.store is not None:
+            self.store.collect()
 
     def set_description(self, ctx: Context, image_id: str, description: str) -> None:
         if len(description) > MAX_DESCRIPTION:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
@@ -18,6 +19,7 @@ from overcast.cloud.hosts import Hosts, local_hosts
 from overcast.cloud.images import Images
 from overcast.cloud.instances import InstanceOptions
 from overcast.cloud.keypairs import KeyPairs
+from overcast.cloud.launch_tokens import earlier_launch, request_digest
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.vpcs import DEFAULT_VPC_CIDR, Vpcs
 from overcast.config import Settings
@@ -46,9 +48,6 @@ _PROJECT_USAGE = select(  # counted in SQL, not row by row
                                  Instance.vcpus), else_=0))).where(
     Instance.project_id == bindparam("project"),
     Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))
-_BY_TOKEN = select(Instance).where(Instance.project_id == bindparam("project"),
-                                  Instance.client_token == bindparam("token")).order_by(
-    Instance.launch_index)
 _IMAGE_PROPERTIES = select(GlanceImage.properties).where(
     GlanceImage.image_id == bindparam("image"))
 
@@ -173,6 +172,19 @@ class Launcher:
         _check_counts(req)
         tagsvc.validate(req.tags)
         default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
+        digest = request_digest(req)
+        try:
+            return self._run(ctx, req, default_vpc, digest)
+        except IntegrityError:  # a twin with the same token committed first: answer its launch
+            if not req.client_token:
+                raise
+            with self.db.session() as s:
+                earlier = earlier_launch(s, ctx.project_id, req.client_token, digest)
+            if not earlier:
+                raise
+            return Launched(earlier[0].reservation_id, earlier)
+
+    def _run(self, ctx: Context, req: RunRequest, default_vpc: str, digest: str) -> Launched:
         with self.db.session() as s:  # one transaction: checks, placement and the rows
             self.images.launchable(s, ctx, req.image_id)
             itype = self.catalog.instance_type(req.instance_type, s)
@@ -184,11 +196,11 @@ class Launcher:
             where = self._network(s, ctx, req, default_vpc)
             if req.dry_run:
                 raise DryRunOk()
-            if req.client_token:
-                earlier = self._by_token(s, ctx, req.client_token)
-                if earlier:
-                    return Launched(earlier[0].reservation_id, earlier)
-            count = self._allowed_count(s, ctx, req, itype)
+            if earlier := self._by_token(s, ctx, req, digest):
+                return Launched(earlier[0].reservation_id, earlier)
+            count = self._allowed_count(s, ctx, req, itype)  # holds the project's lock
+            if earlier := self._by_token(s, ctx, req, digest):  # committed while we waited
+                return Launched(earlier[0].reservation_id, earlier)
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
@@ -204,8 +216,10 @@ class Launcher:
         return Placement(vpc_id, subnet, groups)
 
     @staticmethod
-    def _by_token(s: Session, ctx: Context, token: str) -> list[Instance]:
-        return list(s.scalars(_BY_TOKEN, {"project": ctx.project_id, "token": token}))
+    def _by_token(s: Session, ctx: Context, req: RunRequest, digest: str) -> list[Instance]:
+        if not req.client_token:
+            return []
+        return earlier_launch(s, ctx.project_id, req.client_token, digest)
 
     def _allowed_count(self, s: Session, ctx: Context, req: RunRequest,
                        itype: InstanceType) -> int:
@@ -268,7 +282,7 @@ class Launcher:
 
     def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceType,
                      hosts: list, where: Placement) -> list[Instance]:
-        reservation = new_id("r")
+        reservation, digest = new_id("r"), request_digest(req)
         now = utcnow()
         pools: dict[str, tuple[Subnet, Iterator[str]]] = {}
         rows = []
@@ -284,7 +298,7 @@ class Launcher:
                 availability_zone=host.availability_zone, private_ip=address,
                 subnet_id=subnet.id, vpc_id=subnet.vpc_id,
                 mac_address=new_mac(), launch_time=now, updated_at=now.timestamp(),
-                user_id=ctx.user_id or None)
+                user_id=ctx.user_id or None, launch_digest=digest)
             req.options.apply(row)
             s.add(row)
             rows.append(row)

@@ -7,6 +7,8 @@ from overcast.cloud.burst import Burst
 from overcast.cloud.catalog import Catalog
 from overcast.cloud.hosts import Hosts
 from overcast.cloud.image_members import ImageMembers
+from overcast.cloud.image_quotas import ImageQuotas
+from overcast.cloud.image_store import ImageStore
 from overcast.cloud.image_uploads import ImageUploads
 from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
@@ -37,8 +39,11 @@ class Cloud:
         self.catalog = Catalog(self.db, settings.region)
         self.hosts = Hosts(self.db)
         self.addresses = Addresses(self.db)
-        self.images = Images(self.db, settings.data_dir)
-        self.image_uploads = ImageUploads(self.db, settings.data_dir)  # the Image API's data
+        self.image_store = ImageStore(self.db, settings.data_dir)
+        self.image_quotas = ImageQuotas(settings)
+        self.images = Images(self.db, settings.data_dir, store=self.image_store,
+                             quotas=self.image_quotas)
+        self.image_uploads = ImageUploads(self.db, self.image_store, self.image_quotas)
         self.image_members = ImageMembers(self.db, self.images)
         self.metadefs = Metadefs(self.db)  # Glance metadata definitions
         self.keypairs = KeyPairs(self.db)
@@ -75,6 +80,13 @@ class Cloud:
         """Migrate the schema and seed the catalog; safe to call on every start."""
         self.db.migrate()
         self.catalog.seed()
+
+    def tidy(self) -> None:
+        """Housekeeping, at start and now and then: forget long-terminated instances, undo
+        uploads that died, remove deleted images' files that nothing uses any more."""
+        self.instances.purge_terminated()
+        self.image_store.recover_uploads()
+        self.image_store.collect()
 
     def run_instances(self, ctx: Context, req: RunRequest) -> Launched:
         launched = self.launcher.run(ctx, req)

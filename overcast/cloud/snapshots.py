@@ -78,6 +78,8 @@ class Snapshots:
                 Images.check_unique_name(s, ctx.project_id, req.name)
             if dry_run:
                 return Image(id="", name=req.name)
+            if self.images.quotas is not None:
+                self.images.quotas.check_new(s, ctx.project_id)
             source = s.get(Image, row.image_id)
             image = self._image_row(ctx, req, row, source)
             image.disk_path = str(store / f"{image.uuid}.qcow2")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,6 +32,9 @@ class Project(Base):
     account_id: Mapped[str] = mapped_column(String(12), unique=True)
     max_instances: Mapped[int | None] = mapped_column(Integer)
     max_vcpus: Mapped[int | None] = mapped_column(Integer)
+    # added by 0701_launch_tokens: image quotas (None: the cloud's defaults)
+    max_images: Mapped[int | None] = mapped_column(Integer)
+    max_image_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -131,7 +135,11 @@ class Instance(Base):
                       # added by 0008_usage_indexes: what every launch sums, read from these
                       Index("ix_instances_usage_by_state", "state", "host_id", "vcpus",
                             "memory_mib", "disk_gib"),
-                      Index("ix_instances_project_usage", "project_id", "state", "vcpus"))
+                      Index("ix_instances_project_usage", "project_id", "state", "vcpus"),
+                      # added by 0701_launch_tokens: one launch per client token
+                      Index("uq_instances_project_token_launch", "project_id", "client_token",
+                            unique=True, sqlite_where=text("launch_index = 0"),
+                            postgresql_where=text("launch_index = 0")))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -174,6 +182,8 @@ class Instance(Base):
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     # added by 0007_instance_user: who launched it (None: launched before that was kept)
     user_id: Mapped[str | None] = mapped_column(String(64))
+    # added by 0701_launch_tokens: a digest of the RunInstances request that made it
+    launch_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class Tag(Base):

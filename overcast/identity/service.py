@@ -90,6 +90,18 @@ class Identity:
                 project.max_vcpus = max_vcpus
         return project
 
+    def set_image_quota(self, name: str, max_images: int | None,
+                        max_image_bytes: int | None) -> Project:
+        with self.db.session() as s:
+            project = s.scalar(select(Project).where(Project.name == name))
+            if project is None:
+                raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
+            if max_images is not None:
+                project.max_images = max_images
+            if max_image_bytes is not None:
+                project.max_image_bytes = max_image_bytes
+        return project
+
     # users and keys ---------------------------------------------------------------------
     def create_user(self, name: str, project_name: str, is_admin: bool = False,
                     role: str | None = None) -> User:

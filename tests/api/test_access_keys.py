@@ -39,13 +39,13 @@ def _listed(cloud: RunningCloud, *args: str) -> dict[str, list[str]]:
     return {line.split()[0]: line.split()[1:] for line in lines[1:]}
 
 
-def _refused(ec2) -> str:  # noqa: ANN001
+def _refused(ec2) -> str:
     with pytest.raises(ClientError) as exc:
         ec2.describe_instances()
     return _code(exc)
 
 
-def test_list_deactivate_activate_delete(cloud) -> None:  # noqa: ANN001
+def test_list_deactivate_activate_delete(cloud) -> None:
     cloud.overcast("project", "create", "keys")
     cloud.overcast("user", "create", "keys-dora", "--project", "keys", "--password", PASSWORD)
     creds = _new_key(cloud, "keys", "keys-dora")
@@ -71,7 +71,7 @@ def test_list_deactivate_activate_delete(cloud) -> None:  # noqa: ANN001
     assert gone.returncode != 0 and "does not exist" in gone.stderr
 
 
-def test_a_key_needs_a_role_on_its_project(cloud) -> None:  # noqa: ANN001
+def test_a_key_needs_a_role_on_its_project(cloud) -> None:
     cloud.overcast("project", "create", "norole")
     refused = cloud.overcast("access-key", "create", "--project", "norole", "--user", "admin",
                              check=False)
@@ -79,7 +79,7 @@ def test_a_key_needs_a_role_on_its_project(cloud) -> None:  # noqa: ANN001
     assert _listed(cloud, "--project", "norole") == {}
 
 
-def test_user_delete_takes_keys_and_leaves_instances(cloud, image_id) -> None:  # noqa: ANN001
+def test_user_delete_takes_keys_and_leaves_instances(cloud, image_id) -> None:
     cloud.overcast("project", "create", "leavers")
     cloud.overcast("user", "create", "leavers-ed", "--project", "leavers", "--password",
                    PASSWORD)
@@ -118,7 +118,7 @@ def two_controllers(tmp_path: Path) -> Iterator[tuple[Cloud, list[str]]]:
         server.stop()
 
 
-def test_every_controller_refuses_at_once(two_controllers) -> None:  # noqa: ANN001
+def test_every_controller_refuses_at_once(two_controllers) -> None:
     first, endpoints = two_controllers
     creds = first.identity.credentials("admin")
     clients = [boto3.client("ec2", endpoint_url=url, region_name=first.settings.region,

@@ -68,7 +68,7 @@ def _world(ec2: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def demoted(cloud, image_id):  # noqa: ANN001, ANN201
+def demoted(cloud, image_id):
     """A member's key and running instance in project 'ro'; then the member is made a reader."""
     cloud.overcast("project", "create", "ro")
     cloud.overcast("user", "create", "ro-alice", "--project", "ro", "--password", PASSWORD)
@@ -84,7 +84,7 @@ def demoted(cloud, image_id):  # noqa: ANN001, ANN201
     return ec2, iid, group
 
 
-def test_a_reader_key_is_refused_every_mutating_action(demoted, image_id) -> None:  # noqa: ANN001
+def test_a_reader_key_is_refused_every_mutating_action(demoted, image_id) -> None:
     ec2, iid, group = demoted
     before = _world(ec2)
     known = {"InstanceIds": [iid], "InstanceId": iid, "ImageId": image_id,
@@ -109,7 +109,7 @@ def test_a_reader_key_is_refused_every_mutating_action(demoted, image_id) -> Non
     assert len(actions) >= 30
 
 
-def test_a_reader_key_reads(demoted) -> None:  # noqa: ANN001
+def test_a_reader_key_reads(demoted) -> None:
     ec2, iid, _group = demoted
     found = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     assert found["InstanceId"] == iid
@@ -122,7 +122,7 @@ def test_a_reader_key_reads(demoted) -> None:  # noqa: ANN001
             getattr(ec2, xform_name(name))()
 
 
-def test_promotion_and_demotion_take_effect_at_the_next_request(cloud, image_id) -> None:  # noqa: ANN001
+def test_promotion_and_demotion_take_effect_at_the_next_request(cloud, image_id) -> None:
     cloud.overcast("project", "create", "flip")
     cloud.overcast("user", "create", "flip-bob", "--project", "flip", "--password", PASSWORD)
     ec2 = cloud.client(cloud.project_credentials("flip"))
@@ -138,7 +138,7 @@ def test_promotion_and_demotion_take_effect_at_the_next_request(cloud, image_id)
         "before", "member-again"}
 
 
-def test_removing_the_home_role_leaves_no_role(cloud) -> None:  # noqa: ANN001
+def test_removing_the_home_role_leaves_no_role(cloud) -> None:
     cloud.overcast("project", "create", "home")
     cloud.overcast("user", "create", "home-carol", "--project", "home", "--password",
                    PASSWORD, "--role", "reader")

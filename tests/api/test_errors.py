@@ -13,18 +13,19 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 
 def send(cloud, params: dict[str, str], creds: dict[str, str] | None = None,
          when: dt.datetime | None = None, secret: str | None = None,
-         sign: bool = True) -> tuple[int, str]:
+         sign: bool = True, service: str = "ec2") -> tuple[int, str]:
     creds = creds or cloud.credentials
     body = urllib.parse.urlencode({"Version": "2016-11-15", **params})
     request = AWSRequest("POST", cloud.endpoint + "/", data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     if sign:
         key = Credentials(creds["AWS_ACCESS_KEY_ID"], secret or creds["AWS_SECRET_ACCESS_KEY"])
-        signer = SigV4Auth(key, "ec2", creds["AWS_DEFAULT_REGION"])
+        signer = SigV4Auth(key, service, creds["AWS_DEFAULT_REGION"])
         with mock.patch("botocore.auth.get_current_datetime",
                         return_value=(when or dt.datetime.now(dt.UTC)).replace(tzinfo=None)):
             signer.add_auth(request)
@@ -129,10 +130,22 @@ def test_small_skew_is_fine(cloud) -> None:
     assert "<regionName>" in body
 
 
-def test_any_region_name_in_the_scope(cloud) -> None:
-    creds = {**cloud.credentials, "AWS_DEFAULT_REGION": "eu-west-3"}
-    status, body = send(cloud, {"Action": "DescribeAvailabilityZones"}, creds)
-    assert status == 200, body
+def test_a_scope_naming_another_region_or_service_is_refused(cloud) -> None:
+    region = cloud.credentials["AWS_DEFAULT_REGION"]
+    for scope_region in ("eu-west-3", region.upper(), ""):
+        creds = {**cloud.credentials, "AWS_DEFAULT_REGION": scope_region or "x"}
+        status, body = send(cloud, {"Action": "DescribeAvailabilityZones"}, creds)
+        assert status == 401, body
+        assert "<Code>AuthFailure</Code>" in body
+        assert "Credential should be scoped to a valid region" in body
+    elsewhere = cloud.client({**cloud.credentials, "AWS_DEFAULT_REGION": "us-east-1"})
+    with pytest.raises(ClientError) as exc:
+        elsewhere.describe_regions()
+    assert exc.value.response["Error"]["Code"] == "AuthFailure"
+    assert "'us-east-1'" in exc.value.response["Error"]["Message"]
+    status, body = send(cloud, {"Action": "DescribeRegions"}, service="s3")
+    assert status == 403, body
+    assert "<Code>SignatureDoesNotMatch</Code>" in body and "'ec2'" in body
 
 
 def test_get_query_requests_work(cloud) -> None:
@@ -140,7 +153,7 @@ def test_get_query_requests_work(cloud) -> None:
     query = urllib.parse.urlencode({"Action": "DescribeRegions", "Version": "2016-11-15"})
     request = AWSRequest("GET", f"{cloud.endpoint}/?{query}")
     SigV4Auth(Credentials(creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"]), "ec2",
-              "x").add_auth(request)
+              creds["AWS_DEFAULT_REGION"]).add_auth(request)
     prepared = request.prepare()
     with urllib.request.urlopen(urllib.request.Request(prepared.url,
                                                        headers=dict(prepared.headers))) as resp:

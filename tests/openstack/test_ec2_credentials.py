@@ -33,7 +33,7 @@ def _as_user(osc: OsCloud, tmp: Path, user: str, project: str, *args: str,
     return result
 
 
-def _ec2(osc: OsCloud, access: str, secret: str):  # noqa: ANN202
+def _ec2(osc: OsCloud, access: str, secret: str):
     return boto3.client("ec2", endpoint_url=osc.cloud.endpoint,
                         region_name=osc.cloud.credentials["AWS_DEFAULT_REGION"],
                         aws_access_key_id=access, aws_secret_access_key=secret,

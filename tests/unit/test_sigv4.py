@@ -90,10 +90,29 @@ def test_post_form() -> None:
     assert verify(signed_post(), lookup) == (AKID, "us-east-1")
 
 
-def test_any_region_and_host_with_port() -> None:
+def test_host_with_port() -> None:
     req = signed_post(url="http://10.1.2.3:31337/", region="my-private-cloud-1")
     assert req.host == "10.1.2.3:31337"
-    assert verify(req, lookup) == (AKID, "my-private-cloud-1")
+    assert verify(req, lookup, region="my-private-cloud-1") == (AKID, "my-private-cloud-1")
+
+
+def test_the_scope_must_name_this_clouds_region() -> None:
+    for scoped in ("us-east-1", "MY-PRIVATE-CLOUD-1", "my-private-cloud-12"):
+        with pytest.raises(AuthError) as info:
+            verify(signed_post(region=scoped), lookup, region="my-private-cloud-1")
+        assert (info.value.code, info.value.status) == ("AuthFailure", 401)
+        assert info.value.message == (f"Credential should be scoped to a valid region, "
+                                      f"not '{scoped}'.")
+    with pytest.raises(AuthError) as info:  # presigned requests too
+        verify(presigned({"Action": "CopySnapshot"}), lookup, region="home")
+    assert info.value.code == "AuthFailure"
+
+
+def test_the_scope_must_name_the_service() -> None:
+    with pytest.raises(AuthError) as info:
+        verify(signed_post(service="sts"), lookup, region="us-east-1")
+    assert info.value.code == "SignatureDoesNotMatch"
+    assert verify(signed_post(service="sts"), lookup, region="us-east-1", service="sts")
 
 
 def test_default_port_left_out() -> None:

@@ -67,7 +67,8 @@ class Ec2App:
             path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
             query_string=request.query_string.decode("latin-1"),
             headers=dict(request.headers), body=body)
-        access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
+        access_key_id, _region = sigv4.verify(signed, self._lookup, service=service,
+                                              region=self.cloud.settings.region)
         return self._context(access_key_id)
 
     def _context(self, access_key_id: str) -> Context:

@@ -266,14 +266,20 @@ def _query_pairs(query_string: str) -> list[tuple[str, str]]:
         raise _fail("The query string is malformed.") from None
 
 
+def _check_region(auth: _Auth, region: str | None) -> None:
+    if region is not None and auth.region != region:
+        raise _fail(f"Credential should be scoped to a valid region, not '{auth.region[:64]}'.")
+
+
 def verify(
     req: SignedRequest,
     lookup_secret: Callable[[str], str | None],
     now: datetime | None = None,
     service: str = SERVICE,
+    region: str | None = None,
 ) -> tuple[str, str]:
-    """Check ``req``'s SigV4 signature for ``service`` (``ec2`` unless told); return (access
-    key id, region) or raise AuthError."""
+    """Check ``req``'s SigV4 signature for ``service`` (``ec2`` unless told) and, given one,
+    the cloud's ``region``; return (access key id, region) or raise AuthError."""
     query = _query_pairs(req.query_string)
     authorization = _header(req.headers, "Authorization")
     if authorization:
@@ -282,6 +288,7 @@ def verify(
         auth = _from_query(query, service)
     else:
         raise _fail()
+    _check_region(auth, region)
     _check_signature_format(auth.signature, auth.signed_headers)
     now = now or datetime.now(UTC)
     _check_time(auth, now if now.tzinfo else now.replace(tzinfo=UTC))

@@ -340,10 +340,7 @@ def update_image(req: Req) -> Response:
         raise Fault(415, f"Unsupported Content-Type {content_type[:64]}: send "
                     f"{PATCH_TYPES[0]}.")
     view = _find(req, req.args["image_id"])
-    try:
-        ops = json.loads(req.request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request("Malformed JSON patch.") from exc
+    ops = req.json()
     if not isinstance(ops, list):
         raise bad_request("A JSON patch is a list of operations.")
     req.cloud.image_uploads.update(req.ctx, view.item.id, _apply_patch(req, view, ops))
@@ -369,6 +366,14 @@ def image_action(req: Req) -> Response:
         raise Fault(404, f"There is no image action {action[:32]}.")
     req.cloud.image_uploads.set_active(req.ctx, view.item.id, action == "reactivate")
     return no_content()
+
+
+@router.route(f"{V2}/info/usage")
+def usage_info(req: Req) -> Response:
+    """The project's image quotas and their use, as Glance shows them (sizes in MiB)."""
+    usage = req.cloud.image_uploads.usage(req.ctx)
+    return json_response({"usage": {name: {"limit": limit, "usage": used}
+                                    for name, (limit, used) in usage.items()}})
 
 
 @router.route(f"{V2}/info/import")

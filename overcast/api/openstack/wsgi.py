@@ -21,6 +21,9 @@ from overcast.identity.tokens import Scope
 
 log = logging.getLogger("overcast.openstack")
 MAX_JSON = 1024 * 1024
+MAX_NESTING = 64  # levels of arrays and objects a body may have
+_TOO_DEEP = f"Malformed request body: nested too deeply (more than {MAX_NESTING} levels)."
+_UNSET: Any = object()
 STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "conflict": 409, "quota": 403,
                   "capacity": 409, "forbidden": 403, "auth": 401}
 
@@ -59,6 +62,7 @@ class Req:
     args: dict[str, Any]
     scope: Scope | None = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the response
+    _json: Any = field(default=_UNSET, repr=False)
 
     @property
     def ctx(self) -> Context:
@@ -74,20 +78,53 @@ class Req:
     def query(self) -> Any:
         return self.request.args
 
+    def json(self) -> Any:
+        """The body as JSON, parsed once; a 400 or 413 fault if it is not JSON, too large or
+        nested too deeply."""
+        if self._json is _UNSET:
+            if (self.request.content_length or 0) > MAX_JSON:
+                raise Fault(413, "Request body too large.")
+            raw = self.request.get_data(cache=True)
+            if len(raw) > MAX_JSON:
+                raise Fault(413, "Request body too large.")
+            self._json = parse_json(raw)
+        return self._json
+
     def body(self) -> dict[str, Any]:
         """The JSON object in the body; a 400 or 413 fault if there is none."""
-        if (self.request.content_length or 0) > MAX_JSON:
-            raise Fault(413, "Request body too large.")
-        raw = self.request.get_data(cache=True)
-        if len(raw) > MAX_JSON:
-            raise Fault(413, "Request body too large.")
-        try:
-            found = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise bad_request("Malformed request body: not valid JSON.") from exc
+        found = self.json()
         if not isinstance(found, dict):
             raise bad_request("The request body must be a JSON object.")
         return found
+
+    def sends_json(self) -> bool:
+        return self.request.method in ("POST", "PUT", "PATCH") and \
+            "json" in (self.request.mimetype or "").lower()
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        found = json.loads(raw or b"null")
+    except RecursionError as exc:
+        raise bad_request(_TOO_DEEP) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request("Malformed request body: not valid JSON.") from exc
+    if _deeper_than(found, MAX_NESTING):
+        raise bad_request(_TOO_DEEP)
+    return found
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+    return False
 
 
 Handler = Callable[[Req], Response]
@@ -128,7 +165,7 @@ def no_content(status: int = 204) -> Response:
 
 
 def fault_status(exc: CloudError) -> int:
-    if exc.code == "RequestEntityTooLarge":
+    if exc.code in ("RequestEntityTooLarge", "ResourceLimitExceeded"):
         return 413
     return STATUS_OF_KIND.get(exc.kind, 400)
 
@@ -186,6 +223,8 @@ class Face:
         endpoint, args = adapter.match()
         route = self.routes[str(endpoint)]
         req = Req(self.cloud, request, dict(args))
+        if req.sends_json():  # a body nobody may send is refused before any token check
+            req.json()
         self.authorize(req, route.need)
         self.before(req)
         response = route.handler(req)
