@@ -28,7 +28,7 @@ from overcast.db.models_openstack import GlanceImage
 from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
-from overcast.lifecycle import State
+from overcast.lifecycle import State, log_transition
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
 
 # Glance's hypervisor_type values -> the driver whose hosts run them
@@ -198,6 +198,8 @@ class Launcher:
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
+        for row in rows:
+            log_transition(row.id, ctx.project_id, None, State.PENDING, "user: launch")
         return Launched(rows[0].reservation_id, rows, [(g.id, g.name) for g in where.groups])
 
     def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:
