@@ -21,8 +21,9 @@ QUIET = ("alembic", "waitress.queue", "botocore", "urllib3", "pypsrp", "spnego")
 
 def event(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
     """Log `msg` with structured fields, if the logger is enabled for `level`."""
-    if logger.isEnabledFor(level):
-        logger.log(level, msg, extra={"fields": fields})
+    if logger.isEnabledFor(level):  # a record made directly: no caller lookup (every request)
+        logger.handle(logger.makeRecord(logger.name, level, "", 0, msg, (), None,
+                                        extra={"fields": fields}))
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -72,6 +73,8 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
         raise SystemExit(f"error: log format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if level.upper() not in LEVELS:
         raise SystemExit(f"error: log level must be one of {', '.join(LEVELS)}, not {level!r}")
+    # neither format shows them, and every record would look them up
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
