@@ -4,22 +4,24 @@ EC2 app with its action and caller noted (a subclass: the face itself stays as i
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from overcast import metrics
 from overcast.api.ec2 import sts
 from overcast.api.ec2.app import Ec2App
 from overcast.api.ec2.dispatch import ACTIONS
-from overcast.api.requestnote import KEY, RequestNote, note_action, note_caller
+from overcast.api.requestnote import KEY, RequestNote, note_action, note_caller, note_error
 from overcast.identity.context import Context
 from overcast.logs import event
 
 log = logging.getLogger("overcast.request")
 Wsgi = Callable[[dict[str, Any], Any], Iterable[bytes]]
+ERROR_CODE = re.compile(rb"<Code>([^<]{1,128})</Code>")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -33,6 +35,13 @@ def ec2_action(name: str | None) -> str:
 class NotedEc2App(Ec2App):
     """The EC2 face, noting the Action once the form is read and the caller once the
     signature is checked."""
+
+    def handle(self, request: Request) -> Response:
+        response = super().handle(request)
+        if response.status_code >= 400:  # an error body is small: its code for the log
+            found = ERROR_CODE.search(response.get_data())
+            note_error(request.environ, found.group(1).decode() if found else "")
+        return response
 
     def _params(self, request: Request, *args: Any, **kwargs: Any) -> dict[str, str]:
         params = super()._params(request, *args, **kwargs)
@@ -104,4 +113,4 @@ def _log(face: str, action: str, status: str, seconds: float, note: RequestNote)
     event(log, level, f"{face} {action} {status}", face=face, action=action,
           status=int(status), project=note.project or None, account=note.account or None,
           user=note.user or None, duration_ms=round(seconds * 1000, 2),
-          request_id=note.request_id or None)
+          request_id=note.request_id or None, error=note.error or None)

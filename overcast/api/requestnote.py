@@ -21,6 +21,7 @@ class RequestNote:
     account: str = ""
     user: str = ""
     request_id: str = ""
+    error: str = ""  # the error code a client was answered with
 
 
 def new_request_id(environ: dict[str, Any], prefix: str = "") -> str:
@@ -44,3 +45,9 @@ def note_caller(environ: dict[str, Any], ctx: Context) -> None:
     found = environ.get(KEY)
     if found is not None:
         found.project, found.account, found.user = ctx.project_id, ctx.account_id, ctx.user_id
+
+
+def note_error(environ: dict[str, Any], code: str) -> None:
+    found = environ.get(KEY)
+    if found is not None:
+        found.error = code

@@ -103,6 +103,7 @@ def test_each_request_and_state_change_has_one_json_line(logged: RunningCloud) -
         assert {k: line[k] for k in ("face", "action", "status", "account")} == \
             {"face": "ec2", "action": action, "status": status, "account": account}
         assert line["project"] and line["user"] and line["duration_ms"] >= 0
+        assert line.get("error") == (None if status == 200 else "InvalidInstanceID.NotFound")
         assert line["logger"] == "overcast.request" and line["level"] == "INFO"
         assert {"ts", "msg"} <= line.keys()
 
