@@ -47,6 +47,12 @@ class Settings:
     # how long terminated instances stay visible, in seconds
     terminated_retention: float = 3600.0
     agent_interval: float = 1.0
+    # `overcast up`'s log: text or json (one object per line), and the least level shown
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # empty: /metrics answers anyone who reaches the API address (like most exporters); else
+    # scrapers must send `Authorization: Bearer <token>`
+    metrics_token: str = ""
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -6,9 +6,13 @@ what.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from overcast.errors import Conflict
+from overcast.logs import event as log_event
+
+log = logging.getLogger("overcast.instances")
 
 
 class State(StrEnum):
@@ -94,3 +98,14 @@ def next_state(instance_id: str, state: State, event: str) -> State:
 def acts_on(state: State | str, action: str) -> bool:
     """Whether `action` does something to an instance in `state` (see ACTS_FROM)."""
     return State(state) in ACTS_FROM[action]
+
+
+def log_transition(instance_id: str, project_id: str, previous: State | None, current: State,
+                   reason: str) -> None:
+    """One log line per state change (nothing when the state stayed)."""
+    if previous == current:
+        return
+    before = previous.value if previous is not None else "none"
+    log_event(log, logging.INFO, f"instance {instance_id} {before} -> {current.value}",
+              instance_id=instance_id, project=project_id, from_state=before,
+              to_state=current.value, reason=reason)

@@ -58,6 +58,7 @@ class RunningCloud:
     process: subprocess.Popen | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
+    up_args: tuple[str, ...] = ()  # more `overcast up` flags
 
     @property
     def endpoint(self) -> str:
@@ -79,7 +80,7 @@ class RunningCloud:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "overcast.cli.main", "up", "--data-dir", str(self.data_dir),
-             "--listen", f"127.0.0.1:{self.port}"],
+             "--listen", f"127.0.0.1:{self.port}", *self.up_args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while not run_file.exists():

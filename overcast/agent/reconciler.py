@@ -29,7 +29,9 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
+from overcast.errors import CloudError
 from overcast.lifecycle import UNSETTLED, State, acts_on
+from overcast.metrics import AGENT_TICK
 
 log = logging.getLogger("overcast.agent")
 
@@ -97,11 +99,14 @@ class Agent:
             log.exception("could not record the last operations' outcomes")
 
     def _loop(self) -> None:
+        tick_seconds = AGENT_TICK.labels(self.host_name)
         while not self._stop.is_set():
+            started = time.perf_counter()
             try:
                 self.tick()
             except Exception:  # keep reconciling whatever went wrong this time
                 log.exception("agent tick failed")
+            tick_seconds.observe(time.perf_counter() - started)
             if self._stop.wait(MIN_TICK_GAP):
                 return
             if self.store.wait_for_change(self.interval):
@@ -318,6 +323,8 @@ class Agent:
             if failure:
                 self.store.observe(name, failure, ("Server.InternalError", str(exc)),
                                    expected=State.PENDING)
+        except CloudError as exc:  # expected (an image gone...): retried, no traceback
+            log.warning("%s: %s (%s)", name, exc.message, exc.code)
         except Exception:
             log.exception("%s: driver operation failed", name)
         finally:

@@ -23,6 +23,8 @@ from overcast.cloud.service import Cloud
 from overcast.drivers.registry import LOCAL_DRIVERS, make_driver
 from overcast.identity.service import ADMIN_PROJECT
 from overcast.images.builtin import ensure_builtin_image
+from overcast.logs import FORMATS, LEVELS
+from overcast.logs import configure as configure_logging
 from overcast.metadata.server import MetadataServer
 
 log = logging.getLogger("overcast")
@@ -35,7 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_dir(parser)
     parser.add_argument("--listen", help="HOST:PORT for the APIs (default 127.0.0.1:8773)")
     parser.add_argument("--driver", choices=LOCAL_DRIVERS, help="hypervisor driver")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", type=str.upper, choices=LEVELS,
+                        help="least level logged (default: $OVERCAST_LOG_LEVEL or INFO)")
+    parser.add_argument("--log-format", choices=FORMATS,
+                        help="text, or json: one object per line "
+                        "(default: $OVERCAST_LOG_FORMAT or text)")
     parser.set_defaults(func=run)
 
 
@@ -82,10 +88,9 @@ def _banner(cloud: Cloud, listen: str, first_start: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = settings_from(args, listen=args.listen, driver=args.driver)
+    settings = settings_from(args, listen=args.listen, driver=args.driver,
+                             log_level=args.log_level, log_format=args.log_format)
+    configure_logging(settings.log_level, settings.log_format)
     lock = _lock(settings.data_dir)
     stopping = _stop_on_signals()
     cloud = Cloud(settings)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -22,7 +22,7 @@ from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
 from overcast.ids import is_well_formed
-from overcast.lifecycle import State, next_state
+from overcast.lifecycle import State, log_transition, next_state
 
 USER_REASONS = {
     "stop": ("Client.UserInitiatedShutdown", "User initiated shutdown"),
@@ -171,6 +171,8 @@ def _terminates_on_shutdown(row: Instance, event: str,
             and reason[0] == "Client.InstanceInitiatedShutdown")
 
 
+# (instance ID, project ID, from, to, reason) of a change to log once it is committed
+Transition = tuple[str, str, State, State, str]
 SCAN_BATCH = 500  # instances read at a time by an ID-less DescribeInstances
 Extras = tuple[dict[str, dict[str, str]], dict[str, list[tuple[str, str]]]]  # tags, groups
 
@@ -292,6 +294,12 @@ class Instances:
                 self._root_devices[image_id] = found.get(image_id, DEFAULT_ROOT_DEVICE)
         return {image_id: self._root_devices[image_id] for image_id in wanted}
 
+    def count_by_state(self) -> dict[str, int]:
+        """state -> how many instances of every project are in it (for metrics)."""
+        with self.db.read() as s:
+            return {str(state): int(count) for state, count in s.execute(
+                select(Instance.state, func.count()).group_by(Instance.state))}
+
     def get(self, ctx: Context, instance_id: str) -> Instance:
         with self.db.read() as s:
             return self._load(s, ctx, [instance_id])[0]
@@ -318,6 +326,9 @@ class Instances:
             changes = [self._apply(r, event, target, force) for r, target in zip(rows, targets,
                                                                                   strict=True)]
         self.changed.set()
+        for change in changes:
+            log_transition(change.instance_id, ctx.project_id, change.previous, change.current,
+                           f"user: {event}")
         return changes
 
     @staticmethod
@@ -389,27 +400,36 @@ class Instances:
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None:
         """Record what the agent saw. Ignored (None) if the row moved on meanwhile."""
+        done: list[Transition] = []
         with self.db.session() as s:
             row = s.scalar(select(Instance).where(Instance.id == instance_id)
                            .with_for_update())
-            return self._observe(row, event, reason, expected)
+            target = self._observe(row, event, reason, expected, done)
+        for transition in done:
+            log_transition(*transition)
+        return target
 
     def observe_many(self, seen: Sequence[tuple[str, str, State]]) -> None:
         """Several (instance ID, event, expected state) observations in one transaction."""
+        done: list[Transition] = []
         with self.db.session() as s:
             rows = {r.id: r for r in s.scalars(select(Instance).where(
                 Instance.id.in_({i for i, _, _ in seen})).with_for_update())}
             for instance_id, event, expected in seen:
-                self._observe(rows.get(instance_id), event, None, expected)
+                self._observe(rows.get(instance_id), event, None, expected, done)
+        for transition in done:
+            log_transition(*transition)
 
     def _observe(self, row: Instance | None, event: str, reason: tuple[str, str] | None,
-                 expected: State | None) -> State | None:
+                 expected: State | None, done: list[Transition]) -> State | None:
         if row is None or (expected is not None and row.state != expected):
             return None
         if _terminates_on_shutdown(row, event, reason):
             event = "terminate"
             self.changed.set()  # the agent destroys it next
         target = next_state(row.id, State(row.state), event)
+        done.append((row.id, row.project_id, State(row.state), target,
+                     f"{event}: {reason[1]}" if reason else event))
         row.state = target
         if reason:
             row.state_reason_code = reason[0]

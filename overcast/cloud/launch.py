@@ -31,7 +31,7 @@ from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
 from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
-from overcast.lifecycle import HOLDS_CPU, State
+from overcast.lifecycle import HOLDS_CPU, State, log_transition
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
 
 if TYPE_CHECKING:
@@ -204,6 +204,8 @@ class Launcher:
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
+        for row in rows:
+            log_transition(row.id, ctx.project_id, None, State.PENDING, "user: launch")
         return Launched(rows[0].reservation_id, rows, [(g.id, g.name) for g in where.groups])
 
     def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:

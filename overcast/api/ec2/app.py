@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable
 from threading import local
 from typing import Any
@@ -26,6 +25,7 @@ from overcast.api.ec2 import (  # noqa: F401
     vpcs,
 )
 from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
+from overcast.api.requestnote import new_request_id
 from overcast.cloud.launch import DryRunOk
 from overcast.cloud.service import Cloud
 from overcast.errors import CloudError
@@ -92,7 +92,7 @@ class Ec2App:
         return params
 
     def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id(request.environ)
         try:
             if (request.content_length or 0) > MAX_BODY:
                 raise protocol.Ec2Error("RequestEntityTooLarge", "The request is too large.", 413)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -14,6 +13,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from overcast.api.requestnote import new_request_id, note_action, note_caller
 from overcast.cloud.service import Cloud
 from overcast.errors import CloudError
 from overcast.identity.context import Context
@@ -194,7 +194,7 @@ class Face:
         return self.handle(Request(environ))(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        request_id = f"req-{uuid.uuid4()}"
+        request_id = new_request_id(request.environ, "req-")
         try:
             response = self._dispatch(request)
         except Fault as exc:
@@ -222,10 +222,13 @@ class Face:
         adapter = self.url_map.bind_to_environ(request.environ)
         endpoint, args = adapter.match()
         route = self.routes[str(endpoint)]
+        note_action(request.environ, f"{request.method} {route.path}")
         req = Req(self.cloud, request, dict(args))
         if req.sends_json():  # a body nobody may send is refused before any token check
             req.json()
         self.authorize(req, route.need)
+        if req.scope is not None:
+            note_caller(request.environ, req.scope.context())
         self.before(req)
         response = route.handler(req)
         response.headers.extend(req.headers)

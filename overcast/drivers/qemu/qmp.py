@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,10 @@ def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
 
 
 async def _session(path: str, work: Session[T], timeout: float) -> T:
+    if not os.path.exists(path):
+        # QEMU not started yet, or gone: the caller expects this (a start polls until the
+        # socket answers); the library would log each attempt as an ERROR
+        raise QmpFailure(f"cannot reach QMP at {path}: no socket there")
     client = QMPClient("overcast")
     try:
         await asyncio.wait_for(client.connect(path), timeout)
