@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.service import Cloud
 from overcast.db.models import Host
 from overcast.db.models_hyperv import HyperVHosts
@@ -90,7 +90,7 @@ def add_host(args: argparse.Namespace) -> int:
 
 
 def check_host(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     hosts = _hyperv_hosts(cloud)
     row = hosts.get(args.name)
     state_dir = cloud.settings.data_dir / "hosts" / row.name
@@ -114,7 +114,7 @@ def remove_host(args: argparse.Namespace) -> int:
 
 
 def list_hosts(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     remote = {row.name: row for row in _hyperv_hosts(cloud).list()}
     known = {h.name: h for h in cloud.hosts.list()}
     with cloud.db.session() as s:

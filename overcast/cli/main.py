@@ -16,7 +16,18 @@ from overcast.cli import (
     up,
     users,
 )
+from overcast.cli.preflight import CliError
 from overcast.errors import CloudError
+
+
+def _mark_parsers(parser: argparse.ArgumentParser) -> None:
+    """Let every (sub)command's parser be found from the arguments it parsed, so that an
+    unknown flag is reported with that subcommand's usage, not the top level's."""
+    parser.set_defaults(command_parser=parser)
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps subparsers only here
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for child in action.choices.values():
+                _mark_parsers(child)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,15 +36,21 @@ def parser() -> argparse.ArgumentParser:
     for module in (up, credentials, projects, status, instance_types, image, users, burst,
                    hosts):
         module.register(sub)
+    _mark_parsers(top)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args, unknown = parser().parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except CloudError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
 
 

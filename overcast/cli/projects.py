@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.launch import quotas
 
 
@@ -37,7 +37,7 @@ def create_project(args: argparse.Namespace) -> int:
 
 
 def list_projects(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     print(f"{'NAME':<24} {'ACCOUNT':<14} {'MAX-INSTANCES':>13} {'MAX-VCPUS':>9}")
     for p in cloud.identity.list_projects():
         max_instances, max_vcpus = quotas(p, cloud.settings)
