@@ -17,6 +17,7 @@ from overcast.cli import (
     users,
 )
 from overcast.cli.preflight import CliError
+from overcast.config import SettingsError
 from overcast.errors import CloudError
 
 
@@ -49,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     except CloudError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    except CliError as exc:
+    except (CliError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

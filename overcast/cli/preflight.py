@@ -39,11 +39,12 @@ def listen_argument(text: str) -> str:
 
 def check_can_listen(listen: str, setting: str) -> None:
     """Fail now, before anything is made, if `listen` is malformed or its port is taken;
-    `setting` is how the user changes it (e.g. "--listen HOST:PORT")."""
+    `setting` is where it came from: a flag (--listen) or an environment variable."""
     try:
         host, port = split_listen(listen)
     except ValueError as exc:
-        raise CliError(f"{setting.split()[0]}: {exc}") from None
+        raise CliError(f"{setting}: {exc}") from None
+    change = f"{setting} HOST:PORT" if setting.startswith("-") else f"{setting}=HOST:PORT"
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
@@ -53,7 +54,7 @@ def check_can_listen(listen: str, setting: str) -> None:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise CliError(f"cannot listen on {listen}: {reason.lower()} (is another overcast up "
-                       f"running? choose another address with {setting})") from None
+                       f"running? choose another address with {change})") from None
 
 
 def prepare_data_dir(data_dir: Path) -> None:

@@ -20,6 +20,7 @@ from overcast.api.app import App
 from overcast.api.server import HttpServer
 from overcast.cli.pointer import leave_pointer
 from overcast.cli.preflight import (
+    CliError,
     check_can_listen,
     check_database,
     listen_argument,
@@ -101,8 +102,10 @@ def _preflight(args: argparse.Namespace) -> Settings:
     """Settings, checked before anything is made: the addresses are free, the database is
     reachable, the data dir can be written."""
     settings = load_settings(data_dir=args.data_dir, listen=args.listen, driver=args.driver)
-    check_can_listen(settings.listen, "--listen HOST:PORT")
-    check_can_listen(settings.metadata_listen, "OVERCAST_METADATA_LISTEN=HOST:PORT")
+    if settings.driver not in DRIVERS:
+        raise CliError(f"unknown driver {settings.driver!r} (choose from {', '.join(DRIVERS)})")
+    check_can_listen(settings.listen, "--listen")
+    check_can_listen(settings.metadata_listen, "OVERCAST_METADATA_LISTEN")
     check_database(settings.database_url)
     prepare_data_dir(settings.data_dir)
     return settings

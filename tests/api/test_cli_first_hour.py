@@ -138,6 +138,31 @@ def test_up_refuses_a_database_it_cannot_reach(tmp_path: Path) -> None:
     assert not data.exists()
 
 
+@pytest.mark.parametrize("setting, value, message", [
+    ("OVERCAST_DRIVER", "bogus", "unknown driver 'bogus'"),
+    ("OVERCAST_FAKE_VCPUS", "many", "OVERCAST_FAKE_VCPUS in the environment is not a whole "
+     "number: 'many'"),
+    ("OVERCAST_METADATA_LISTEN", "nowhere", "OVERCAST_METADATA_LISTEN: not HOST:PORT"),
+])
+def test_up_refuses_bad_settings_before_making_anything(tmp_path: Path, setting: str,
+                                                        value: str, message: str) -> None:
+    data = tmp_path / "data"
+    env = {**cloud_env(tmp_path), setting: value}
+    done = overcast(env, "up", "--data-dir", str(data), "--listen", f"127.0.0.1:{free_port()}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {message}" in done.stderr
+    assert not data.exists()
+
+
+def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "overcast.toml").write_text("listen = \n")
+    done = overcast(cloud_env(tmp_path), "status", "--data-dir", str(data))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {data / 'overcast.toml'} is not valid TOML" in done.stderr
+
+
 @pytest.mark.parametrize("argv, usage, unknown", [
     (["credentials", "--fromat", "env"], "usage: overcast credentials", "--fromat env"),
     (["project", "list", "--long"], "usage: overcast project list", "--long"),
