@@ -71,7 +71,15 @@ def test_a_killed_cloud_is_not_taken_for_a_running_one(tmp_path: Path) -> None:
     done = overcast(cloud.env, "credentials", "--format", "env")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "no cloud" in done.stderr and str(cloud.data_dir) in done.stderr  # a hint
+    change = overcast(cloud.env, "project", "create", "nowhere")
+    assert change.returncode == 1 and "no cloud found" in change.stderr
     assert not (tmp_path / ".local" / "share" / "overcast").exists()
+    unreachable = {**cloud.env,
+                   "OVERCAST_DATABASE_URL": "postgresql://overcast:hunter2@127.0.0.1:1/nowhere"}
+    status = overcast(unreachable, "status", "--data-dir", str(cloud.data_dir))
+    assert status.returncode == 1 and "Traceback" not in status.stderr
+    assert "error: cannot connect to the database postgresql://overcast:***@127.0.0.1:1/" \
+        "nowhere" in status.stderr and "hunter2" not in status.stderr
 
 
 @pytest.mark.parametrize("argv", READ_ONLY, ids=lambda argv: argv[0])
