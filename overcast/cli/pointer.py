@@ -48,6 +48,8 @@ def leave_pointer(settings: Settings, listen: str) -> Path:
               "pid": os.getpid(), "database_url": settings.database_url}
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for gone in (up for up in _recorded() if not _alive(up.pid)):
+            _path(gone.pid).unlink(missing_ok=True)  # left by a killed `up`
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(record, handle)
