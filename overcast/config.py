@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "OVERCAST_"
+ENVIRONMENT = "the environment"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be read (bad TOML, a number that is not one)."""
 
 
 def default_data_dir() -> Path:
@@ -85,17 +90,28 @@ def load_settings(**overrides: object) -> Settings:
     data_dir = overrides.get("data_dir") or os.environ.get(ENV_PREFIX + "DATA_DIR")
     if data_dir:
         settings = replace(settings, data_dir=Path(str(data_dir)).expanduser())
-    layers: list[dict[str, object]] = []
+    layers: list[tuple[str, dict[str, object]]] = []
     config_file = settings.data_dir / "overcast.toml"
     if config_file.exists():
-        layers.append(tomllib.loads(config_file.read_text()))
-    layers.append({f.name: os.environ[ENV_PREFIX + f.name.upper()]
-                   for f in fields(Settings) if ENV_PREFIX + f.name.upper() in os.environ})
-    layers.append({k: v for k, v in overrides.items() if v is not None})
-    for layer in layers:
+        try:
+            layers.append((str(config_file), tomllib.loads(config_file.read_text())))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{config_file} is not valid TOML: {exc}") from None
+    layers.append((ENVIRONMENT, {
+        f.name: os.environ[ENV_PREFIX + f.name.upper()]
+        for f in fields(Settings) if ENV_PREFIX + f.name.upper() in os.environ}))
+    layers.append(("the command line", {k: v for k, v in overrides.items() if v is not None}))
+    for source, layer in layers:
         changes: dict[str, Any] = {}
         for f in fields(Settings):
             if f.name in layer:
-                changes[f.name] = _coerce(f.name, getattr(settings, f.name), layer[f.name])
+                current = getattr(settings, f.name)
+                try:
+                    changes[f.name] = _coerce(f.name, current, layer[f.name])
+                except ValueError:
+                    name = ENV_PREFIX + f.name.upper() if source == ENVIRONMENT else f.name
+                    kind = "whole number" if isinstance(current, int) else "number"
+                    raise SettingsError(f"{name} in {source} is not a {kind}: "
+                                        f"{layer[f.name]!r}") from None
         settings = replace(settings, **changes)
     return settings

@@ -123,8 +123,11 @@ class RunningCloud:
 
 def cloud_env(tmp: Path, **settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OVERCAST_"))}
+    runtime_dir = tmp / "xdg-runtime"  # where a running `up` leaves its pointer
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
     env.update({"OVERCAST_DRIVER": "fake", "OVERCAST_FAKE_BOOT_DELAY": "0.05",
                 "OVERCAST_AGENT_INTERVAL": "0.2", "HOME": str(tmp),
+                "XDG_RUNTIME_DIR": str(runtime_dir), "XDG_STATE_HOME": str(tmp / "xdg-state"),
                 "OVERCAST_METADATA_LISTEN": f"127.0.0.1:{free_port()}",
                 "AWS_CONFIG_FILE": str(tmp / "aws-config"),
                 "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials")})

@@ -6,7 +6,7 @@ import argparse
 import getpass
 import os
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.burst import KEEP, NewTarget, TargetChange
 
 SECRET_ENV = "OVERCAST_BURST_SECRET_KEY"
@@ -103,7 +103,7 @@ def _limit(value: int | None) -> str:
 def list_targets(args: argparse.Namespace) -> int:
     print(f"{'NAME':<14} {'ZONE':<26} {'REGION':<12} {'INSTANCES':>9} {'VCPUS':>9}  "
           f"{'ENDPOINT':<28} PROJECTS / IMAGES / TYPES")
-    for use in open_cloud(args).burst.usage():
+    for use in open_existing_cloud(args).burst.usage():
         t = use.target
         images = ",".join(f"{k}={v}" for k, v in sorted(use.images.items())) or "-"
         types = ",".join(f"{k}={v}" for k, v in sorted(use.types.items())) or "same names"

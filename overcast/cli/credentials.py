@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from overcast.cli.runtime import add_data_dir, endpoint, open_cloud
+from overcast.cli.runtime import add_data_dir, endpoint, open_existing_cloud
 from overcast.cloud.service import Cloud
 from overcast.identity.service import ADMIN_PROJECT
 
@@ -81,7 +81,7 @@ def _openstack(cloud: Cloud, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     if args.format in ("clouds-yaml", "openrc"):
         _openstack(cloud, args)
     else:

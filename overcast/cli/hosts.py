@@ -16,7 +16,7 @@ import stat
 import sys
 from pathlib import Path
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.hyperv_hosts import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
@@ -87,7 +87,7 @@ def add_host(args: argparse.Namespace) -> int:
 
 
 def check_host(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     hosts = _hyperv_hosts(cloud)
     row = hosts.get(args.name)
     state_dir = cloud.settings.data_dir / "hosts" / row.name
@@ -111,7 +111,7 @@ def remove_host(args: argparse.Namespace) -> int:
 
 
 def list_hosts(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     remote = {row.name: row for row in _hyperv_hosts(cloud).list()}
     known = {h.name: h for h in cloud.hosts.list()}
     print(f"{'NAME':<16} {'DRIVER':<8} {'ZONE':<14} {'STATE':<9} {'VCPUS':>7} "

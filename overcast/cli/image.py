@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from overcast.cli.runtime import add_data_dir, open_cloud, settings_from
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud, settings_from
 from overcast.cloud.images import CLOUD_ACCOUNT, DescribeRequest, ImageFiles
 from overcast.errors import CloudError
 from overcast.identity.context import Context
@@ -79,7 +79,7 @@ def import_image(args: argparse.Namespace) -> int:
 
 
 def list_images(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     if args.project:
         project = cloud.identity.get_project(args.project)
         ctx = Context(project.id, project.account_id, "cli")

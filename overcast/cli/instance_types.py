@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.catalog import HOST_DRIVERS
 
 
@@ -39,8 +39,9 @@ def create_type(args: argparse.Namespace) -> int:
 
 
 def list_types(args: argparse.Namespace) -> int:
+    types = open_existing_cloud(args).catalog.instance_types()
     print(f"{'NAME':<16} {'VCPUS':>5} {'MEMORY-MIB':>10} {'DISK-GIB':>8}  HOSTS")
-    for t in sorted(open_cloud(args).catalog.instance_types().values(), key=lambda t: t.name):
+    for t in sorted(types.values(), key=lambda t: t.name):
         print(f"{t.name:<16} {t.vcpus:>5} {t.memory_mib:>10} {t.disk_gib:>8}  "
               f"{t.driver or 'any'}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.image_quotas import GIB, image_limits
 from overcast.cloud.launch import quotas
 from overcast.identity.access_keys import ACTIVE, INACTIVE
@@ -59,7 +59,7 @@ def create_project(args: argparse.Namespace) -> int:
 
 
 def list_projects(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     print(f"{'NAME':<24} {'ACCOUNT':<14} {'MAX-INSTANCES':>13} {'MAX-VCPUS':>9} "
           f"{'MAX-IMAGES':>10} {'MAX-IMAGE-GIB':>13}")
     for p in cloud.identity.list_projects():

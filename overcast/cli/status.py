@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import urllib.error
 import urllib.request
 from datetime import datetime
 
-from overcast.cli.runtime import add_data_dir, endpoint, open_cloud
+from overcast.cli.runtime import add_data_dir, endpoint, open_existing_cloud
 from overcast.cloud.service import Cloud
 from overcast.db import as_utc
 
@@ -29,21 +30,30 @@ def _answers(url: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    cloud = open_cloud(args)
+    cloud = open_existing_cloud(args)
     url = endpoint(cloud.settings)
     up = _answers(url)
     print(f"cloud: {'up' if up else 'down'} ({url})")
     burst_hosts = {t.host_id for t in cloud.burst.targets()}
     hosts = [h for h in cloud.hosts.list() if h.id not in burst_hosts]
-    print(f"{'HOST':<16} {'ZONE':<14} {'STATE':<8} {'VCPUS':>11} {'MEMORY-MIB':>17} "
-          f"{'DISK-GIB':>11}")
+    settings = cloud.settings
     for h in hosts:
         state = "up" if h.alive and up else "down" if h.enabled else "disabled"
-        print(f"{h.name:<16} {h.availability_zone:<14} {state:<8} "
-              f"{h.used_vcpus:>5}/{h.vcpus:<5} {h.used_memory_mib:>8}/{h.memory_mib:<8} "
-              f"{h.used_disk_gib:>5}/{h.disk_gib:<5}")
+        vcpus = _share(h.used_vcpus, h.vcpus, settings.cpu_allocation_ratio)
+        memory = _share(h.used_memory_mib, h.memory_mib, settings.ram_allocation_ratio, "MiB")
+        disk = _share(h.used_disk_gib, h.disk_gib, settings.disk_allocation_ratio, "GiB")
+        print(f"host {h.name} (zone {h.availability_zone}): {state}\n"
+              f"  vCPUs   {vcpus}\n  memory  {memory}\n  disk    {disk}")
+    if not hosts:
+        print("no hosts yet (a running overcast up registers its own within seconds)")
     _burst_targets(cloud)
     return 0 if up else 1
+
+
+def _share(used: int, physical: int, ratio: float, unit: str = "") -> str:
+    """Used of what the scheduler may place (physical × allocation ratio): '2 of 8 (2 × 4.0)'."""
+    total = math.floor(physical * ratio + 1e-9)  # demands are whole units
+    return f"{used} of {total}{' ' + unit if unit else ''} ({physical} × {float(ratio)})"
 
 
 def _limit(value: int | None) -> str:

@@ -18,10 +18,20 @@ from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.agent.store import LocalStore
 from overcast.api.app import App
 from overcast.api.server import HttpServer
-from overcast.cli.runtime import add_data_dir, run_file, settings_from
+from overcast.cli.pointer import leave_pointer
+from overcast.cli.preflight import (
+    CliError,
+    check_can_listen,
+    check_database,
+    listen_argument,
+    prepare_data_dir,
+    shown_url,
+)
+from overcast.cli.runtime import add_data_dir, run_file
 from overcast.cloud.service import Cloud
+from overcast.config import Settings, load_settings
 from overcast.drivers.registry import LOCAL_DRIVERS, make_driver
-from overcast.identity.service import ADMIN_PROJECT
+from overcast.identity.service import Credentials
 from overcast.images.builtin import ensure_builtin_image
 from overcast.logs import FORMATS, LEVELS
 from overcast.logs import configure as configure_logging
@@ -35,7 +45,8 @@ SIGNAL_POLL = 0.5  # seconds: how late a SIGTERM that landed on another thread i
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("up", help="start the cloud on this host (foreground)")
     add_data_dir(parser)
-    parser.add_argument("--listen", help="HOST:PORT for the APIs (default 127.0.0.1:8773)")
+    parser.add_argument("--listen", type=listen_argument,
+                        help="HOST:PORT for the APIs (default 127.0.0.1:8773)")
     parser.add_argument("--driver", choices=LOCAL_DRIVERS, help="hypervisor driver")
     parser.add_argument("--log-level", type=str.upper, choices=LEVELS,
                         help="least level logged (default: $OVERCAST_LOG_LEVEL or INFO)")
@@ -73,31 +84,54 @@ def _stop_on_signals() -> threading.Event:
     return stopping
 
 
-def _banner(cloud: Cloud, listen: str, first_start: bool) -> None:
-    creds = cloud.identity.credentials(ADMIN_PROJECT)
-    print(f"Overcast is up ({cloud.settings.driver} driver, data in {cloud.settings.data_dir})\n"
-          f"  EC2 endpoint:      http://{listen}\n"
-          f"  region:            {cloud.settings.region}\n"
-          f"  project:           {creds.project} (account {creds.account_id})\n"
-          f"  access key:        {creds.access_key_id}\n"
-          f"  secret key:        {creds.secret_access_key}\n"
-          f"{'  (first start: admin project, user and key created)' if first_start else ''}\n"
-          f"In another shell:   eval \"$(overcast credentials --data-dir "
-          f"{cloud.settings.data_dir} --format env)\"; aws ec2 describe-instances",
-          flush=True)
+def _step(text: str) -> None:
+    print(text, flush=True)
+
+
+def _banner(settings: Settings, listen: str, made: Credentials | None) -> None:
+    """The admin secret only on the start that made it; later starts say where to get it."""
+    lines = [f"Overcast is up ({settings.driver} driver, data in {settings.data_dir})",
+             f"  EC2 endpoint:      http://{listen}",
+             f"  region:            {settings.region}"]
+    if made is not None:
+        lines += [f"  project:           {made.project} (account {made.account_id})",
+                  f"  access key:        {made.access_key_id}",
+                  f"  secret key:        {made.secret_access_key}",
+                  "  (first start: admin project, user and key created; the secret is shown "
+                  "only now)"]
+    lines.append('Credentials, in another shell:  eval "$(overcast credentials --format env)"; '
+                 "aws ec2 describe-instances")
+    _step("\n".join(lines))
+
+
+def _preflight(args: argparse.Namespace) -> Settings:
+    """Settings, checked before anything is made: the addresses are free, the database is
+    reachable, the data dir can be written."""
+    settings = load_settings(data_dir=args.data_dir, listen=args.listen, driver=args.driver,
+                             log_level=args.log_level, log_format=args.log_format)
+    if settings.driver not in LOCAL_DRIVERS:
+        raise CliError(f"unknown driver {settings.driver!r} "
+                       f"(choose from {', '.join(LOCAL_DRIVERS)})")
+    check_can_listen(settings.listen, "--listen")
+    check_can_listen(settings.metadata_listen, "OVERCAST_METADATA_LISTEN")
+    check_database(settings.database_url)
+    prepare_data_dir(settings.data_dir)
+    return settings
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args, listen=args.listen, driver=args.driver,
-                             log_level=args.log_level, log_format=args.log_format)
+    settings = _preflight(args)
     configure_logging(settings.log_level, settings.log_format)
     lock = _lock(settings.data_dir)
     stopping = _stop_on_signals()
     cloud = Cloud(settings)
+    _step(f"migrating the database ({shown_url(settings.sqlalchemy_url)})")
     cloud.prepare()
     cloud.tidy()  # before serving: uploads a crash cut short, files nothing uses
-    first_start = cloud.identity.bootstrap() is not None
+    made = cloud.identity.bootstrap()
+    _step("checking the built-in image")
     ensure_builtin_image(cloud)
+    _step(f"starting the agent ({settings.driver} driver)")
     driver = make_driver(settings)
     host, port = settings.metadata_listen.rsplit(":", 1)
     metadata = MetadataServer(cloud.metadata.facts, host, int(port))
@@ -114,8 +148,10 @@ def run(args: argparse.Namespace) -> int:
     bursting = BurstSupervisor(cloud, settings.agent_interval)
     bursting.start()
     listen = f"{settings.listen_host}:{server.port}"
+    _step(f"listening on http://{listen}")
+    pointer = leave_pointer(settings, listen)  # before run.json: waiting on that finds both
     run_file(settings).write_text(json.dumps({"listen": listen, "pid": os.getpid()}))
-    _banner(cloud, listen, first_start)
+    _banner(settings, listen, made)
     try:
         _serve_until(stopping, cloud, min(PURGE_EVERY, max(1.0,
                                                        settings.terminated_retention / 4)))
@@ -127,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         bursting.stop()
         metadata.stop()
         run_file(settings).unlink(missing_ok=True)
+        pointer.unlink(missing_ok=True)
         cloud.db.dispose()
         os.close(lock)
     print("Overcast stopped.", flush=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.identity.roles import ROLES
 
 
@@ -71,7 +71,7 @@ def set_password(args: argparse.Namespace) -> int:
 
 
 def list_users(args: argparse.Namespace) -> int:
-    identity = open_cloud(args).identity
+    identity = open_existing_cloud(args).identity
     roles = identity.roles
     names = {p.id: p.name for p in identity.list_projects()}
     print(f"{'USER':<24} {'PROJECT':<24} ROLE")

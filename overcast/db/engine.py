@@ -93,14 +93,32 @@ class Database:
         with self._read_sessions() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
-        from alembic import command
+    def _alembic_config(self):  # noqa: ANN202 - alembic's Config, imported late
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+    def schema_state(self) -> str:
+        """'current', 'behind' (migrations pending) or 'empty' (never migrated), read without
+        writing anything."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        with self.reader.connect() as connection:
+            have = set(MigrationContext.configure(connection).get_current_heads())
+        if not have:
+            return "empty"
+        newest = set(ScriptDirectory.from_config(self._alembic_config()).get_heads())
+        return "current" if have == newest else "behind"
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+
+        config = self._alembic_config()
         with self.engine.connect() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")

@@ -85,7 +85,7 @@ def test_capacity_is_finite(tmp_path) -> None:
             ec2.run_instances(ImageId=image, InstanceType="t2.micro", MinCount=1, MaxCount=1)
         assert _code(exc) == "InsufficientInstanceCapacity"
         status = tiny.overcast("status").stdout
-        assert "up" in status and "2/2" in status
+        assert "up" in status and "vCPUs   2 of 2 (2 × 1.0)" in status
         ec2.stop_instances(InstanceIds=[made[0]["InstanceId"]])
         wait_for_state(ec2, [made[0]["InstanceId"]], "stopped")
         assert ec2.run_instances(ImageId=image, InstanceType="t2.micro", MinCount=1,

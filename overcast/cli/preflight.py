@@ -1,0 +1,97 @@
+"""Checks `overcast` makes before it changes anything, each failing with one plain sentence:
+a listen address, whether its port is free, a data dir it can write, a database it can reach."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from overcast.db import Database
+
+
+class CliError(Exception):
+    """An ordinary mistake or a missing piece: printed as `error: <message>`, exit 1."""
+
+
+def split_listen(text: str) -> tuple[str, int]:
+    """HOST:PORT (port 0 picks a free one), or ValueError saying what is wrong."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"not HOST:PORT: {text!r} (for example 127.0.0.1:8773)")
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"port {port} is out of range (0-65535) in {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def listen_argument(text: str) -> str:
+    """argparse type for --listen: the subcommand's usage and the reason on a bad value."""
+    try:
+        split_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def check_can_listen(listen: str, setting: str) -> None:
+    """Fail now, before anything is made, if `listen` is malformed or its port is taken;
+    `setting` is where it came from: a flag (--listen) or an environment variable."""
+    try:
+        host, port = split_listen(listen)
+    except ValueError as exc:
+        raise CliError(f"{setting}: {exc}") from None
+    change = f"{setting} HOST:PORT" if setting.startswith("-") else f"{setting}=HOST:PORT"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CliError(f"cannot listen on {listen}: {reason.lower()} (is another overcast up "
+                       f"running? choose another address with {change})") from None
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise CliError(f"cannot use the data dir {data_dir}: not writable by this user")
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+def database_problem(url: str, exc: Exception) -> str:
+    if isinstance(exc, ArgumentError | NoSuchModuleError):
+        return f"cannot use the database URL {shown_url(url)}: {exc}"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (f"cannot connect to the database {shown_url(url)}: "
+            f"{reason[0] if reason else type(exc).__name__}")
+
+
+def check_database(url: str) -> None:
+    """Connect once to a server database (SQLite files are made by `up` itself)."""
+    if not url or url.startswith("sqlite"):
+        return
+    try:
+        db = Database(url)
+        try:
+            with db.engine.connect():
+                pass
+        finally:
+            db.dispose()
+    except SQLAlchemyError as exc:
+        raise CliError(database_problem(url, exc)) from None
