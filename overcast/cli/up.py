@@ -23,7 +23,8 @@ from overcast.cloud.service import Cloud
 from overcast.drivers.registry import DRIVERS, make_driver
 from overcast.identity.service import ADMIN_PROJECT
 from overcast.images.builtin import ensure_builtin_image
-from overcast.metadata.server import MetadataServer
+from overcast.metadata.listen import MetadataListenError, start_metadata_server
+from overcast.metadata.relayauth import RelayKeyError
 
 log = logging.getLogger("overcast")
 PURGE_EVERY = 60.0
@@ -36,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--listen", help="HOST:PORT for the APIs (default 127.0.0.1:8773)")
     parser.add_argument("--driver", choices=DRIVERS, help="hypervisor driver")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--metadata-listen-public", action="store_true",
+                        help="allow a METADATA_LISTEN that is not a loopback address")
     parser.set_defaults(func=run)
 
 
@@ -93,9 +96,11 @@ def run(args: argparse.Namespace) -> int:
     first_start = cloud.identity.bootstrap() is not None
     ensure_builtin_image(cloud)
     driver = make_driver(settings)
-    host, port = settings.metadata_listen.rsplit(":", 1)
-    metadata = MetadataServer(cloud.metadata.facts, host, int(port))
-    metadata.start()
+    try:
+        metadata = start_metadata_server(settings, cloud.metadata.facts,
+                                         args.metadata_listen_public)
+    except (MetadataListenError, RelayKeyError, OSError) as exc:
+        raise SystemExit(f"error: metadata service: {exc}") from exc
     agent = Agent(LocalStore(cloud, metadata.endpoint), driver, settings.host_name,
                   cloud.catalog.default_zone,
                   settings.agent_interval)

@@ -25,8 +25,10 @@ def make_driver(settings: Settings) -> Driver:
         return FakeDriver(capacity, settings.fake_boot_delay, state_dir / "fake-vms.json")
     if settings.driver == "qemu":
         from overcast.drivers.qemu import QemuDriver
+        from overcast.metadata.relayauth import key_path
 
-        return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel)
+        return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel,
+                          relay_key_file=key_path(settings.data_dir))
     raise ValueError(f"unknown driver '{settings.driver}' (choose from {', '.join(DRIVERS)})")
 
 
