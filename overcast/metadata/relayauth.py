@@ -57,9 +57,9 @@ def challenge_line(challenge: str) -> bytes:
 
 def verified_instance(key: bytes, challenge: str, line: bytes) -> str | None:
     """The instance a relay's answer names, if it is signed for this challenge; else None."""
-    if not line.endswith(b"\r\n"):
+    if not line.endswith(b"\r\n") or not line.isascii():
         return None
-    words = line[:-2].decode("ascii", "replace").split(" ")
+    words = line[:-2].decode("ascii").split(" ")
     if len(words) != 3 or words[0] != INSTANCE or not words[1]:
         return None
     expected = signature(key, challenge, words[1])

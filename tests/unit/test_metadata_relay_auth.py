@@ -66,6 +66,7 @@ def test_a_plain_preamble_gets_nothing(server: MetadataServer) -> None:
     f"OVERCAST-INSTANCE {A} {'0' * 64}\r\n",
     f"OVERCAST-INSTANCE {A} not-hex\r\n",
     f"OVERCAST-INSTANCE {A} \r\n",
+    f"OVERCAST-INSTANCE {A} {'é' * 64}\r\n",
     "GET / HTTP/1.0\r\n",
     "\r\n",
 ])
