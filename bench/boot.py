@@ -26,6 +26,7 @@ from pathlib import Path
 from overcast.cloud.metadata import InstanceFacts, MetadataOptions
 from overcast.drivers.qemu.network import relay_command
 from overcast.images.testimage import MANIFEST
+from overcast.metadata import relayauth
 from overcast.metadata.server import MetadataServer
 from tests.conftest import RunningCloud, cloud_env, free_port, wait_for_state
 
@@ -68,8 +69,9 @@ def bare_facts(public_key: str) -> InstanceFacts:
         public_key=public_key, user_data=b"", security_groups=[], options=MetadataOptions())
 
 
-def bare_argv(manifest: dict, disk: Path, ssh_port: int, metadata: tuple[str, int]) -> list[str]:
-    relay = relay_command("i-0000000000000bare", metadata).replace(",", ",,")
+def bare_argv(manifest: dict, disk: Path, ssh_port: int, metadata: tuple[str, int],
+              relay_key: Path) -> list[str]:
+    relay = relay_command("i-0000000000000bare", metadata, relay_key).replace(",", ",,")
     argv = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "qemu64",
             "-m", str(MEMORY_MIB), "-display", "none", "-serial", "null",
             "-drive", f"file={disk},format=qcow2,if=virtio",
@@ -92,7 +94,8 @@ def bare_boot(manifest: dict, key: Path, tmp: Path, metadata: MetadataServer) ->
                     "-b", manifest["disk_path"], str(disk)], check=True)
     port = free_port()
     start = time.perf_counter()
-    qemu = subprocess.Popen(bare_argv(manifest, disk, port, metadata.endpoint),
+    qemu = subprocess.Popen(bare_argv(manifest, disk, port, metadata.endpoint,
+                                      relayauth.key_path(tmp)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_ssh(key, "127.0.0.1", port, alive=qemu)
@@ -180,7 +183,8 @@ def main() -> None:
             image = prepare(ec2, public_key)
             manifest = json.loads((cloud.data_dir / "images" / "builtin" /
                                    MANIFEST).read_text())
-            metadata = MetadataServer(lambda _: bare_facts(public_key), "127.0.0.1", 0)
+            metadata = MetadataServer(lambda _: bare_facts(public_key), "127.0.0.1", 0,
+                                      relay_key=relayauth.ensure_key(relayauth.key_path(tmp)))
             metadata.start()
             bare, ours = [], []
             for _ in range(args.runs):  # interleaved, so both see the same machine load

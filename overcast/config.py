@@ -27,6 +27,8 @@ class Settings:
     listen: str = "127.0.0.1:8773"
     # where guests' metadata connections are relayed to (fixed, so restarts keep it)
     metadata_listen: str = "127.0.0.1:8775"
+    # a metadata_listen that is not loopback is refused unless this is set
+    metadata_listen_public: bool = False
     driver: str = "qemu"
     region: str = "overcast-1"
     host_name: str = "local"

@@ -35,7 +35,8 @@ from overcast.identity.service import Credentials
 from overcast.images.builtin import ensure_builtin_image
 from overcast.logs import FORMATS, LEVELS
 from overcast.logs import configure as configure_logging
-from overcast.metadata.server import MetadataServer
+from overcast.metadata.listen import MetadataListenError, start_metadata_server
+from overcast.metadata.relayauth import RelayKeyError
 
 log = logging.getLogger("overcast")
 PURGE_EVERY = 60.0
@@ -53,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-format", choices=FORMATS,
                         help="text, or json: one object per line "
                         "(default: $OVERCAST_LOG_FORMAT or text)")
+    parser.add_argument("--metadata-listen-public", action="store_true",
+                        help="allow a METADATA_LISTEN that is not a loopback address")
     parser.set_defaults(func=run)
 
 
@@ -133,9 +136,11 @@ def run(args: argparse.Namespace) -> int:
     ensure_builtin_image(cloud)
     _step(f"starting the agent ({settings.driver} driver)")
     driver = make_driver(settings)
-    host, port = settings.metadata_listen.rsplit(":", 1)
-    metadata = MetadataServer(cloud.metadata.facts, host, int(port))
-    metadata.start()
+    try:
+        metadata = start_metadata_server(settings, cloud.metadata.facts,
+                                         args.metadata_listen_public)
+    except (MetadataListenError, RelayKeyError, OSError) as exc:
+        raise SystemExit(f"error: metadata service: {exc}") from exc
     agent = Agent(LocalStore(cloud, metadata.endpoint), driver, settings.host_name,
                   cloud.catalog.default_zone,
                   settings.agent_interval)

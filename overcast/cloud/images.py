@@ -306,6 +306,22 @@ class Images:
         with self.db.session() as s:
             return len(list(s.scalars(select(Image.id))))
 
+    def cloud_image_disk(self, name: str) -> str | None:
+        """The disk of the cloud's own public image `name` (None: no such image, or no disk)."""
+        with self.db.session() as s:
+            return s.scalar(select(Image.disk_path).where(Image.project_id.is_(None),
+                                                          Image.name == name))
+
+    def replace_cloud_image_files(self, name: str, files: ImageFiles) -> None:
+        """Point the cloud's own public image `name` at new files (the built-in image, rebuilt);
+        instances already made keep the disks they were made from."""
+        with self.db.session() as s:
+            for image in s.scalars(select(Image).where(Image.project_id.is_(None),
+                                                       Image.name == name)):
+                image.disk_path, image.disk_format = files.disk_path, files.disk_format
+                image.kernel_path, image.ramdisk_path = files.kernel_path, files.ramdisk_path
+                image.kernel_cmdline, image.size_bytes = files.kernel_cmdline, files.size_bytes
+
     # describe -----------------------------------------------------------------------------
     def describe(self, ctx: Context, req: DescribeRequest) -> list[ImageView]:
         for image_id in req.image_ids:

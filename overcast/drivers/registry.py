@@ -41,7 +41,10 @@ def make_driver(settings: Settings) -> Driver:
                                 settings.fake_disk_gib)
         return FakeDriver(capacity, settings.fake_boot_delay, state_dir / "fake-vms.json")
     if settings.driver == "qemu":
-        return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel)
+        from overcast.metadata.relayauth import key_path
+
+        return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel,
+                          relay_key_file=key_path(settings.data_dir))
     raise ValueError(f"unknown driver '{settings.driver}' "
                      f"(choose from {', '.join(LOCAL_DRIVERS)})")
 

@@ -49,8 +49,10 @@ def _files_from_manifest(manifest: Path) -> tuple[ImageFiles, str]:
 
 
 def ensure_builtin_image(cloud: Cloud) -> None:
-    """Build (when the host can) and register the test image, once per cloud."""
+    """Build (when the host can) and register the test image, once per cloud; on later starts,
+    rebuild it when its builder or ingredients changed and launch the new build from then on."""
     if cloud.images.count():
+        _refresh_builtin_image(cloud)
         return
     from overcast.images.testimage import ImageBuildError
 
@@ -66,3 +68,26 @@ def ensure_builtin_image(cloud: Cloud) -> None:
     cloud.images.register_public(
         BUILTIN_NAME, files, "Overcast's built-in test image: a disk booting SYSLINUX, the "
         "Debian cloud kernel, busybox and dropbear", default_user=user)
+
+
+def _refresh_builtin_image(cloud: Cloud) -> None:
+    """Point the registered built-in image at the current build if it is an older one.
+
+    Only an image built here is refreshed (not one registered without files, nor files put
+    there by hand); an older disk stays, for the instances backed by it.
+    """
+    out = builtin_dir(cloud.settings.data_dir)
+    registered = cloud.images.cloud_image_disk(BUILTIN_NAME)
+    if registered is None or Path(registered).parent != out.resolve():
+        return
+    from overcast.images.testimage import ImageBuildError
+
+    try:
+        files, _ = _files_from_manifest(build_test_image(out))
+    except (ImageBuildError, OSError) as exc:
+        log.warning("built-in image not rebuilt (%s); instances keep launching %s", exc,
+                    registered)
+        return
+    if files.disk_path != registered:
+        log.info("built-in image rebuilt: new instances boot %s", files.disk_path)
+        cloud.images.replace_cloud_image_files(BUILTIN_NAME, files)

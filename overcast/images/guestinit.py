@@ -4,12 +4,19 @@ rc.boot loads the virtio modules, brings eth0 up with DHCP and takes the SSH key
 from the metadata service at 169.254.169.254, or, when no metadata service answers, from a
 config drive (an ISO 9660 or FAT file system labelled config-2, OpenStack layout). It starts
 dropbear, prints the boot-finished line and runs user data that starts with "#!".
+
+The SSH host key is the instance's own: made at its first boot and kept on its disk (the FAT
+boot partition, /overcast/), so reboots and stop/start keep it; a disk that another instance
+made (an image of it) gets a new one, as cloud-init does per instance ID. Its fingerprint and
+public key go to the serial console in cloud-init's blocks, so GetConsoleOutput lets a user
+check what ssh is shown.
 """
 
 from __future__ import annotations
 
 BOOT_LINE = "overcast-testimage: booted"
-BOOT_MODULES = ("virtio_pci", "virtio_net", "virtio_blk", "virtio-rng", "button", "evdev")
+BOOT_MODULES = ("virtio_pci", "virtio_net", "virtio_blk", "virtio-rng", "button", "evdev",
+                "vfat", "nls_cp437", "nls_ascii")  # the boot partition keeps the host key
 # Loaded only when no metadata service answers: the IDE CD-ROM the config drive sits on.
 CONFIG_DRIVE_MODULES = ("sr_mod", "ata_piix", "isofs", "vfat", "nls_cp437", "nls_iso8859-1")
 
@@ -31,6 +38,7 @@ DIRECTORIES = (
     "dev",
     "run",
     "mnt",
+    "mnt/disk",
     "var",
     "var/log",
     "root",
@@ -42,9 +50,9 @@ RC_BOOT = """#!/bin/sh
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 say() { echo "overcast-testimage: $*" > /dev/console; }
 load_modules() { while read -r mod; do insmod "/lib/modules/$mod" 2>/dev/null; done < "$1"; }
-# fetch URL FILE. busybox 1.35's static wget crashes with -T (and -q): bound it with
-# timeout instead. A connection that fails is tried twice more (as cloud-init retries); after
-# that, stop trying: there is no metadata service. An HTTP error is an answer: no retry.
+# fetch URL FILE, with GNU wget (busybox-static's wget dies on -T: see testimage.py). A
+# connection that fails is tried twice more (as cloud-init retries); after that, stop trying:
+# there is no metadata service. An HTTP error (wget's status 8) is an answer: no retry.
 # IMDSv2 first (instances may require it): a session token from PUT /latest/api/token.
 MD_UP=yes
 imds_token_once() {
@@ -63,16 +71,18 @@ imds_token() {
 }
 wget_once() {
     if [ -n "$TOKEN" ]; then
-        timeout 10 wget --header "X-aws-ec2-metadata-token: $TOKEN" -O "$2" "$1" 2>&1
+        wget -q -T 10 -t 1 --header "X-aws-ec2-metadata-token: $TOKEN" -O "$2" "$1"
     else
-        timeout 10 wget -O "$2" "$1" 2>&1
+        wget -q -T 10 -t 1 -O "$2" "$1"
     fi
 }
 fetch() {
     [ "$MD_UP" = yes ] || return 1
     for try in 1 2 3; do
-        out=$(wget_once "$1" "$2") && return 0
-        case "$out" in *"server returned error"*) return 1 ;; esac
+        wget_once "$1" "$2" && return 0
+        status=$?
+        rm -f "$2"
+        [ $status = 8 ] && return 1
         usleep 300000
     done
     MD_UP=no
@@ -84,6 +94,38 @@ json_public_keys() {
         awk -F'"' '{ gsub(/\\\\"/, "\\001")
             for (i = 4; i <= NF; i += 4) { v = $i; gsub(/\\001/, "\\"", v); print v } }' |
         sed -e 's/\\\\n$//' -e 's/\\\\\\//\\//g'
+}
+# The instance's SSH host key (ed25519) in dropbear's place: the one kept on the boot
+# partition unless it was made for another instance ($1: this one's ID; empty: unknown), else
+# a new one, kept there. Without a boot partition the key lasts one boot.
+host_key() {
+    key=/etc/dropbear/dropbear_ed25519_host_key kept=/mnt/disk/overcast
+    if [ -b /dev/vda1 ] && mount -t vfat -o umask=077 /dev/vda1 /mnt/disk 2>/dev/null; then
+        mkdir -p $kept
+        made_for=$(cat $kept/instance-id 2>/dev/null)
+        if [ -s $kept/ssh_host_ed25519_key ] &&
+                { [ -z "$1" ] || [ -z "$made_for" ] || [ "$1" = "$made_for" ]; }; then
+            cp $kept/ssh_host_ed25519_key $key
+            [ -n "$made_for" ] || echo "$1" > $kept/instance-id
+        else
+            dropbearkey -t ed25519 -f $key >/dev/null 2>&1
+            cp $key $kept/ssh_host_ed25519_key && echo "$1" > $kept/instance-id
+        fi
+        umount /mnt/disk
+    fi
+    [ -s $key ] || dropbearkey -t ed25519 -f $key >/dev/null 2>&1
+    chmod 600 $key
+}
+# The host key's fingerprint and public key in cloud-init's console blocks ($1: the key).
+print_host_key() {
+    pub=$(dropbearkey -y -f "$1" 2>/dev/null)
+    line=$(echo "$pub" | grep '^ssh-ed25519 ')
+    echo "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
+    echo "256 $(echo "$pub" | sed -n 's/^Fingerprint: //p') ${line##* } (ED25519)"
+    echo "-----END SSH HOST KEY FINGERPRINTS-----"
+    echo "-----BEGIN SSH HOST KEY KEYS-----"
+    echo "$line"
+    echo "-----END SSH HOST KEY KEYS-----"
 }
 # Mount the config drive on /mnt/config; false when there is none.
 mount_config_drive() {
@@ -119,6 +161,7 @@ TOKEN=$(imds_token)
 CD=/mnt/config/openstack/latest
 SOURCE=none
 KEYS=none
+fetch "$MD/meta-data/instance-id" /run/instance-id
 if fetch "$MD/meta-data/public-keys/0/openssh-key" /run/openssh-key; then
     SOURCE=metadata
 elif [ "$MD_UP" = yes ]; then
@@ -127,12 +170,15 @@ elif mount_config_drive; then
     SOURCE=config-drive
     json_public_keys "$CD/meta_data.json" > /run/openssh-key
     [ -f "$CD/user_data" ] && cp "$CD/user_data" /run/user-data
+    sed -n 's/.*"instance-id": *"\\([^"]*\\)".*/\\1/p' \\
+        /mnt/config/ec2/latest/meta-data.json > /run/instance-id 2>/dev/null
 fi
 if [ -s /run/openssh-key ]; then
     cat /run/openssh-key >> /root/.ssh/authorized_keys && KEYS=installed
 fi
 chmod 600 /root/.ssh/authorized_keys 2>/dev/null
-dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
+host_key "$(head -n 1 /run/instance-id 2>/dev/null)"
+print_host_key /etc/dropbear/dropbear_ed25519_host_key > /dev/console
 dropbear -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -P /run/dropbear.pid
 acpid -c /etc/acpi
 say "booted, ip=${IP:-none} disk=$DISK source=$SOURCE ssh-key=$KEYS" \\

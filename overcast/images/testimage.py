@@ -5,18 +5,20 @@
 A small disk image in the spirit of CirrOS that boots like any cloud image, through its own
 boot loader: an MBR disk whose one partition (FAT, bootable) holds SYSLINUX, the Debian cloud
 kernel and a busybox initramfs. Ingredients (apt): linux-image-cloud-amd64 (kernel and virtio
-modules), busybox-static (the whole userland), dropbear-bin (SSH), syslinux, syslinux-common,
-mtools, dosfstools (boot partition and loader) and qemu-utils (qemu-img). Output, with FP the
-build's fingerprint (disks of earlier builds are kept: overlays may be backed by them):
+modules), busybox-static (the userland), dash (/bin/sh), wget (GNU wget; both: see WGET),
+dropbear-bin (SSH), syslinux, syslinux-common, mtools, dosfstools (boot partition and loader)
+and qemu-utils (qemu-img). Output, with FP the build's fingerprint (disks of earlier builds
+are kept: overlays may be backed by them):
 
     OUT_DIR/disk-FP.qcow2    the bootable disk
     OUT_DIR/image.json       manifest: disk path and format, login user, fingerprint
 
 The guest runs from its initramfs (guestinit.py has its scripts): DHCP on eth0, the SSH key
 and user data from the metadata service at 169.254.169.254 or else from a config drive
-(label config-2), dropbear on port 22, "overcast-testimage: booted, ..." on the serial
-console, then user data that starts with "#!". The ACPI power button powers it off;
-ctrl-alt-del reboots it.
+(label config-2), dropbear on port 22 with the instance's own host key (made at first boot,
+kept on its disk; its fingerprint on the console as cloud-init prints it),
+"overcast-testimage: booted, ..." on the serial console, then user data that starts with "#!".
+The ACPI power button powers it off; ctrl-alt-del reboots it.
 
 Nothing is mounted and nothing needs root; the build is skipped while the inputs are unchanged.
 """
@@ -40,7 +42,7 @@ from typing import BinaryIO, cast
 
 from overcast.images import bootdisk, guestinit
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 # Under TCG on a crowded host (a boot storm) the emulated PIT/HPET tick late or in bursts while
 # the kernel measures against them at boot, and two of those measurements then go wrong:
 # no_timer_check: the "does IRQ0 tick?" test fails, and the kernel reroutes the timer through
@@ -52,7 +54,17 @@ BUILDER_VERSION = "2"
 KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check tsc=unstable"
 MANIFEST = "image.json"
 BOOT_LABEL = "OVERCAST"
-ELF_TOOLS = ("/usr/sbin/dropbear", "/usr/bin/dropbearkey")
+# Debian's busybox-static is built without FEATURE_WGET_TIMEOUT, yet busybox 1.35's wget still
+# takes -T and stores its number through the NULL pointer given in that feature's place: any
+# `wget -T N` dies with SIGSEGV (so do scripts written for a full wget). The image ships GNU
+# wget from Debian's wget package instead of that applet. Its shell is dash: busybox's ash
+# (built FEATURE_SH_STANDALONE) runs its own applet for `wget` whatever PATH holds, while dash
+# finds commands in PATH, where the other applets are busybox links.
+WGET = "/usr/bin/wget"
+SHELL = "/bin/dash"
+ELF_TOOLS = ("/usr/sbin/dropbear", "/usr/bin/dropbearkey", WGET, SHELL)
+PACKAGE_OF = {"/usr/sbin/dropbear": "dropbear-bin", "/usr/bin/dropbearkey": "dropbear-bin",
+              WGET: "wget", SHELL: "dash"}
 BUSYBOX = "/bin/busybox"
 MODULE_LISTS = {
     "etc/modules.boot": guestinit.BOOT_MODULES,
@@ -176,7 +188,8 @@ def shared_libraries(binaries: tuple[str, ...]) -> list[str]:
     libs: set[str] = set()
     for binary in binaries:
         if not os.path.exists(binary):
-            raise ImageBuildError(f"{binary} is missing (install dropbear-bin)")
+            raise ImageBuildError(f"{binary} is missing (install "
+                                  f"{PACKAGE_OF.get(binary, 'its package')})")
         out = subprocess.run(["ldd", binary], check=True, capture_output=True, text=True).stdout
         for line in out.splitlines():
             words = line.split()
@@ -250,8 +263,11 @@ def _add_busybox(cpio: CpioWriter) -> None:
     applets = subprocess.run(
         [BUSYBOX, "--list-full"], check=True, capture_output=True, text=True
     ).stdout.split()
+    # ELF_TOOLS are their own binaries, not applets; /bin/sh is dash
+    cpio.add_symlink("bin/sh", Path(SHELL).name)
+    skip = {"bin/busybox", "bin/sh", *(tool.lstrip("/") for tool in ELF_TOOLS)}
     for applet in applets:
-        if applet != "bin/busybox" and not applet.startswith("usr/sbin/dropbear"):
+        if applet not in skip and not applet.startswith("usr/sbin/dropbear"):
             depth = applet.count("/")
             cpio.add_symlink(applet, "../" * depth + "bin/busybox")
 

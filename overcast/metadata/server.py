@@ -1,9 +1,12 @@
 """The metadata server: what a guest sees at http://169.254.169.254/.
 
 Guests never reach this socket directly. Each guest connection arrives through its own channel
-(the QEMU driver's per-instance guestfwd relay), which first sends one line naming the
-instance, `OVERCAST-INSTANCE <id>\\r\\n`, before any byte from the guest. The instance is taken
-from that line only, so a guest can read only its own metadata. The socket listens on loopback.
+(the QEMU driver's per-instance guestfwd relay). The server opens each connection with a fresh
+challenge, and the relay answers with one line naming the instance, signed with the cloud's
+relay key (relayauth.py), before any byte from the guest. The instance is taken from that
+line only, so a guest can read only its own metadata, and a process on the host that cannot
+read the key file can read none. Anything else gets no byte back. The socket listens on
+loopback unless `overcast up` is told otherwise.
 
 EC2 paths (`/latest/meta-data/...`, `/latest/user-data`, `/latest/dynamic/...`) with IMDSv2
 (PUT `/latest/api/token`; `HttpTokens=required` refuses requests without a valid token) and
@@ -22,9 +25,11 @@ from http.server import BaseHTTPRequestHandler
 
 from overcast.cloud.metadata import InstanceFacts
 from overcast.metadata import documents as docs
+from overcast.metadata import relayauth
 
 log = logging.getLogger("overcast.metadata")
-PREAMBLE = b"OVERCAST-INSTANCE "
+# How long a relay may take to answer the challenge.
+AUTH_TIMEOUT = 10.0
 TOKEN_PATH = "/latest/api/token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
@@ -108,11 +113,28 @@ class MetadataHandler(BaseHTTPRequestHandler):
     instance_id = ""
 
     def handle(self) -> None:
-        line = self.rfile.readline(256)
-        if not line.startswith(PREAMBLE) or not line.endswith(b"\r\n"):
-            return  # not from a relay: say nothing
-        self.instance_id = line[len(PREAMBLE):].strip().decode("ascii", "replace")
+        instance_id = self._authenticate()
+        if instance_id is None:
+            return  # not from a relay holding the key: say nothing more
+        self.instance_id = instance_id
         super().handle()
+
+    def _authenticate(self) -> str | None:
+        """The instance this connection's relay proves it speaks for, or None."""
+        challenge = relayauth.new_challenge()
+        self.connection.settimeout(AUTH_TIMEOUT)
+        try:
+            self.wfile.write(relayauth.challenge_line(challenge))
+            line = self.rfile.readline(relayauth.MAX_LINE)
+        except OSError:
+            return None
+        instance_id = relayauth.verified_instance(self.server.relay_key, challenge, line)
+        if instance_id is None:
+            log.warning("metadata connection from %s refused: no valid relay signature",
+                        self.client_address[0])
+            return None
+        self.connection.settimeout(None)
+        return instance_id
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.instance_id, format % args)
@@ -173,9 +195,11 @@ class MetadataServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, facts_of: FactsSource, host: str, port: int) -> None:
+    def __init__(self, facts_of: FactsSource, host: str, port: int, *,
+                 relay_key: bytes) -> None:
         super().__init__((host, port), MetadataHandler)
         self.facts_of = facts_of
+        self.relay_key = relay_key
         self.tokens = Tokens()
         self._thread: threading.Thread | None = None
 

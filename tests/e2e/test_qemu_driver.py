@@ -32,6 +32,7 @@ from overcast.drivers.base import (
 from overcast.drivers.qemu import QemuDriver, accel, process
 from overcast.drivers.qemu.layout import InstanceDir
 from overcast.images.testimage import ensure_test_image
+from overcast.metadata import relayauth
 from tests.conftest import ssh_until_ok
 
 pytestmark = [
@@ -249,13 +250,15 @@ def test_force_stop_and_destroy(vm: Vm) -> None:
 
 
 class MetadataServer:
-    """A tiny HTTP server on loopback that records the relay's first line per connection."""
+    """A tiny HTTP server on loopback that challenges each relay as Overcast's does and records
+    the instance each relay's signed answer proves (None for a bad signature)."""
 
-    def __init__(self, drop_first: int = 0) -> None:
+    def __init__(self, relay_key: bytes, drop_first: int = 0) -> None:
+        self.relay_key = relay_key
         self.drop = drop_first  # connections to close unanswered, as a flaky service would
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        self.first_lines: list[bytes] = []
+        self.named: list[str | None] = []
         self.requests: list[bytes] = []
         self.headers: list[list[bytes]] = []
         threading.Thread(target=self._serve, daemon=True).start()
@@ -273,7 +276,11 @@ class MetadataServer:
             if self.drop > 0:
                 self.drop -= 1
                 return
-            self.first_lines.append(stream.readline())
+            challenge = relayauth.new_challenge()
+            stream.write(relayauth.challenge_line(challenge))
+            stream.flush()
+            self.named.append(relayauth.verified_instance(self.relay_key, challenge,
+                                                          stream.readline()))
             request = stream.readline()
             self.requests.append(request)
             headers = []
@@ -290,7 +297,7 @@ class MetadataServer:
             stream.flush()
 
     def seen(self) -> str:
-        return f"first lines {self.first_lines}, requests {self.requests}"
+        return f"relays named {self.named}, requests {self.requests}"
 
     def close(self) -> None:
         self.sock.close()
@@ -306,7 +313,9 @@ def console_tail(driver: QemuDriver, name: str) -> str:
 
 
 def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) -> None:
-    server = MetadataServer(drop_first=1)  # the guest tries again, as cloud-init does
+    key_file = state_dir / "relay.key"
+    # the guest tries again, as cloud-init does
+    server = MetadataServer(relayauth.ensure_key(key_file), drop_first=1)
     name = "i-0000000000000e2e2"
     spec = LaunchSpec(
         name=name,
@@ -317,7 +326,7 @@ def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) ->
         network=network("52:54:00:e2:e0:02", "10.20.0.6"),
         metadata_endpoint=("127.0.0.1", server.port),
     )
-    driver = QemuDriver(str(state_dir))
+    driver = QemuDriver(str(state_dir), relay_key_file=key_file)
     try:
         driver.create(spec)
         try:
@@ -332,11 +341,9 @@ def test_metadata_relay_names_the_instance(state_dir: Path, image: BootImage) ->
                                  f"{console_tail(driver, name)}") from None
         console = driver.console_output(name).decode(errors="replace")
         assert "ip=10.20.0.6" in console and "source=metadata ssh-key=installed" in console
-        # Every connection is named by the relay; IMDSv2 as the guest does it: a token first,
-        # then requests that carry it.
-        assert server.first_lines == [f"OVERCAST-INSTANCE {name}\r\n".encode()] * len(
-            server.requests
-        )
+        # Every connection is named by the relay, signed with the key; IMDSv2 as the guest
+        # does it: a token first, then requests that carry it.
+        assert server.named == [name] * len(server.requests)
         assert server.requests[0].startswith(b"PUT /latest/api/token ")
         gets = [i for i, r in enumerate(server.requests) if r.startswith(b"GET ")]
         paths = [server.requests[i].split()[1] for i in gets]

@@ -55,3 +55,29 @@ def test_quotes_and_slashes_escaped_by_json(tmp_path: Path) -> None:
 def test_no_keys(tmp_path: Path) -> None:
     assert public_keys(tmp_path, json.dumps(meta_data({}))) == []
     assert public_keys(tmp_path, json.dumps({"uuid": "x"})) == []
+
+
+def rc_function(name: str) -> str:
+    start = RC_BOOT.index(f"{name}() {{")
+    return RC_BOOT[start:RC_BOOT.index("\n}\n", start) + 3]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/dropbearkey"), reason="needs dropbear-bin")
+def test_the_console_shows_the_host_key_as_ssh_keygen_fingerprints_it(tmp_path: Path) -> None:
+    """cloud-init's blocks, with the line `ssh-keygen -l` prints for the key ssh is shown."""
+    key = tmp_path / "dropbear_ed25519_host_key"
+    subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(key)], check=True,
+                   capture_output=True)
+    script = tmp_path / "print.sh"
+    script.write_text(rc_function("print_host_key") + 'print_host_key "$1"\n')
+    out = subprocess.run([BUSYBOX, "sh", str(script), str(key)], check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    assert out[0] == "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
+    assert out[2] == "-----END SSH HOST KEY FINGERPRINTS-----"
+    assert out[3] == "-----BEGIN SSH HOST KEY KEYS-----"
+    assert out[5] == "-----END SSH HOST KEY KEYS-----"
+    public = tmp_path / "key.pub"
+    public.write_text(out[4] + "\n")
+    keygen = subprocess.run(["ssh-keygen", "-lf", str(public)], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    assert out[1] == keygen and keygen.startswith("256 SHA256:") and keygen.endswith("(ED25519)")

@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from overcast.cloud.metadata import InstanceFacts, MetadataOptions
+from overcast.metadata import relayauth
 from overcast.metadata.documents import config_drive_files
 from overcast.metadata.server import MetadataServer
 
+RELAY_KEY = bytes(range(32))
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG0000000000000000000000000000000000000000000 k1"
 
 
@@ -40,7 +42,7 @@ FACTS = {"i-000000000000000a1": facts("i-000000000000000a1"),
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[MetadataServer]:
-    srv = MetadataServer(FACTS.get, "127.0.0.1", 0)
+    srv = MetadataServer(FACTS.get, "127.0.0.1", 0, relay_key=RELAY_KEY)
     srv.start()
     yield srv
     srv.stop()
@@ -48,17 +50,19 @@ def server() -> Iterator[MetadataServer]:
 
 def request(server: MetadataServer, instance: str | None, method: str, path: str,
             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP request through a relayed connection (preamble line, then the guest's bytes)."""
+    """One HTTP request through a relayed connection (the relay's signed answer to the
+    server's challenge, then the guest's bytes); None: the guest's bytes alone."""
     lines = [f"{method} {path} HTTP/1.1", "Host: 169.254.169.254"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    if instance is not None:
-        raw = f"OVERCAST-INSTANCE {instance}\r\n".encode() + raw
     with socket.create_connection(server.endpoint, timeout=5) as sock:
+        stream = sock.makefile("rb")
+        challenge = stream.readline().split()[1].decode()
+        if instance is not None:
+            signature = relayauth.signature(RELAY_KEY, challenge, instance)
+            raw = f"OVERCAST-INSTANCE {instance} {signature}\r\n".encode() + raw
         sock.sendall(raw)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        data = stream.read()
     if not data:
         return 0, {}, b""
     head, _, body = data.partition(b"\r\n\r\n")

@@ -45,6 +45,7 @@ class QemuDriver:
         qemu_binary: str = "qemu-system-x86_64",
         qemu_img: str = "qemu-img",
         reboot_timeout: float = 60.0,
+        relay_key_file: Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -52,6 +53,8 @@ class QemuDriver:
         self.qemu_binary = qemu_binary
         self.qemu_img = qemu_img
         self.reboot_timeout = reboot_timeout
+        # What the metadata relays sign with: without it guests get no metadata service.
+        self.relay_key_file = Path(relay_key_file).resolve() if relay_key_file else None
         self._accel: str | None = None
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -232,7 +235,8 @@ class QemuDriver:
     def _start(self, inst: InstanceDir) -> None:
         spec = inst.load_spec()
         inst.check_socket_path()
-        cfg = process.QemuConfig(binary=self.qemu_binary, accel=self.accel)
+        cfg = process.QemuConfig(binary=self.qemu_binary, accel=self.accel,
+                                 relay_key_file=self.relay_key_file)
         argv = process.build_argv(cfg, spec, inst)
         for stale in (inst.exit_file, inst.pidfile, inst.qmp_socket):
             stale.unlink(missing_ok=True)

@@ -75,9 +75,11 @@ def hostfwd_key(fwd: PortForward) -> str:
     return f"{fwd.protocol}:{fwd.host_ip}:{fwd.host_port}"
 
 
-def relay_command(name: str, endpoint: tuple[str, int]) -> str:
+def relay_command(name: str, endpoint: tuple[str, int], key_file: Path) -> str:
+    """The relay QEMU runs per guest connection. It reads the key from key_file itself: the
+    key never appears on a command line."""
     host, port = endpoint
-    argv = [sys.executable, "-I", "-S", str(RELAY), name, host, str(int(port))]
+    argv = [sys.executable, "-I", "-S", str(RELAY), name, host, str(int(port)), str(key_file)]
     return shlex.join(argv)
 
 
@@ -86,7 +88,8 @@ def _opt(value: str) -> str:
     return value.replace(",", ",,")
 
 
-def netdev_arg(name: str, net: NetworkSpec, metadata: tuple[str, int] | None) -> str:
+def netdev_arg(name: str, net: NetworkSpec, metadata: tuple[str, int] | None,
+               relay_key_file: Path | None) -> str:
     wide = slirp_network(net)
     parts = [
         f"user,id={NETDEV_ID}",
@@ -99,9 +102,10 @@ def netdev_arg(name: str, net: NetworkSpec, metadata: tuple[str, int] | None) ->
         f"hostname={_opt(name)}",
     ]
     parts += [f"hostfwd={_opt(hostfwd_rule(f, net.private_ip))}" for f in net.forwards]
-    # Without a metadata service the address still answers, closing each connection at once,
-    # so guests fail fast instead of waiting for ARP to time out.
-    command = relay_command(name, metadata) if metadata is not None else NO_METADATA
+    # Without a metadata service (or a key to reach it) the address still answers, closing
+    # each connection at once, so guests fail fast instead of waiting for ARP to time out.
+    command = (relay_command(name, metadata, relay_key_file)
+               if metadata is not None and relay_key_file is not None else NO_METADATA)
     parts.append(f"guestfwd=tcp:{METADATA_IP}:{METADATA_PORT}-cmd:{_opt(command)}")
     return ",".join(parts)
 

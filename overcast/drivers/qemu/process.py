@@ -29,6 +29,8 @@ SMBIOS_PRODUCT = "OpenStack Nova"
 class QemuConfig:
     binary: str
     accel: str  # "kvm" or "tcg"
+    # The metadata relay key (overcast/metadata/relayauth.py); None: guests get no metadata.
+    relay_key_file: Path | None = None
 
 
 def build_argv(cfg: QemuConfig, spec: LaunchSpec, inst: InstanceDir) -> list[str]:
@@ -68,7 +70,7 @@ def build_argv(cfg: QemuConfig, spec: LaunchSpec, inst: InstanceDir) -> list[str
         "-smbios",
         f"type=1,manufacturer=Overcast,product={SMBIOS_PRODUCT},serial={spec.name}",
         "-netdev",
-        network.netdev_arg(spec.name, spec.network, spec.metadata_endpoint),
+        network.netdev_arg(spec.name, spec.network, spec.metadata_endpoint, cfg.relay_key_file),
         "-device",
         network.nic_arg(spec.network),
     ]
