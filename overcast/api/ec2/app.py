@@ -19,6 +19,7 @@ from overcast.api.ec2 import (  # noqa: F401
     network_interfaces,
     protocol,
     security_groups,
+    sigv2,
     sigv4,
     sts,
     volumes,
@@ -56,23 +57,36 @@ class Ec2App:
 
     def _authenticate(self, request: Request, body: bytes,
                       service: str = sigv4.SERVICE) -> Context:
+        pairs = self._pairs(request, body)
+        if "Authorization" not in request.headers and sigv2.is_sigv2(pairs):
+            path = request.environ.get("RAW_URI", request.path).split("?", 1)[0]
+            access_key_id = sigv2.verify(request.method, request.headers.get("Host", ""),
+                                         path, pairs, self._lookup)
+            return self._context(access_key_id)
         signed = sigv4.SignedRequest(
             method=request.method, host=request.headers.get("Host", ""),
             path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
             query_string=request.query_string.decode("latin-1"),
             headers=dict(request.headers), body=body)
         access_key_id, _region = sigv4.verify(signed, self._lookup, service=service)
+        return self._context(access_key_id)
+
+    def _context(self, access_key_id: str) -> Context:
         found = self.cloud.identity.lookup(access_key_id)
         assert found is not None
         return found[1]
 
     @staticmethod
-    def _params(request: Request, body: bytes) -> dict[str, str]:
-        params = dict(parse_qsl(request.query_string.decode("utf-8", "replace"),
-                                keep_blank_values=True))
+    def _pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
+        pairs = parse_qsl(request.query_string.decode("utf-8", "replace"),
+                          keep_blank_values=True)
         if request.method == "POST" and body:
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        return params
+            pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return pairs
+
+    @classmethod
+    def _params(cls, request: Request, body: bytes) -> dict[str, str]:
+        return dict(cls._pairs(request, body))
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
