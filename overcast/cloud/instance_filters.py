@@ -22,6 +22,11 @@ def root_volume_id(row: Instance) -> str:
     return "vol-" + row.id.removeprefix("i-")
 
 
+def primary_interface_id(row: Instance) -> str:
+    """The primary network interface's ID: fixed for the instance's lifetime."""
+    return "eni-" + row.id.removeprefix("i-")
+
+
 def _if_volume(pick: Callable[[Any], str]) -> flt.Extractor:
     """A block-device-mapping.* filter: the root volume, gone with a terminated instance."""
     return lambda t: None if t.item.state == State.TERMINATED else pick(t)
@@ -63,7 +68,7 @@ def _group_names(t: Any) -> list[str]:
 
 NETWORK_INTERFACE_FILTERS: dict[str, flt.Extractor] = {
     "network-interface.network-interface-id":
-        _if_attached(lambda t: "eni-" + t.item.id.removeprefix("i-")),
+        _if_attached(lambda t: primary_interface_id(t.item)),
     "network-interface.subnet-id": _if_attached(lambda t: t.item.subnet_id),
     "network-interface.vpc-id": _if_attached(lambda t: t.item.vpc_id),
     "network-interface.availability-zone": _if_attached(lambda t: t.item.availability_zone),

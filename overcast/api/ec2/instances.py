@@ -17,7 +17,7 @@ from overcast.api.ec2.dispatch import (
 )
 from overcast.api.ec2.run_options import instance_options, network_request
 from overcast.cloud import filters as flt
-from overcast.cloud.instance_filters import root_volume_id
+from overcast.cloud.instance_filters import primary_interface_id, root_volume_id
 from overcast.cloud.instances import (
     DEFAULT_ROOT_DEVICE,
     InstanceView,
@@ -44,7 +44,7 @@ def _group_list(groups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 def eni_id(row: Instance) -> str:
     """The primary network interface's ID: fixed for the instance's lifetime."""
-    return "eni-" + row.id.removeprefix("i-")
+    return primary_interface_id(row)
 
 
 def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
