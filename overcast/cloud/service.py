@@ -12,6 +12,7 @@ from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
 from overcast.cloud.keypairs import KeyPairs
 from overcast.cloud.launch import Launcher, Networking
+from overcast.cloud.launch_templates import LaunchTemplates
 from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
 from overcast.cloud.network_interfaces import NetworkInterfaces
@@ -25,6 +26,7 @@ from overcast.cloud.vpc_changes import VpcChanges
 from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
+from overcast.db.models_launch import LaunchTemplate
 from overcast.db.models_network import NetworkInterface, Subnet, Vpc
 from overcast.identity.secrets import SecretBox
 from overcast.identity.service import Identity
@@ -51,6 +53,7 @@ class Cloud:
         self.network_interfaces = NetworkInterfaces(self.db, self.vpcs)
         self.root_volumes = RootVolumes(self.instances)
         self.vpc_attributes = VpcAttributes(self.db)
+        self.launch_templates = LaunchTemplates(self.db)
         self.instances.zone_id = self.vpcs.zone_id
         self.instances.check_start = StartChecks(settings, self.hosts)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
@@ -74,6 +77,8 @@ class Cloud:
             "network-interface": lambda s, ctx, rid: self.vpcs.exists(NetworkInterface)(
                 s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
             "volume": RootVolumes.attached_exists,
+            "launch-template": lambda s, ctx, rid: s.get(LaunchTemplate, rid) is not None
+            and s.get(LaunchTemplate, rid).project_id == ctx.project_id,
         })
 
     def prepare(self) -> None:

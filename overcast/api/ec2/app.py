@@ -15,6 +15,7 @@ from overcast.api.ec2 import (  # noqa: F401
     instance_attributes,
     instances,
     keypairs,
+    launch_templates,
     meta,
     network_interfaces,
     protocol,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Container, Sequence
+from dataclasses import replace
 from typing import Any
 
 from overcast.api.ec2.dispatch import (
@@ -26,6 +27,8 @@ from overcast.cloud.instances import (
     private_dns_name,
 )
 from overcast.cloud.launch import RunRequest
+from overcast.cloud.launch_template_data import merge
+from overcast.cloud.launch_templates import TemplateRef
 from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
 from overcast.errors import invalid
@@ -136,8 +139,20 @@ def _check_tag_specs(call: Call) -> None:
 
 
 
+def _with_template(call: Call) -> Call:
+    """The call's parameters laid over the launch template it names, if it names one."""
+    spec = call.get("LaunchTemplate")
+    if not spec:
+        return call
+    data = call.cloud.launch_templates.launch_data(
+        call.ctx, TemplateRef(spec.get("LaunchTemplateId"), spec.get("LaunchTemplateName")),
+        spec.get("Version"))
+    return replace(call, params=merge(data, call.params))
+
+
 @action("RunInstances")
 def run_instances(call: Call) -> dict[str, Any]:
+    call = _with_template(call)
     _check_tag_specs(call)
     placement = call.get("Placement", {})
     req = RunRequest(
