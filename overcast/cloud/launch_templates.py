@@ -23,6 +23,7 @@ from overcast.errors import Conflict, InvalidParameter, NotFound
 from overcast.identity.context import Context
 from overcast.ids import is_well_formed, new_id
 
+__all__ = ["LaunchTemplate", "LaunchTemplates", "TemplateRef", "VersionView"]
 _NAME = re.compile(r"^[a-zA-Z0-9().\-/_]{3,128}$")
 MAX_VERSIONS = 10000
 

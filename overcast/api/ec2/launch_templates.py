@@ -7,9 +7,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, required, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.launch_templates import TemplateRef, VersionView
-from overcast.db import as_utc
-from overcast.db.models_launch import LaunchTemplate
+from overcast.cloud.launch_templates import LaunchTemplate, TemplateRef, VersionView
 
 
 def _ref(call: Call) -> TemplateRef:
@@ -19,7 +17,7 @@ def _ref(call: Call) -> TemplateRef:
 def render_template(template: LaunchTemplate, tags: dict[str, str] | None = None,
                     ) -> dict[str, Any]:
     return {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name,
-            "CreateTime": as_utc(template.created_at), "CreatedBy": template.created_by,
+            "CreateTime": template.created_at, "CreatedBy": template.created_by,
             "DefaultVersionNumber": template.default_version,
             "LatestVersionNumber": template.latest_version,
             "Tags": tag_list(tags or {})}
@@ -35,7 +33,7 @@ def render_version(view: VersionView) -> dict[str, Any]:
     template, version = view.template, view.version
     return {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name,
             "VersionNumber": version.version, "VersionDescription": version.description,
-            "CreateTime": as_utc(version.created_at), "CreatedBy": version.created_by,
+            "CreateTime": version.created_at, "CreatedBy": version.created_by,
             "DefaultVersion": version.version == template.default_version,
             "LaunchTemplateData": _response_data(view.data)}
 
