@@ -99,7 +99,8 @@ def test_aws_security_group_delete_looks_for_lingering_interfaces(ec2,  # noqa: 
 def test_network_interface_filters_and_paging(ec2, image_id: str) -> None:  # noqa: ANN001
     ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image_id, MinCount=2,
                                                       MaxCount=2)["Instances"]]
-    instances = wait_for_state(ec2, ids, "running")
+    by_id = {i["InstanceId"]: i for i in wait_for_state(ec2, ids, "running")}
+    instances = [by_id[i] for i in ids]
     subnet_id = instances[0]["SubnetId"]
     free = ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"]
     assert free["Status"] == "available"
