@@ -152,6 +152,11 @@ class LaunchTemplates:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @staticmethod
+    def exists(s: Session, ctx: Context, template_id: str) -> bool:
+        found = s.get(LaunchTemplate, template_id)
+        return found is not None and found.project_id == ctx.project_id
+
     def create(self, ctx: Context, name: str, data: dict[str, Any], description: str,
                tags: dict[str, str]) -> VersionView:
         check_name(name)
@@ -231,12 +236,12 @@ class LaunchTemplates:
                     failed.append((text, "launchTemplateVersionDoesNotExist",
                                    f"The specified launch template version {text} does not "
                                    "exist."))
-                elif number == template.default_version:
+                elif row.version == template.default_version:
                     failed.append((text, "unexpectedError", "You cannot delete the default "
                                    "version of a launch template; delete the template."))
                 else:
                     s.delete(row)
-                    deleted.append(number)
+                    deleted.append(row.version)
             s.flush()
             if template.latest_version in deleted:
                 template.latest_version = max(s.scalars(select(

@@ -26,7 +26,6 @@ from overcast.cloud.vpc_changes import VpcChanges
 from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
-from overcast.db.models_launch import LaunchTemplate
 from overcast.db.models_network import NetworkInterface, Subnet, Vpc
 from overcast.identity.secrets import SecretBox
 from overcast.identity.service import Identity
@@ -77,8 +76,7 @@ class Cloud:
             "network-interface": lambda s, ctx, rid: self.vpcs.exists(NetworkInterface)(
                 s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
             "volume": RootVolumes.attached_exists,
-            "launch-template": lambda s, ctx, rid: s.get(LaunchTemplate, rid) is not None
-            and s.get(LaunchTemplate, rid).project_id == ctx.project_id,
+            "launch-template": LaunchTemplates.exists,
         })
 
     def prepare(self) -> None:
