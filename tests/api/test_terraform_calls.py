@@ -19,7 +19,8 @@ def test_aws_instance_create_read_destroy(ec2, image_id: str) -> None:  # noqa: 
         ImageId=image_id, InstanceType="t2.micro", MinCount=1, MaxCount=1,
         MetadataOptions={"HttpEndpoint": "enabled", "HttpTokens": "required"},
         TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name",
-                                                                  "Value": "tf"}]}],
+                                                                  "Value": "tf"}]},
+                           {"ResourceType": "volume", "Tags": [{"Key": "vt", "Value": "1"}]}],
     )["Instances"][0]
     instance_id = made["InstanceId"]
     instance = wait_for_state(ec2, [instance_id], "running")[0]
@@ -37,6 +38,7 @@ def test_aws_instance_create_read_destroy(ec2, image_id: str) -> None:  # noqa: 
     assert volume["Attachments"][0]["Device"] == root["DeviceName"]
     assert volume["Attachments"][0]["DeleteOnTermination"] is True
     assert volume["Size"] == 8 and volume["State"] == "in-use"
+    assert volume["Tags"] == [{"Key": "vt", "Value": "1"}]  # volume_tags
     assert volume["AvailabilityZone"] == instance["Placement"]["AvailabilityZone"]
     by_filter = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
                                                "Values": [instance_id]}])["Volumes"]

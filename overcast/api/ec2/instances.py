@@ -150,6 +150,15 @@ def _with_template(call: Call) -> Call:
     return replace(call, params=merge(data, call.params))
 
 
+def _tag_attached(call: Call, rows: Sequence[Instance]) -> None:
+    """TagSpecifications for the root volumes and primary interfaces just made."""
+    for resource_type, id_of in (("volume", root_volume_id),
+                                 ("network-interface", primary_interface_id)):
+        tags = tags_for(call, resource_type)
+        if tags and rows:
+            call.cloud.tags.create(call.ctx, [id_of(r) for r in rows], tags)
+
+
 @action("RunInstances")
 def run_instances(call: Call) -> dict[str, Any]:
     call = _with_template(call)
@@ -164,6 +173,7 @@ def run_instances(call: Call) -> dict[str, Any]:
         availability_zone=placement.get("AvailabilityZone") or None,
         dry_run=bool(call.get("DryRun")))
     launched = call.cloud.run_instances(call.ctx, req)
+    _tag_attached(call, launched.instances)
     tags = req.tags
     ids = [r.id for r in launched.instances]
     groups = ({i: launched.groups for i in ids} if launched.groups is not None
