@@ -49,9 +49,10 @@ def _never(_t: Any) -> None:
 
 
 def _if_attached(pick: Callable[[Any], object]) -> flt.Extractor:
-    """A network-interface.* filter: nothing for instances without an interface."""
+    """A network-interface.* filter: nothing for instances without an interface (none, or
+    terminated: the interface went with the instance)."""
     def extract(t: Any) -> str | list[str] | None:
-        if not t.item.subnet_id or not t.item.private_ip:
+        if not t.item.subnet_id or not t.item.private_ip or t.item.state == State.TERMINATED:
             return None
         found = pick(t)
         return found if isinstance(found, list) else (None if found is None else str(found))

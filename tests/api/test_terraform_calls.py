@@ -60,7 +60,8 @@ def test_aws_instance_create_read_destroy(ec2, image_id: str) -> None:  # noqa: 
 
     # destroy
     ec2.terminate_instances(InstanceIds=[instance_id])
-    wait_for_state(ec2, [instance_id], "terminated")
+    gone = wait_for_state(ec2, [instance_id], "terminated")[0]
+    assert gone["NetworkInterfaces"] == [] and gone["BlockDeviceMappings"] == []
     with pytest.raises(ClientError) as exc:
         ec2.describe_volumes(VolumeIds=[volume["VolumeId"]])
     assert _code(exc) == "InvalidVolume.NotFound"

@@ -52,8 +52,8 @@ def eni_id(row: Instance) -> str:
 
 def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
                        owner: str) -> list[dict[str, Any]]:
-    if not row.subnet_id or not row.private_ip:
-        return []
+    if not row.subnet_id or not row.private_ip or row.state == State.TERMINATED:
+        return []  # a terminated instance's interface is deleted with it
     dns = private_dns_name(row)
     association = {"PublicIp": row.public_ip, "PublicDnsName": "", "IpOwnerId": "amazon"} \
         if row.public_ip else None
