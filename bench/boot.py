@@ -112,14 +112,14 @@ def start_cloud(tmp: Path, storm: int) -> RunningCloud:
     return cloud
 
 
-def prepare(ec2, public_key: str) -> str:  # noqa: ANN001
+def prepare(ec2, public_key: str) -> str:
     ec2.import_key_pair(KeyName="bench", PublicKeyMaterial=public_key.encode())
     ec2.authorize_security_group_ingress(GroupName="default", IpProtocol="tcp", FromPort=22,
                                          ToPort=22, CidrIp="0.0.0.0/0")
     return ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
 
-def public_ip(ec2, iid: str) -> str:  # noqa: ANN001
+def public_ip(ec2, iid: str) -> str:
     while True:
         inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
         if inst.get("PublicIpAddress"):
@@ -127,7 +127,7 @@ def public_ip(ec2, iid: str) -> str:  # noqa: ANN001
         time.sleep(0.1)
 
 
-def overcast_boot(ec2, image: str, key: Path) -> float:  # noqa: ANN001
+def overcast_boot(ec2, image: str, key: Path) -> float:
     start = time.perf_counter()
     iid = ec2.run_instances(ImageId=image, InstanceType=INSTANCE_TYPE, KeyName="bench",
                             MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
@@ -138,7 +138,7 @@ def overcast_boot(ec2, image: str, key: Path) -> float:  # noqa: ANN001
     return elapsed
 
 
-def storm(ec2, image: str, key: Path, count: int) -> list[float | None]:  # noqa: ANN001
+def storm(ec2, image: str, key: Path, count: int) -> list[float | None]:
     """Seconds from RunInstances until each instance accepts SSH (None: never did)."""
     start = time.perf_counter()
     made = ec2.run_instances(ImageId=image, InstanceType=INSTANCE_TYPE, KeyName="bench",

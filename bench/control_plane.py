@@ -132,7 +132,7 @@ def launch(side: Side, calls: list[int], per_call: int, threads: int) -> Launch:
                     MaxCount=per_call, TagSpecifications=[{"ResourceType": "instance",
                                                            "Tags": [{"Key": TAG_KEY,
                                                                      "Value": tag}]}])
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            except BaseException as exc:
                 errors.append(exc)
                 return
             with lock:

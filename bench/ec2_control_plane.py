@@ -139,7 +139,7 @@ def workload(sides: dict[str, Side], instances: int,
     return results
 
 
-def _image(ec2) -> str:  # noqa: ANN001
+def _image(ec2) -> str:
     images = ec2.describe_images()["Images"]
     return images[0]["ImageId"]
 

@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "OVERCAST_"
 
@@ -84,7 +85,7 @@ def load_settings(**overrides: object) -> Settings:
                    for f in fields(Settings) if ENV_PREFIX + f.name.upper() in os.environ})
     layers.append({k: v for k, v in overrides.items() if v is not None})
     for layer in layers:
-        changes = {}
+        changes: dict[str, Any] = {}
         for f in fields(Settings):
             if f.name in layer:
                 changes[f.name] = _coerce(f.name, getattr(settings, f.name), layer[f.name])

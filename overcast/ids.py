@@ -29,7 +29,7 @@ def new_hex(n: int = 32) -> str:
 
 def is_valid(resource_id: str, prefix: str) -> bool:
     match = _EC2_ID.match(resource_id or "")
-    return bool(match) and match.group(1) == prefix
+    return match is not None and match.group(1) == prefix
 
 
 _LOOSE_ID = re.compile(r"^([a-z]+)-([0-9a-f]{1,17})$")
@@ -39,7 +39,7 @@ def is_well_formed(resource_id: str, prefix: str) -> bool:
     """Looser than `is_valid`, as EC2 checks the IDs it looks up: `sg-0` is well formed and
     simply not found; `sg-xyz` or `vpc-0` given as a group is malformed."""
     match = _LOOSE_ID.match(resource_id or "")
-    return bool(match) and match.group(1) == prefix
+    return match is not None and match.group(1) == prefix
 
 
 def resource_type(resource_id: str) -> str | None:

@@ -54,10 +54,22 @@ TRANSITIONS: dict[tuple[str, State], State | str] = {
     ("destroyed", State.SHUTTING_DOWN): State.TERMINATED,
 }
 
-# What the hypervisor should be doing for an instance in each state.
-WANT_RUNNING = {State.PENDING, State.RUNNING}
-WANT_STOPPED = {State.STOPPING, State.STOPPED}
-WANT_GONE = {State.SHUTTING_DOWN, State.TERMINATED}
+# What an instance in each state holds on its host: stopped instances keep their disk but
+# give back CPU and memory.
+HOLDS_CPU = frozenset({State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN})
+HOLDS_DISK = HOLDS_CPU | {State.STOPPED}
+# States the agent must drive to their end (a driver call is owed).
+UNSETTLED = frozenset({State.PENDING, State.STOPPING, State.SHUTTING_DOWN})
+
+# The states from which an action does something (a face that refuses no-ops, such as Nova,
+# asks `acts_on`; EC2 answers no-ops with the current state through `next_state`).
+ACTS_FROM: dict[str, frozenset[State]] = {
+    "start": frozenset({State.STOPPED}),
+    "stop": frozenset({State.RUNNING}),
+    "reboot": frozenset({State.RUNNING}),
+    "snapshot": frozenset({State.RUNNING, State.STOPPED}),
+    "console": frozenset({State.RUNNING, State.STOPPED, State.STOPPING}),
+}
 
 VERBS = {"start": "started", "stop": "stopped", "reboot": "rebooted", "terminate": "terminated"}
 
@@ -79,5 +91,6 @@ def next_state(instance_id: str, state: State, event: str) -> State:
     return State(state) if target == NOOP else State(target)
 
 
-def allowed(state: State, event: str) -> bool:
-    return (event, State(state)) in TRANSITIONS
+def acts_on(state: State | str, action: str) -> bool:
+    """Whether `action` does something to an instance in `state` (see ACTS_FROM)."""
+    return State(state) in ACTS_FROM[action]

@@ -98,7 +98,7 @@ class RunningCloud:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
 
-    def client(self, credentials: dict[str, str] | None = None, **config: object):  # noqa: ANN201
+    def client(self, credentials: dict[str, str] | None = None, **config: object):
         creds = credentials or self.credentials
         return boto3.client(
             "ec2", endpoint_url=self.endpoint, region_name=creds["AWS_DEFAULT_REGION"],
@@ -148,16 +148,16 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
 
 
 @pytest.fixture(scope="session")
-def ec2(cloud: RunningCloud):  # noqa: ANN201
+def ec2(cloud: RunningCloud):
     return cloud.client()
 
 
 @pytest.fixture(scope="session")
-def image_id(ec2) -> str:  # noqa: ANN001
+def image_id(ec2) -> str:
     return ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
 
-def wait_for_state(ec2, instance_ids: list[str], state: str,  # noqa: ANN001
+def wait_for_state(ec2, instance_ids: list[str], state: str,
                    timeout: float = 30) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:

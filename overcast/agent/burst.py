@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import or_, select
 
@@ -210,7 +211,7 @@ class BurstAgent(Agent):
             log.warning("orphan sweep: terminating remote instance %s on burst target %s "
                         "(tagged for %s, which has no live Overcast instance)",
                         vm.remote_id, self.store.target.name, vm.name)
-            self._submit(vm.remote_id, lambda rid=vm.remote_id: self.driver.terminate_remote(rid))
+            self._submit(vm.remote_id, partial(self.driver.terminate_remote, vm.remote_id))
 
     def _sync_groups(self, rows: list[Instance]) -> None:
         for row in rows:

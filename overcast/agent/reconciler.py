@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from overcast.agent.store import AgentStore
@@ -28,7 +29,7 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
-from overcast.lifecycle import State
+from overcast.lifecycle import UNSETTLED, State, acts_on
 
 log = logging.getLogger("overcast.agent")
 
@@ -42,7 +43,6 @@ FULL_CHECK_EVERY = 10.0  # seconds between ticks that read and check every row
 # Rows changed this long before the last read are read again: a transaction stamps its rows
 # before it commits, and may commit after a read that began later than the stamp.
 STAMP_OVERLAP = 0.5
-UNSETTLED = (State.PENDING, State.STOPPING, State.SHUTTING_DOWN)
 
 
 class Agent:
@@ -186,7 +186,7 @@ class Agent:
         for name in strays:
             if name not in live and (name in known or name.startswith("i-")):
                 log.info("removing VM %s that has no live instance", name)
-                self._submit(name, lambda n=name: self.driver.destroy(n))
+                self._submit(name, partial(self.driver.destroy, name))
 
     # deciding -------------------------------------------------------------------------------
     def _reconcile(self, row: Instance, vm: VmStatus | None) -> None:
@@ -276,8 +276,8 @@ class Agent:
                 self.store.snapshot_done(job.image_id, "The instance ended before its image "
                                          "was written.")
                 continue
-            started = job.instance_state in (State.RUNNING, State.STOPPED) and self._submit(
-                job.instance_id, lambda j=job: self._write_image(j))
+            started = acts_on(job.instance_state, "snapshot") and self._submit(
+                job.instance_id, partial(self._write_image, job))
             self._images_due = self._images_due or not started
 
     def _write_image(self, job: SnapshotJob) -> None:

@@ -18,9 +18,10 @@ from dataclasses import replace
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore, spec_per_row
+from overcast.cloud.hyperv_hosts import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.db.models import Instance
-from overcast.db.models_hyperv import HyperVHost, HyperVHosts
+from overcast.db.models_hyperv import HyperVHost
 from overcast.drivers.base import DriverError, LaunchSpec
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.hyperv.transport import HostUnreachable, PsrpTransport, Transport

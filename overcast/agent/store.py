@@ -10,13 +10,13 @@ import ipaddress
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.cloud.service import Cloud
-from overcast.cloud.snapshots import SnapshotJob
+from overcast.cloud.snapshots import SnapshotJob, WrittenImage
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
 from overcast.images.importer import digests
@@ -84,7 +84,7 @@ def spec_per_row(rows: list[Instance], build: Callable[[Instance], LaunchSpec],
     for row in rows:
         try:
             found[row.id] = build(row)
-        except Exception as exc:  # noqa: BLE001 - handed to that row's launch
+        except Exception as exc:
             found[row.id] = exc
     return found
 
@@ -144,7 +144,7 @@ class LocalStore:
         return self._network(row, self.cloud.security_groups.open_ports(row.id))
 
     def _network(self, row: Instance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
-        public_ip, forwards = row.public_ip, ()
+        public_ip, forwards = row.public_ip, cast(tuple[PortForward, ...], ())
         if self.loopback_public_ips:
             # rows made before launches allocated public IPs get theirs now
             public_ip = public_ip or self.cloud.addresses.ensure_public_ip(row.id)
@@ -186,8 +186,8 @@ class LocalStore:
             self.cloud.snapshots.fail(image_id, f"the image written is unusable: {exc}")
             return
         md5, sha512 = digests(Path(info.path))
-        self.cloud.snapshots.finish(image_id, os.path.getsize(info.path), info.virtual_size,
-                                    md5, sha512)
+        self.cloud.snapshots.finish(image_id, WrittenImage(
+            os.path.getsize(info.path), info.virtual_size, info.format, md5, sha512))
 
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""

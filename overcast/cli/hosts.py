@@ -16,12 +16,9 @@ import stat
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
-
 from overcast.cli.runtime import add_data_dir, open_cloud
+from overcast.cloud.hyperv_hosts import HyperVHosts
 from overcast.cloud.service import Cloud
-from overcast.db.models import Host
-from overcast.db.models_hyperv import HyperVHosts
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.hyperv.config import AUTH_METHODS
 from overcast.drivers.registry import REMOTE_DRIVERS, make_remote_driver
@@ -117,13 +114,11 @@ def list_hosts(args: argparse.Namespace) -> int:
     cloud = open_cloud(args)
     remote = {row.name: row for row in _hyperv_hosts(cloud).list()}
     known = {h.name: h for h in cloud.hosts.list()}
-    with cloud.db.session() as s:
-        drivers = {name: driver for name, driver in s.execute(select(Host.name, Host.driver))}
     print(f"{'NAME':<16} {'DRIVER':<8} {'ZONE':<14} {'STATE':<9} {'VCPUS':>7} "
           f"{'MEMORY-MIB':>12} {'DISK-GIB':>9}  ADDRESS / LAST ERROR")
     for name in sorted(set(remote) | set(known)):
         host, row = known.get(name), remote.get(name)
-        driver = "hyperv" if row else drivers.get(name, "?")
+        driver = "hyperv" if row else host.driver if host else "?"
         zone = row.zone if row else host.availability_zone if host else ""
         if host is None:
             state, numbers = "new", ("-", "-", "-")

@@ -16,7 +16,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from overcast.cloud.hosts import HOLDS_CPU
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Image, Instance, InstanceType, Project
 from overcast.db.models_burst import (
@@ -30,7 +29,7 @@ from overcast.drivers.base import HostCapacity
 from overcast.errors import Conflict, NotFound, invalid
 from overcast.identity.secrets import SecretBox
 from overcast.ids import new_hex
-from overcast.lifecycle import State
+from overcast.lifecycle import HOLDS_CPU, State
 from overcast.scheduler import HostSnapshot
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")

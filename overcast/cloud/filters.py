@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from overcast.errors import InvalidParameter
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT", bound="Tagged[Any]")  # a Tagged row or a view built on one
 Extractor = Callable[[Any], Iterable[str] | str | None]
 
 
@@ -75,8 +76,8 @@ def matches(tagged: Tagged[Any], filters: Sequence[Filter], known: dict[str, Ext
     return True
 
 
-def apply(items: Iterable[Tagged[T]], filters: Sequence[Filter],
-          known: dict[str, Extractor]) -> list[Tagged[T]]:
+def apply(items: Iterable[ItemT], filters: Sequence[Filter],
+          known: dict[str, Extractor]) -> list[ItemT]:
     check_filters(filters, known)
     return [t for t in items if matches(t, filters, known)]
 
@@ -116,8 +117,8 @@ def check_max_results(max_results: int | None, low: int = 5, high: int = 1000) -
             f"Expecting a value between {low} and {high}.")
 
 
-def page(items: list[Tagged[T]], key: Callable[[Tagged[T]], str], max_results: int | None,
-         next_token: str | None) -> tuple[list[Tagged[T]], str | None]:
+def page(items: list[ItemT], key: Callable[[ItemT], str], max_results: int | None,
+         next_token: str | None) -> tuple[list[ItemT], str | None]:
     """Sort by a stable key and cut one page; the token names the last key handed out, so
     items created or deleted between calls never shift the pages."""
     ordered = sorted(items, key=key)

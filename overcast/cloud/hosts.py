@@ -12,13 +12,10 @@ from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Host, Instance
 from overcast.drivers.base import HostCapacity
 from overcast.ids import new_hex
-from overcast.lifecycle import State
+from overcast.lifecycle import HOLDS_CPU, HOLDS_DISK
 from overcast.scheduler import HostSnapshot
 
 ALIVE_FOR = timedelta(seconds=30)
-# Stopped instances keep their disk but give back CPU and memory.
-HOLDS_CPU = (State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN)
-HOLDS_DISK = (*HOLDS_CPU, State.STOPPED)
 _HOLDS_CPU = Instance.state.in_([str(x) for x in HOLDS_CPU])
 # What each host's instances hold, summed in SQL (one row per host); built once: every
 # launch runs it.
@@ -46,13 +43,15 @@ class Hosts:
             return host.id
 
     def snapshots(self, s: Session) -> list[HostSnapshot]:
-        usage: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        usage: dict[str, tuple[int, int, int]] = defaultdict(lambda: (0, 0, 0))
         for host_id, vcpus, memory, disk in s.execute(_USAGE):
-            usage[host_id] = [int(vcpus or 0), int(memory or 0), int(disk or 0)]
+            usage[host_id] = (int(vcpus or 0), int(memory or 0), int(disk or 0))
         now = utcnow()
         return [HostSnapshot(h.id, h.name, h.availability_zone, h.vcpus, h.memory_mib,
-                             h.disk_gib, *usage[h.id], enabled=h.enabled,
-                             alive=now - as_utc(h.last_seen) < ALIVE_FOR, driver=h.driver)
+                             h.disk_gib, used_vcpus=usage[h.id][0],
+                             used_memory_mib=usage[h.id][1], used_disk_gib=usage[h.id][2],
+                             enabled=h.enabled, alive=now - as_utc(h.last_seen) < ALIVE_FOR,
+                             driver=h.driver)
                 for h in s.scalars(_HOSTS)]
 
     def unreachable_ids(self) -> set[str]:

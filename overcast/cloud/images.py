@@ -313,7 +313,7 @@ class Images:
         if req.executable_users:
             views = [v for v in views if self._executable_by(ctx, v, req.executable_users)]
         found = flt.apply(views, req.filters, IMAGE_FILTERS)
-        return sorted(found, key=lambda v: v.item.id)  # type: ignore[return-value]
+        return sorted(found, key=lambda v: v.item.id)
 
     def _views(self, s: Session, ctx: Context, image_ids: Sequence[str]) -> list[ImageView]:
         query = (select(Image, Project.account_id)

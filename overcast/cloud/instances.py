@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -365,8 +366,8 @@ class Instances:
         """The host's live instances as read-only rows with the model's attribute names: the
         agent reads them all at every tick, and plain rows cost a third of ORM objects."""
         with self.db.read() as s:
-            return list(s.execute(select(Instance.__table__).where(
-                Instance.host_id == host_id, Instance.state != State.TERMINATED)))
+            return cast(list[Instance], list(s.execute(select(Instance.__table__).where(
+                Instance.host_id == host_id, Instance.state != State.TERMINATED))))
 
     def changed_since(self, host_id: str, since: float) -> dict[str, float]:
         """ID -> change stamp of the host's instances changed at or after `since` (a
@@ -378,7 +379,8 @@ class Instances:
     def rows(self, ids: Sequence[str]) -> list[Instance]:
         """These instances as read-only rows like for_host's."""
         with self.db.read() as s:
-            return list(s.execute(select(Instance.__table__).where(Instance.id.in_(ids))))
+            return cast(list[Instance], list(s.execute(
+                select(Instance.__table__).where(Instance.id.in_(ids)))))
 
     def known_ids(self, host_id: str) -> set[str]:
         with self.db.read() as s:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 from dataclasses import dataclass
 
@@ -149,8 +150,8 @@ class KeyPairs:
         with self.db.session() as s:
             return list(s.scalars(select(KeyPair).where(KeyPair.project_id == ctx.project_id)))
 
-    def describe(self, ctx: Context, names: list[str], ids: list[str],
-                 filters: list[flt.Filter]) -> list[flt.Tagged[KeyPair]]:
+    def describe(self, ctx: Context, names: builtins.list[str], ids: builtins.list[str],
+                 filters: builtins.list[flt.Filter]) -> builtins.list[flt.Tagged[KeyPair]]:
         flt.check_filters(filters, KEY_FILTERS)
         with self.db.session() as s:
             pairs = list(s.scalars(select(KeyPair).where(KeyPair.project_id == ctx.project_id)))

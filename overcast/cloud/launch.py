@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.addresses import Addresses
 from overcast.cloud.catalog import Catalog
-from overcast.cloud.hosts import HOLDS_CPU, Hosts
+from overcast.cloud.hosts import Hosts
 from overcast.cloud.images import Images
 from overcast.cloud.instances import InstanceOptions
 from overcast.cloud.keypairs import KeyPairs
@@ -28,7 +28,7 @@ from overcast.db.models_openstack import GlanceImage
 from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
-from overcast.lifecycle import State
+from overcast.lifecycle import HOLDS_CPU, State
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
 
 # Glance's hypervisor_type values -> the driver whose hosts run them

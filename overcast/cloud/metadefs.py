@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from overcast.db import Database, utcnow
 from overcast.db.models_openstack import MetadefNamespace
@@ -55,7 +55,7 @@ class Metadefs:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _visible(self, ctx: Context):  # noqa: ANN202 - an SQL expression
+    def _visible(self, ctx: Context) -> ColumnElement[bool]:
         if ctx.is_admin:
             return MetadefNamespace.namespace.is_not(None)
         return or_(MetadefNamespace.visibility == "public",

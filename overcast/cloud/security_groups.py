@@ -51,7 +51,8 @@ class GroupView:
     owner_id: str
 
 
-def _perm_values(direction: str, pick: Callable[[SecurityGroupRule, GroupView], object]):
+def _perm_values(direction: str, pick: Callable[[SecurityGroupRule, GroupView], object]
+                 ) -> Callable[[flt.Tagged[GroupView]], list[str]]:
     def extract(t: flt.Tagged[GroupView]) -> list[str]:
         found = getattr(t.item, direction)
         return [str(v) for v in (pick(r, t.item) for r in found) if v is not None]

@@ -11,7 +11,7 @@ from overcast.cloud.image_uploads import ImageUploads
 from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
 from overcast.cloud.keypairs import KeyPairs
-from overcast.cloud.launch import Launcher, Networking
+from overcast.cloud.launch import Launched, Launcher, Networking, RunRequest
 from overcast.cloud.launch_templates import LaunchTemplates
 from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
@@ -27,6 +27,7 @@ from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
 from overcast.db.models_network import NetworkInterface, Subnet, Vpc
+from overcast.identity.context import Context
 from overcast.identity.secrets import SecretBox
 from overcast.identity.service import Identity
 
@@ -84,7 +85,7 @@ class Cloud:
         self.db.migrate()
         self.catalog.seed()
 
-    def run_instances(self, ctx, req):  # noqa: ANN001, ANN201 - thin pass-through
+    def run_instances(self, ctx: Context, req: RunRequest) -> Launched:
         launched = self.launcher.run(ctx, req)
         self.instances.changed.set()
         return launched

@@ -26,9 +26,7 @@ from overcast.errors import Conflict, InvalidParameter
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_uuid
 from overcast.images.importer import store_dir
-from overcast.lifecycle import State
-
-SNAPSHOT_STATES = (State.RUNNING, State.STOPPED)
+from overcast.lifecycle import acts_on
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,18 @@ class SnapshotJob:
     instance_id: str
     instance_state: str
     dest: str
+
+
+@dataclass(frozen=True)
+class WrittenImage:
+    """What the instance's host wrote, read back from the file by the same probe as any
+    image given to the cloud."""
+
+    size: int
+    virtual_size: int
+    disk_format: str  # qcow2 or raw
+    md5: str
+    sha512: str
 
 
 class Snapshots:
@@ -88,7 +98,7 @@ class Snapshots:
 
     @staticmethod
     def _check_can(s: Session, row: Instance) -> None:
-        if row.state not in SNAPSHOT_STATES:
+        if not acts_on(row.state, "snapshot"):
             raise Conflict("IncorrectInstanceState",
                            f"The instance '{row.id}' is not in a state from which it can be "
                            f"imaged (it is {row.state}; it must be running or stopped).")
@@ -135,15 +145,17 @@ class Snapshots:
                               .where(Image.state == "pending", Instance.host_id == host_id))
             return [SnapshotJob(i, iid, state, path or "") for i, iid, state, path in found]
 
-    def finish(self, image_id: str, size: int, virtual_size: int, md5: str,
-               sha512: str) -> None:
+    def finish(self, image_id: str, written: WrittenImage) -> None:
         with self.db.session() as s:
             s.execute(update(Image).where(Image.id == image_id, Image.state == "pending")
-                      .values(state="available", size_bytes=size))
+                      .values(state="available", size_bytes=written.size,
+                              disk_format=written.disk_format))
             s.execute(update(GlanceImage).where(GlanceImage.image_id == image_id,
                                                 GlanceImage.status == "saving")
-                      .values(status="active", checksum=md5, os_hash_value=sha512,
-                              data_size=size, virtual_size=virtual_size, updated_at=utcnow()))
+                      .values(status="active", checksum=written.md5,
+                              os_hash_value=written.sha512, disk_format=written.disk_format,
+                              data_size=written.size, virtual_size=written.virtual_size,
+                              updated_at=utcnow()))
 
     def fail(self, image_id: str, reason: str) -> None:
         with self.db.session() as s:

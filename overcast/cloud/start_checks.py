@@ -6,12 +6,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from overcast.cloud.hosts import HOLDS_CPU, Hosts
+from overcast.cloud.hosts import Hosts
 from overcast.cloud.launch import REMOTE_DRIVER, quotas
 from overcast.config import Settings
 from overcast.db.models import Instance, Project
 from overcast.errors import InsufficientCapacity, QuotaExceeded
 from overcast.identity.context import Context
+from overcast.lifecycle import HOLDS_CPU
 from overcast.scheduler import Demand, Ratios, claim, fits
 
 

@@ -4,6 +4,7 @@ usage metrics, stored on the VPC (DNS hostnames on in default VPCs only, as AWS 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from overcast.db import Database
 from overcast.db.models_network import Vpc
@@ -32,7 +33,7 @@ class VpcAttributes:
         self.db = db
 
     @staticmethod
-    def _vpc(s, ctx: Context, vpc_id: str) -> Vpc:  # noqa: ANN001 - a Session
+    def _vpc(s: Session, ctx: Context, vpc_id: str) -> Vpc:
         if not is_well_formed(vpc_id, "vpc"):
             raise InvalidParameter("InvalidVpcID.Malformed",
                                    f'Invalid id: "{vpc_id[:64]}" (expecting "vpc-...")')

@@ -118,7 +118,7 @@ class VpcChanges:
         with self.db.session() as s:
             subnet = self.vpcs.subnet(s, ctx, subnet_id)
             users = s.scalar(select(func.count()).select_from(Instance).where(
-                Instance.subnet_id == subnet.id, Instance.state != State.TERMINATED))
+                Instance.subnet_id == subnet.id, Instance.state != State.TERMINATED)) or 0
             users += s.scalar(select(func.count()).select_from(NetworkInterface).where(
                 NetworkInterface.subnet_id == subnet.id)) or 0
             if users:

@@ -332,7 +332,8 @@ class Vpcs:
         found = [t for t in items if flt.matches(t, filters, SUBNET_FILTERS)]
         return flt.page(found, lambda t: t.item.subnet.id, max_results, token)
 
-    def _subnet_view(self, ctx: Context, subnet: Subnet, used: Counter[str]) -> SubnetView:
+    def _subnet_view(self, ctx: Context, subnet: Subnet,
+                     used: Counter[str | None]) -> SubnetView:
         free = usable_addresses(subnet.cidr_block) - used.get(subnet.id, 0)
         return SubnetView(subnet, ctx.account_id, free, self.zone_id(subnet.availability_zone),
                           f"arn:aws:ec2:{self.region}:{ctx.account_id}:subnet/{subnet.id}")

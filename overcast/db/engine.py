@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,7 +36,7 @@ def _normalize_url(url: str) -> str:
 
 def _sqlite_pragmas(engine: Engine, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -47,7 +48,7 @@ def _sqlite_pragmas(engine: Engine, read_only: bool = False) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection) -> None:  # noqa: ANN001
+    def on_begin(connection: Connection) -> None:
         # a reader's snapshot starts at its first read; a writer takes the lock at once
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

@@ -133,5 +133,5 @@ class Driver(Protocol):
         """Apply changed port forwards to a running VM (if live_network_update)."""
 
     def snapshot(self, name: str, dest: str) -> None:
-        """Write the VM's disk, running or stopped, to `dest` as a standalone qcow2 image
-        (if snapshot)."""
+        """Write the VM's disk, running or stopped, to `dest` as a standalone image (qcow2 or
+        raw, no backing file) (if snapshot)."""

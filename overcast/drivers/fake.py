@@ -20,7 +20,6 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
-from overcast.drivers.qemu.disks import create_blank
 
 
 class FakeDriver:
@@ -141,7 +140,7 @@ class FakeDriver:
 
     def snapshot(self, name: str, dest: str) -> None:
         """A fake VM writes nothing to its disk: its image is the disk it booted from, or a
-        blank disk of its size when it booted from none."""
+        blank (sparse raw) disk of its size when it booted from none."""
         self._require(name)
         if name not in self._disks:
             raise DriverError(f"the disk of {name} is unknown to this fake host")
@@ -149,7 +148,8 @@ class FakeDriver:
         if source:
             shutil.copyfile(source, dest)
         else:
-            create_blank("qemu-img", dest, size_gib)
+            with open(dest, "wb") as blank:
+                blank.truncate(size_gib * 1024**3)
 
     # for tests: what a guest or a crash would do
     def power_off(self, name: str, crashed: bool = False) -> None:

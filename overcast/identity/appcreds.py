@@ -3,6 +3,7 @@ set of roles, as Keystone's v3 API offers them."""
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +104,7 @@ class AppCredentials:
         return row
 
     def sealed_for_cli(self, user: User, project: Project,
-                       roles: list[str]) -> tuple[AppCredential, str]:
+                       roles: builtins.list[str]) -> tuple[AppCredential, str]:
         """The credential `overcast credentials` prints: made once, shown again later."""
         for row in self.list(user.id, CLI_CREDENTIAL):
             if row.project_id == project.id and row.secret_sealed:

@@ -18,6 +18,7 @@ import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 SECTOR = 512
 MIB = 1024 * 1024
@@ -127,7 +128,7 @@ def _mbr_entry(part: Partition, start: int, count: int) -> bytes:
     return struct.pack("<B3sB3sII", status, chs_beyond, part.type_id, chs_beyond, start, count)
 
 
-def _sparse_copy(image: Path, out) -> None:  # noqa: ANN001 - an open binary file
+def _sparse_copy(image: Path, out: BinaryIO) -> None:
     """Copy `image` at out's position, seeking over all-zero chunks (the disk is sparse)."""
     zero = bytes(COPY_CHUNK)
     with open(image, "rb") as src:

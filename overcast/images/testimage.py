@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from overcast.images import bootdisk, guestinit
 
@@ -214,7 +214,8 @@ def fingerprint(paths: list[str]) -> str:
 
 
 def write_initrd(dest: Path, release: str) -> None:
-    with gzip.open(dest, "wb", compresslevel=6) as raw, CpioWriter(raw) as cpio:
+    with gzip.open(dest, "wb", compresslevel=6) as raw, \
+            CpioWriter(cast(BinaryIO, raw)) as cpio:
         _add_skeleton(cpio)
         _add_busybox(cpio)
         for tool in ELF_TOOLS:

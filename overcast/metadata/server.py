@@ -114,7 +114,7 @@ class MetadataHandler(BaseHTTPRequestHandler):
         self.instance_id = line[len(PREAMBLE):].strip().decode("ascii", "replace")
         super().handle()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.instance_id, format % args)
 
     def _send(self, response: Response, head_only: bool = False) -> None:
@@ -139,16 +139,16 @@ class MetadataHandler(BaseHTTPRequestHandler):
             return Response(401, "Unauthorized")
         return None
 
-    def do_GET(self, head_only: bool = False) -> None:  # noqa: N802
+    def do_GET(self, head_only: bool = False) -> None:
         facts = self._facts()
         if facts is None:
             return self._send(NOT_FOUND, head_only)
         self._send(self._denied(facts) or answer_get(facts, self.path), head_only)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.do_GET(head_only=True)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         facts = self._facts()
         if facts is None or self.path.split("?", 1)[0] != TOKEN_PATH:
             return self._send(NOT_FOUND if facts is None else Response(405, "Not Allowed"))
@@ -165,7 +165,7 @@ class MetadataHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(token.encode())
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._send(Response(405, "Not Allowed"))
 
 

@@ -120,7 +120,7 @@ def test_sts_caller_identity_on_the_ec2_endpoint(cloud: RunningCloud,
                                                  creds: dict[str, str]) -> None:
     """Tools that point every AWS client at one URL ask STS who they are (ec2_security_group
     does, for the account ID); a bad signature is refused in STS's error format."""
-    def client(service: str):  # noqa: ANN202
+    def client(service: str):
         return boto3.client(
             service, endpoint_url=cloud.endpoint, region_name=creds["AWS_DEFAULT_REGION"],
             aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],

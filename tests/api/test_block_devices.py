@@ -16,13 +16,13 @@ PROJECT = "block-devices"
 
 
 @pytest.fixture(scope="module")
-def api(cloud: RunningCloud):  # noqa: ANN201
+def api(cloud: RunningCloud):
     cloud.overcast("project", "create", PROJECT)
     return cloud.client(cloud.project_credentials(PROJECT))
 
 
 @pytest.fixture(scope="module")
-def sda_image(cloud: RunningCloud, api, tmp_path_factory: pytest.TempPathFactory) -> str:  # noqa: ANN001
+def sda_image(cloud: RunningCloud, api, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The project's own 3 GiB image registered with /dev/sda1 as its root device."""
     disk = tmp_path_factory.mktemp("block-devices") / "three-gib.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "3G"], check=True)
@@ -33,18 +33,18 @@ def sda_image(cloud: RunningCloud, api, tmp_path_factory: pytest.TempPathFactory
                               RootDeviceName="/dev/sda1")["ImageId"]
 
 
-def _launch(api, image: str) -> dict:  # noqa: ANN001
+def _launch(api, image: str) -> dict:
     iid = api.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     return wait_for_state(api, [iid], "running")[0]
 
 
-def _attribute(api, iid: str, name: str) -> dict:  # noqa: ANN001
+def _attribute(api, iid: str, name: str) -> dict:
     found = api.describe_instance_attribute(InstanceId=iid, Attribute=name)
     found.pop("ResponseMetadata")
     return found
 
 
-def _found(api, **filters: str) -> list[str]:  # noqa: ANN001
+def _found(api, **filters: str) -> list[str]:
     """IDs of the instances DescribeInstances finds with these filters (keyword names: '_'
     for '-', '__' for '.')."""
     given = [{"Name": name.replace("__", ".").replace("_", "-"), "Values": [value]}
@@ -53,7 +53,7 @@ def _found(api, **filters: str) -> list[str]:  # noqa: ANN001
             for i in r["Instances"]]
 
 
-def _check_root_volume(api, instance: dict, device: str) -> str:  # noqa: ANN001
+def _check_root_volume(api, instance: dict, device: str) -> str:
     """The instance shows one mapping, its root EBS volume, everywhere; its volume ID."""
     iid = instance["InstanceId"]
     assert instance["RootDeviceType"] == "ebs" and instance["RootDeviceName"] == device
@@ -70,7 +70,7 @@ def _check_root_volume(api, instance: dict, device: str) -> str:  # noqa: ANN001
     return ebs["VolumeId"]
 
 
-def test_builtin_image_root_volume_on_xvda(api) -> None:  # noqa: ANN001
+def test_builtin_image_root_volume_on_xvda(api) -> None:
     image = api.describe_images(Owners=["amazon"])["Images"][0]
     assert image["RootDeviceType"] == "ebs" and image["RootDeviceName"] == "/dev/xvda"
     [image_root] = image["BlockDeviceMappings"]
@@ -99,13 +99,13 @@ def test_builtin_image_root_volume_on_xvda(api) -> None:  # noqa: ANN001
     assert _error(api.delete_volume, VolumeId=volume) == "InvalidVolume.NotFound"
 
 
-def _error(call, **kwargs) -> str:  # noqa: ANN001
+def _error(call, **kwargs) -> str:
     with pytest.raises(ClientError) as exc:
         call(**kwargs)
     return exc.value.response["Error"]["Code"]
 
 
-def test_registered_root_device_name_is_the_instances(api, sda_image: str) -> None:  # noqa: ANN001
+def test_registered_root_device_name_is_the_instances(api, sda_image: str) -> None:
     image = api.describe_images(ImageIds=[sda_image])["Images"][0]
     assert image["RootDeviceName"] == "/dev/sda1"
     assert [(m["DeviceName"], m["Ebs"]["VolumeSize"]) for m in image["BlockDeviceMappings"]] \

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import start_cloud, wait_for_state
 
 
-def test_readme_flow_with_awscli(cloud, tmp_path) -> None:  # noqa: ANN001
+def test_readme_flow_with_awscli(cloud, tmp_path) -> None:
     assert cloud.aws_json("describe-regions")["Regions"]
     assert cloud.aws_json("describe-availability-zones")["AvailabilityZones"]
     assert cloud.aws_json("describe-instance-types")["InstanceTypes"]
@@ -42,7 +42,7 @@ def test_readme_flow_with_awscli(cloud, tmp_path) -> None:  # noqa: ANN001
     assert failed.returncode != 0 and "IncorrectInstanceState" in failed.stderr
 
 
-def test_credentials_formats(cloud) -> None:  # noqa: ANN001
+def test_credentials_formats(cloud) -> None:
     env = cloud.overcast("credentials", "--format", "env").stdout
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
                  "AWS_ENDPOINT_URL_EC2"):
@@ -52,7 +52,7 @@ def test_credentials_formats(cloud) -> None:  # noqa: ANN001
     assert "aws_access_key_id = AKIA" in config and f"endpoint_url = {cloud.endpoint}" in config
 
 
-def test_access_key_create_gives_a_working_second_key(cloud) -> None:  # noqa: ANN001
+def test_access_key_create_gives_a_working_second_key(cloud) -> None:
     cloud.overcast("project", "create", "keyed")
     out = cloud.overcast("access-key", "create", "--project", "keyed").stdout
     fields = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(
@@ -64,7 +64,7 @@ def test_access_key_create_gives_a_working_second_key(cloud) -> None:  # noqa: A
     assert again.returncode != 0 and "already exists" in again.stderr
 
 
-def test_instance_type_create(cloud) -> None:  # noqa: ANN001
+def test_instance_type_create(cloud) -> None:
     cloud.overcast("instance-type", "create", "x1.tiny", "--vcpus", "1", "--memory-mib", "256")
     found = cloud.aws_json("describe-instance-types", "--instance-types", "x1.tiny")
     assert found["InstanceTypes"][0]["MemoryInfo"]["SizeInMiB"] == 256
@@ -85,7 +85,7 @@ def test_instance_type_create(cloud) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM"])
-def test_restart_keeps_everything_and_does_not_bootstrap_again(tmp_path, signal_name) -> None:  # noqa: ANN001
+def test_restart_keeps_everything_and_does_not_bootstrap_again(tmp_path, signal_name) -> None:
     first = start_cloud(tmp_path)
     ec2 = first.client()
     image = ec2.describe_images()["Images"][0]["ImageId"]
@@ -99,7 +99,7 @@ def test_restart_keeps_everything_and_does_not_bootstrap_again(tmp_path, signal_
     down = first.overcast("status", check=False)
     assert down.returncode == 1 and "down" in down.stdout
     first.start()
-    assert first.credentials["AWS_ACCESS_KEY_ID"] == ec2._request_signer._credentials.access_key  # noqa: SLF001
+    assert first.credentials["AWS_ACCESS_KEY_ID"] == ec2._request_signer._credentials.access_key
     ec2 = first.client()
     states = {i["InstanceId"]: i["State"]["Name"]
               for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]

@@ -15,7 +15,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
-def send(cloud, params: dict[str, str], creds: dict[str, str] | None = None,  # noqa: ANN001
+def send(cloud, params: dict[str, str], creds: dict[str, str] | None = None,
          when: dt.datetime | None = None, secret: str | None = None,
          sign: bool = True) -> tuple[int, str]:
     creds = creds or cloud.credentials
@@ -83,12 +83,12 @@ def error_code(body: str) -> str:
     ({"Action": "RunInstances", "ImageId": "ami-0000000000000000a", "MinCount": "1",
       "MaxCount": "1", "UserData": "%%%not base64"}, "InvalidParameterValue"),
 ])
-def test_bad_input_gets_a_400_with_the_documented_code(cloud, params, code) -> None:  # noqa: ANN001
+def test_bad_input_gets_a_400_with_the_documented_code(cloud, params, code) -> None:
     status, body = send(cloud, params)
     assert (status, error_code(body)) == (400, code), body
 
 
-def test_huge_user_data_is_refused(cloud, ec2, image_id) -> None:  # noqa: ANN001
+def test_huge_user_data_is_refused(cloud, ec2, image_id) -> None:
     import base64
 
     status, body = send(cloud, {"Action": "RunInstances", "ImageId": image_id, "MinCount": "1",
@@ -97,45 +97,45 @@ def test_huge_user_data_is_refused(cloud, ec2, image_id) -> None:  # noqa: ANN00
     assert (status, error_code(body)) == (400, "InvalidParameterValue")
 
 
-def test_unknown_access_key(cloud) -> None:  # noqa: ANN001
+def test_unknown_access_key(cloud) -> None:
     creds = {**cloud.credentials, "AWS_ACCESS_KEY_ID": "AKIANOSUCHKEY0000000"}
     status, body = send(cloud, {"Action": "DescribeRegions"}, creds)
     assert error_code(body) == "AuthFailure"
     assert status in (400, 401)
 
 
-def test_wrong_secret(cloud) -> None:  # noqa: ANN001
+def test_wrong_secret(cloud) -> None:
     status, body = send(cloud, {"Action": "DescribeRegions"}, secret="wrong" * 8)
     assert error_code(body) == "SignatureDoesNotMatch"
     assert status in (400, 403)
 
 
-def test_unsigned_request(cloud) -> None:  # noqa: ANN001
+def test_unsigned_request(cloud) -> None:
     status, body = send(cloud, {"Action": "DescribeRegions"}, sign=False)
     assert error_code(body) == "AuthFailure"
 
 
 @pytest.mark.parametrize("skew", [dt.timedelta(minutes=-6), dt.timedelta(minutes=6)])
-def test_clock_skew_is_refused(cloud, skew) -> None:  # noqa: ANN001
+def test_clock_skew_is_refused(cloud, skew) -> None:
     when = dt.datetime.now(dt.UTC) + skew
     status, body = send(cloud, {"Action": "DescribeRegions"}, when=when)
     assert (status, error_code(body)) == (400, "RequestExpired")
 
 
-def test_small_skew_is_fine(cloud) -> None:  # noqa: ANN001
+def test_small_skew_is_fine(cloud) -> None:
     when = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=4)
     status, body = send(cloud, {"Action": "DescribeRegions"}, when=when)
     assert status == 200, body
     assert "<regionName>" in body
 
 
-def test_any_region_name_in_the_scope(cloud) -> None:  # noqa: ANN001
+def test_any_region_name_in_the_scope(cloud) -> None:
     creds = {**cloud.credentials, "AWS_DEFAULT_REGION": "eu-west-3"}
     status, body = send(cloud, {"Action": "DescribeAvailabilityZones"}, creds)
     assert status == 200, body
 
 
-def test_get_query_requests_work(cloud) -> None:  # noqa: ANN001
+def test_get_query_requests_work(cloud) -> None:
     creds = cloud.credentials
     query = urllib.parse.urlencode({"Action": "DescribeRegions", "Version": "2016-11-15"})
     request = AWSRequest("GET", f"{cloud.endpoint}/?{query}")

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import RunningCloud, start_cloud
 
 
-def code_of(call, *args, **kwargs) -> str:  # noqa: ANN001
+def code_of(call, *args, **kwargs) -> str:
     with pytest.raises(ClientError) as exc:
         call(*args, **kwargs)
     return exc.value.response["Error"]["Code"]
@@ -35,22 +35,22 @@ def images_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCl
 
 
 @pytest.fixture(scope="module")
-def admin(images_cloud):  # noqa: ANN001, ANN201
+def admin(images_cloud):
     return images_cloud.client()
 
 
 @pytest.fixture(scope="module")
-def alpha(images_cloud):  # noqa: ANN001, ANN201
+def alpha(images_cloud):
     return images_cloud.client(images_cloud.project_credentials("alpha"))
 
 
 @pytest.fixture(scope="module")
-def beta(images_cloud):  # noqa: ANN001, ANN201
+def beta(images_cloud):
     return images_cloud.client(images_cloud.project_credentials("beta"))
 
 
 @pytest.fixture(scope="module")
-def alpha_image(images_cloud, tmp_path_factory, alpha) -> dict:  # noqa: ANN001
+def alpha_image(images_cloud, tmp_path_factory, alpha) -> dict:
     """An image imported for project alpha with the admin CLI: its store file and its AMI."""
     disk = make_disk(tmp_path_factory.mktemp("disks") / "alpha.qcow2")
     out = images_cloud.overcast("image", "import", str(disk), "--name", "alpha-base",
@@ -61,7 +61,7 @@ def alpha_image(images_cloud, tmp_path_factory, alpha) -> dict:  # noqa: ANN001
     return {"id": image_id, "store_name": store_name, "owner": found["OwnerId"]}
 
 
-def test_import_cli_registers_a_private_image(images_cloud, alpha, beta, alpha_image) -> None:  # noqa: ANN001
+def test_import_cli_registers_a_private_image(images_cloud, alpha, beta, alpha_image) -> None:
     found = alpha.describe_images(Owners=["self"])["Images"]
     assert [i["ImageId"] for i in found] == [alpha_image["id"]]
     assert found[0]["Name"] == "alpha-base" and found[0]["Public"] is False
@@ -75,7 +75,7 @@ def test_import_cli_registers_a_private_image(images_cloud, alpha, beta, alpha_i
     assert alpha_image["id"] in listing and "alpha-base" in listing
 
 
-def test_import_refuses_backing_files_and_other_formats(images_cloud, tmp_path) -> None:  # noqa: ANN001
+def test_import_refuses_backing_files_and_other_formats(images_cloud, tmp_path) -> None:
     base = make_disk(tmp_path / "base.qcow2")
     overlay = make_disk(tmp_path / "overlay.qcow2", "qcow2", "16M", "-F", "qcow2", "-b",
                         str(base))
@@ -91,7 +91,7 @@ def test_import_refuses_backing_files_and_other_formats(images_cloud, tmp_path) 
     assert not [p for p in store.iterdir() if p.name.startswith(".importing")]
 
 
-def test_public_import_is_owned_by_amazon(images_cloud, beta, tmp_path) -> None:  # noqa: ANN001
+def test_public_import_is_owned_by_amazon(images_cloud, beta, tmp_path) -> None:
     raw = make_disk(tmp_path / "pub.raw", "raw", "8M")
     out = images_cloud.overcast("image", "import", f"file://{raw}", "--name", "public-raw",
                                 "--public", "--quiet").stdout
@@ -104,7 +104,7 @@ def test_public_import_is_owned_by_amazon(images_cloud, beta, tmp_path) -> None:
     beta.terminate_instances(InstanceIds=[made["InstanceId"]])
 
 
-def test_register_from_store_needs_a_usable_file(alpha, beta, alpha_image) -> None:  # noqa: ANN001
+def test_register_from_store_needs_a_usable_file(alpha, beta, alpha_image) -> None:
     copy_id = alpha.register_image(Name="alpha-copy", ImageLocation=alpha_image["store_name"],
                                    Description="same disk")["ImageId"]
     found = alpha.describe_images(ImageIds=[copy_id])["Images"][0]
@@ -123,7 +123,7 @@ def test_register_from_store_needs_a_usable_file(alpha, beta, alpha_image) -> No
     alpha.deregister_image(ImageId=copy_id)
 
 
-def test_only_admins_register_host_paths(admin, alpha, tmp_path) -> None:  # noqa: ANN001
+def test_only_admins_register_host_paths(admin, alpha, tmp_path) -> None:
     disk = make_disk(tmp_path / "host.qcow2")
     assert code_of(alpha.register_image, Name="from-host", ImageLocation=str(disk)) == \
         "UnauthorizedOperation"
@@ -144,7 +144,7 @@ def test_only_admins_register_host_paths(admin, alpha, tmp_path) -> None:  # noq
                    ImageLocation="file://elsewhere/x.qcow2") == "InvalidParameterValue"
 
 
-def test_share_with_an_account_then_reset(alpha, beta, alpha_image, images_cloud) -> None:  # noqa: ANN001
+def test_share_with_an_account_then_reset(alpha, beta, alpha_image, images_cloud) -> None:
     image_id = alpha_image["id"]
     beta_account = _account_of(images_cloud, "beta")
     alpha.modify_image_attribute(ImageId=image_id, LaunchPermission={
@@ -173,7 +173,7 @@ def _account_of(cloud: RunningCloud, project: str) -> str:
     return next(line.split()[1] for line in out.splitlines() if line.split()[0] == project)
 
 
-def test_make_public_with_group_all(alpha, beta, alpha_image) -> None:  # noqa: ANN001
+def test_make_public_with_group_all(alpha, beta, alpha_image) -> None:
     image_id = alpha_image["id"]
     alpha.modify_image_attribute(ImageId=image_id, Attribute="launchPermission",
                                  OperationType="add", UserGroups=["all"])
@@ -186,7 +186,7 @@ def test_make_public_with_group_all(alpha, beta, alpha_image) -> None:  # noqa: 
     assert code_of(beta.describe_images, ImageIds=[image_id]) == "InvalidAMIID.NotFound"
 
 
-def test_bad_launch_permissions(alpha, alpha_image) -> None:  # noqa: ANN001
+def test_bad_launch_permissions(alpha, alpha_image) -> None:
     image_id = alpha_image["id"]
     assert code_of(alpha.modify_image_attribute, ImageId=image_id, LaunchPermission={
         "Add": [{"Group": "everyone"}]}) == "InvalidAMIAttributeItemValue"
@@ -208,7 +208,7 @@ def test_bad_launch_permissions(alpha, alpha_image) -> None:  # noqa: ANN001
                    Attribute="description") == "InvalidRequest"
 
 
-def test_description_attribute(alpha, alpha_image) -> None:  # noqa: ANN001
+def test_description_attribute(alpha, alpha_image) -> None:
     image_id = alpha_image["id"]
     alpha.modify_image_attribute(ImageId=image_id, Description={"Value": "v2"})
     got = alpha.describe_image_attribute(ImageId=image_id, Attribute="description")
@@ -219,7 +219,7 @@ def test_description_attribute(alpha, alpha_image) -> None:  # noqa: ANN001
     assert mappings["BlockDeviceMappings"][0]["DeviceName"] == "/dev/xvda"
 
 
-def test_malformed_versus_missing_ids(alpha) -> None:  # noqa: ANN001
+def test_malformed_versus_missing_ids(alpha) -> None:
     assert code_of(alpha.describe_images, ImageIds=["ami-12"]) == "InvalidAMIID.Malformed"
     assert code_of(alpha.describe_images, ImageIds=["ami-0123456789abcdef0"]) == \
         "InvalidAMIID.NotFound"
@@ -233,7 +233,7 @@ def test_malformed_versus_missing_ids(alpha) -> None:  # noqa: ANN001
     assert code_of(alpha.describe_images, NextToken="garbage") == "InvalidPaginationToken"
 
 
-def test_cloud_images_are_not_yours_to_change(alpha) -> None:  # noqa: ANN001
+def test_cloud_images_are_not_yours_to_change(alpha) -> None:
     public = alpha.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     assert code_of(alpha.deregister_image, ImageId=public) == "AuthFailure"
     assert code_of(alpha.describe_image_attribute, ImageId=public,
@@ -244,7 +244,7 @@ def test_cloud_images_are_not_yours_to_change(alpha) -> None:  # noqa: ANN001
                    Attribute="launchPermission") == "AuthFailure"
 
 
-def test_filters_and_paging(alpha, alpha_image) -> None:  # noqa: ANN001
+def test_filters_and_paging(alpha, alpha_image) -> None:
     made = [alpha.register_image(Name=f"paged-{n:02d}",
                                  ImageLocation=alpha_image["store_name"])["ImageId"]
             for n in range(7)]
@@ -275,7 +275,7 @@ def test_filters_and_paging(alpha, alpha_image) -> None:  # noqa: ANN001
         alpha.deregister_image(ImageId=image_id)
 
 
-def test_image_tags_page_and_clamp_max_results(alpha, alpha_image) -> None:  # noqa: ANN001
+def test_image_tags_page_and_clamp_max_results(alpha, alpha_image) -> None:
     image_id = alpha_image["id"]
     alpha.create_tags(Resources=[image_id],
                       Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(7)])
@@ -315,7 +315,7 @@ def test_image_tags_page_and_clamp_max_results(alpha, alpha_image) -> None:  # n
      "Description.Value": "d", "LaunchPermission.Add.1.Group": "all"},
     {"Action": "ResetImageAttribute", "ImageId": "ami-0123456789abcdef0"},
 ])
-def test_bad_image_requests_get_ec2_errors(images_cloud, params) -> None:  # noqa: ANN001
+def test_bad_image_requests_get_ec2_errors(images_cloud, params) -> None:
     from tests.api.test_errors import error_code, send
 
     status, body = send(images_cloud, params)
@@ -323,7 +323,7 @@ def test_bad_image_requests_get_ec2_errors(images_cloud, params) -> None:  # noq
     assert error_code(body) != "InternalError"
 
 
-def test_import_checks_the_name_before_copying(images_cloud, alpha_image,  # noqa: ANN001
+def test_import_checks_the_name_before_copying(images_cloud, alpha_image,
                                                tmp_path) -> None:
     store = images_cloud.data_dir / "images" / "store"
     before = sorted(p.name for p in store.iterdir())

@@ -30,31 +30,31 @@ def creds(cloud: RunningCloud) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+def api(cloud: RunningCloud, creds: dict[str, str]):
     return cloud.client(creds)
 
 
 @pytest.fixture(scope="module")
-def unchecked(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+def unchecked(cloud: RunningCloud, creds: dict[str, str]):
     """A client that sends what it is given, so the server's own checks answer."""
     return cloud.client(creds, parameter_validation=False)
 
 
 @pytest.fixture(scope="module")
-def image(api) -> str:  # noqa: ANN001
+def image(api) -> str:
     return api.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
 
-def _launch(api, image: str, **kwargs) -> str:  # noqa: ANN001
+def _launch(api, image: str, **kwargs) -> str:
     return api.run_instances(ImageId=image, MinCount=1, MaxCount=1,
                              **kwargs)["Instances"][0]["InstanceId"]
 
 
-def _describe(api, iid: str) -> dict:  # noqa: ANN001
+def _describe(api, iid: str) -> dict:
     return api.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
 
 
-def test_metadata_options_at_launch_and_later(api, unchecked, image) -> None:  # noqa: ANN001
+def test_metadata_options_at_launch_and_later(api, unchecked, image) -> None:
     iid = _launch(api, image, MetadataOptions={
         "HttpTokens": "required", "HttpPutResponseHopLimit": 2,
         "InstanceMetadataTags": "enabled"})
@@ -81,7 +81,7 @@ def test_metadata_options_at_launch_and_later(api, unchecked, image) -> None:  #
     api.terminate_instances(InstanceIds=[iid])
 
 
-def test_type_and_user_data_change_only_while_stopped(api, image) -> None:  # noqa: ANN001
+def test_type_and_user_data_change_only_while_stopped(api, image) -> None:
     iid = _launch(api, image, InstanceType="t3.micro")
     wait_for_state(api, [iid], "running")
     with pytest.raises(ClientError) as exc:
@@ -104,7 +104,7 @@ def test_type_and_user_data_change_only_while_stopped(api, image) -> None:  # no
     api.terminate_instances(InstanceIds=[iid])
 
 
-def test_termination_protection(api, image) -> None:  # noqa: ANN001
+def test_termination_protection(api, image) -> None:
     iid = _launch(api, image, DisableApiTermination=True)
     assert api.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")[
         "DisableApiTermination"] == {"Value": True}
@@ -130,7 +130,7 @@ def test_termination_protection(api, image) -> None:  # noqa: ANN001
     api.terminate_instances(InstanceIds=[guarded])
 
 
-def test_attribute_errors(api, unchecked, image) -> None:  # noqa: ANN001
+def test_attribute_errors(api, unchecked, image) -> None:
     iid = _launch(api, image)
     cases = [
         (lambda: api.describe_instance_attribute(InstanceId="i-xyz", Attribute="instanceType"),
@@ -174,7 +174,7 @@ def test_attribute_errors(api, unchecked, image) -> None:  # noqa: ANN001
     api.terminate_instances(InstanceIds=[iid])
 
 
-def test_status_offerings_and_credits(api, image) -> None:  # noqa: ANN001
+def test_status_offerings_and_credits(api, image) -> None:
     burst = _launch(api, image, InstanceType="t2.micro")
     steady = _launch(api, image, InstanceType="m5.large")
     wait_for_state(api, [burst, steady], "running")
@@ -210,7 +210,7 @@ def test_status_offerings_and_credits(api, image) -> None:  # noqa: ANN001
     api.terminate_instances(InstanceIds=[burst, steady])
 
 
-def test_awscli_protection_flow(cloud, creds, api, image) -> None:  # noqa: ANN001
+def test_awscli_protection_flow(cloud, creds, api, image) -> None:
     iid = _launch(api, image)
     cloud.aws("modify-instance-attribute", "--instance-id", iid, "--disable-api-termination",
               credentials=creds)
@@ -226,7 +226,7 @@ def test_awscli_protection_flow(cloud, creds, api, image) -> None:  # noqa: ANN0
     cloud.aws("terminate-instances", "--instance-ids", iid, credentials=creds)
 
 
-def test_guest_shutdown_terminates_when_asked(tmp_path) -> None:  # noqa: ANN001
+def test_guest_shutdown_terminates_when_asked(tmp_path) -> None:
     """In-process, with the agent and the fake driver: a guest powering itself off."""
     cloud, ctx, image = in_process_cloud(tmp_path)
     driver = FakeDriver(HostCapacity(16, 65536, 500), state_file=tmp_path / "vms.json")

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import wait_for_state
 
 
-def _run(ec2, image_id: str, count: int = 1, **kwargs) -> list[dict]:  # noqa: ANN001
+def _run(ec2, image_id: str, count: int = 1, **kwargs) -> list[dict]:
     return ec2.run_instances(ImageId=image_id, InstanceType="t3.micro", MinCount=count,
                              MaxCount=count, **kwargs)["Instances"]
 
@@ -21,7 +21,7 @@ def _code(exc: pytest.ExceptionInfo) -> str:
     return exc.value.response["Error"]["Code"]
 
 
-def test_run_three_tagged_instances_with_user_data(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_run_three_tagged_instances_with_user_data(ec2, image_id: str) -> None:
     ec2.create_key_pair(KeyName="lifecycle-key")
     made = _run(ec2, image_id, 3, KeyName="lifecycle-key", UserData="#!/bin/sh\necho hi\n",
                 TagSpecifications=[{"ResourceType": "instance",
@@ -43,7 +43,7 @@ def test_run_three_tagged_instances_with_user_data(ec2, image_id: str) -> None: 
     assert instance["ImageId"] == image_id
 
 
-def test_stop_start_reboot_terminate(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_stop_start_reboot_terminate(ec2, image_id: str) -> None:
     iid = _ids(_run(ec2, image_id))[0]
     wait_for_state(ec2, [iid], "running")
     stopping = ec2.stop_instances(InstanceIds=[iid])["StoppingInstances"][0]
@@ -70,7 +70,7 @@ def test_stop_start_reboot_terminate(ec2, image_id: str) -> None:  # noqa: ANN00
     assert again["PreviousState"]["Name"] == again["CurrentState"]["Name"] == "terminated"
 
 
-def test_stop_force_and_noop_start(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_stop_force_and_noop_start(ec2, image_id: str) -> None:
     iid = _ids(_run(ec2, image_id))[0]
     wait_for_state(ec2, [iid], "running")
     same = ec2.start_instances(InstanceIds=[iid])["StartingInstances"][0]
@@ -80,7 +80,7 @@ def test_stop_force_and_noop_start(ec2, image_id: str) -> None:  # noqa: ANN001
     ec2.terminate_instances(InstanceIds=[iid])
 
 
-def test_action_on_many_is_all_or_nothing(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_action_on_many_is_all_or_nothing(ec2, image_id: str) -> None:
     iids = _ids(_run(ec2, image_id, 2))
     wait_for_state(ec2, iids, "running")
     ec2.stop_instances(InstanceIds=[iids[0]])
@@ -95,7 +95,7 @@ def test_action_on_many_is_all_or_nothing(ec2, image_id: str) -> None:  # noqa: 
     ec2.terminate_instances(InstanceIds=iids)
 
 
-def test_client_token_makes_run_idempotent(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_client_token_makes_run_idempotent(ec2, image_id: str) -> None:
     first = ec2.run_instances(ImageId=image_id, MinCount=2, MaxCount=2, ClientToken="tok-1")
     second = ec2.run_instances(ImageId=image_id, MinCount=2, MaxCount=2, ClientToken="tok-1")
     assert first["ReservationId"] == second["ReservationId"]
@@ -105,7 +105,7 @@ def test_client_token_makes_run_idempotent(ec2, image_id: str) -> None:  # noqa:
     ec2.terminate_instances(InstanceIds=_ids(first["Instances"]))
 
 
-def test_dry_run(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_dry_run(ec2, image_id: str) -> None:
     before = len(ec2.describe_instances()["Reservations"])
     with pytest.raises(ClientError) as exc:
         ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, DryRun=True)
@@ -120,7 +120,7 @@ def test_dry_run(ec2, image_id: str) -> None:  # noqa: ANN001
     assert _code(exc) == "InvalidInstanceID.NotFound"
 
 
-def test_describe_pages_with_next_token(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_describe_pages_with_next_token(ec2, image_id: str) -> None:
     made = _ids(_run(ec2, image_id, 12, TagSpecifications=[
         {"ResourceType": "instance", "Tags": [{"Key": "paging", "Value": "yes"}]}]))
     seen: list[str] = []
@@ -150,7 +150,7 @@ def test_describe_pages_with_next_token(ec2, image_id: str) -> None:  # noqa: AN
     ec2.terminate_instances(InstanceIds=made)
 
 
-def test_min_max_count_and_wildcard_filters(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_min_max_count_and_wildcard_filters(ec2, image_id: str) -> None:
     made = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=2,
                              TagSpecifications=[{"ResourceType": "instance", "Tags": [
                                  {"Key": "Name", "Value": "web-17"}]}])["Instances"]
@@ -166,7 +166,7 @@ def test_min_max_count_and_wildcard_filters(ec2, image_id: str) -> None:  # noqa
     ec2.terminate_instances(InstanceIds=_ids(made))
 
 
-def test_instance_status_and_console(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_instance_status_and_console(ec2, image_id: str) -> None:
     iid = _ids(_run(ec2, image_id))[0]
     wait_for_state(ec2, [iid], "running")
     statuses = ec2.describe_instance_status(InstanceIds=[iid])["InstanceStatuses"]

@@ -15,7 +15,7 @@ def _colon(digest: bytes) -> str:
     return ":".join(f"{b:02x}" for b in digest)
 
 
-def test_created_rsa_key_fingerprint_is_sha1_of_pkcs8(ec2) -> None:  # noqa: ANN001
+def test_created_rsa_key_fingerprint_is_sha1_of_pkcs8(ec2) -> None:
     made = ec2.create_key_pair(KeyName="rsa-made")
     private = serialization.load_pem_private_key(made["KeyMaterial"].encode(), None)
     pkcs8 = private.private_bytes(serialization.Encoding.DER,
@@ -31,7 +31,7 @@ def test_created_rsa_key_fingerprint_is_sha1_of_pkcs8(ec2) -> None:  # noqa: ANN
     assert exc.value.response["Error"]["Code"] == "InvalidKeyPair.Duplicate"
 
 
-def test_created_ed25519_key(ec2) -> None:  # noqa: ANN001
+def test_created_ed25519_key(ec2) -> None:
     made = ec2.create_key_pair(KeyName="ed-made", KeyType="ed25519")
     private = serialization.load_ssh_private_key(made["KeyMaterial"].encode(), None)
     blob = base64.b64decode(private.public_key().public_bytes(
@@ -39,7 +39,7 @@ def test_created_ed25519_key(ec2) -> None:  # noqa: ANN001
     assert made["KeyFingerprint"] == base64.b64encode(hashlib.sha256(blob).digest()).decode()
 
 
-def test_imported_rsa_key_fingerprint_is_md5_of_der_public(ec2) -> None:  # noqa: ANN001
+def test_imported_rsa_key_fingerprint_is_md5_of_der_public(ec2) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     openssh = key.public_bytes(serialization.Encoding.OpenSSH,
                                serialization.PublicFormat.OpenSSH)
@@ -49,7 +49,7 @@ def test_imported_rsa_key_fingerprint_is_md5_of_der_public(ec2) -> None:  # noqa
     assert made["KeyFingerprint"] == _colon(hashlib.md5(der).digest())
 
 
-def test_import_ed25519_tag_and_delete(ec2) -> None:  # noqa: ANN001
+def test_import_ed25519_tag_and_delete(ec2) -> None:
     key = ed25519.Ed25519PrivateKey.generate().public_key()
     openssh = key.public_bytes(serialization.Encoding.OpenSSH,
                                serialization.PublicFormat.OpenSSH)
@@ -66,13 +66,13 @@ def test_import_ed25519_tag_and_delete(ec2) -> None:  # noqa: ANN001
     assert exc.value.response["Error"]["Code"] == "InvalidKeyPair.NotFound"
 
 
-def test_run_with_unknown_key_fails(ec2, image_id) -> None:  # noqa: ANN001
+def test_run_with_unknown_key_fails(ec2, image_id) -> None:
     with pytest.raises(ClientError) as exc:
         ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, KeyName="nope")
     assert exc.value.response["Error"]["Code"] == "InvalidKeyPair.NotFound"
 
 
-def test_tags_create_describe_delete(ec2, image_id) -> None:  # noqa: ANN001
+def test_tags_create_describe_delete(ec2, image_id) -> None:
     iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0][
         "InstanceId"]
     ec2.create_tags(Resources=[iid, image_id], Tags=[{"Key": "owner", "Value": "ops"},
@@ -90,7 +90,7 @@ def test_tags_create_describe_delete(ec2, image_id) -> None:  # noqa: ANN001
     ec2.terminate_instances(InstanceIds=[iid])
 
 
-def test_regions_zones_types_account(ec2, cloud) -> None:  # noqa: ANN001
+def test_regions_zones_types_account(ec2, cloud) -> None:
     region = cloud.credentials["AWS_DEFAULT_REGION"]
     assert [r["RegionName"] for r in ec2.describe_regions()["Regions"]] == [region]
     zones = ec2.describe_availability_zones()["AvailabilityZones"]
@@ -110,7 +110,7 @@ def test_regions_zones_types_account(ec2, cloud) -> None:  # noqa: ANN001
     assert values == [{"AttributeValue": "VPC"}]
 
 
-def test_images_owned_by_the_cloud(ec2) -> None:  # noqa: ANN001
+def test_images_owned_by_the_cloud(ec2) -> None:
     images = ec2.describe_images()["Images"]
     assert images and images[0]["State"] == "available"
     assert images[0]["ImageOwnerAlias"] == "amazon"

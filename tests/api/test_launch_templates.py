@@ -15,11 +15,11 @@ def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return exc.value.response["Error"]["Code"]
 
 
-def _instance(ec2, instance_id: str) -> dict:  # noqa: ANN001
+def _instance(ec2, instance_id: str) -> dict:
     return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
 
 
-def test_terraform_aws_launch_template_lifecycle(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_terraform_aws_launch_template_lifecycle(ec2, image_id: str) -> None:
     data = {"ImageId": image_id, "InstanceType": "t3.micro",
             "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
             "TagSpecifications": [{"ResourceType": "instance",
@@ -76,7 +76,7 @@ def test_terraform_aws_launch_template_lifecycle(ec2, image_id: str) -> None:  #
     assert _code(exc) == "InvalidLaunchTemplateId.NotFound"
 
 
-def test_run_instances_call_wins_over_template(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_run_instances_call_wins_over_template(ec2, image_id: str) -> None:
     user_data = base64.b64encode(b"#!/bin/sh\necho from-template\n").decode()
     template_id = ec2.create_launch_template(LaunchTemplateName="merge-lt", LaunchTemplateData={
         "ImageId": image_id, "InstanceType": "t3.micro", "UserData": user_data,
@@ -110,7 +110,7 @@ def test_run_instances_call_wins_over_template(ec2, image_id: str) -> None:  # n
     ec2.terminate_instances(InstanceIds=[latest["InstanceId"]])
 
 
-def test_aws_cli_run_instances_with_launch_template(cloud: RunningCloud, ec2,  # noqa: ANN001
+def test_aws_cli_run_instances_with_launch_template(cloud: RunningCloud, ec2,
                                                     image_id: str) -> None:
     ec2.create_launch_template(LaunchTemplateName="cli-lt", LaunchTemplateData={
         "ImageId": image_id, "InstanceType": "t3.nano"})
@@ -121,7 +121,7 @@ def test_aws_cli_run_instances_with_launch_template(cloud: RunningCloud, ec2,  #
     cloud.aws("terminate-instances", "--instance-ids", instance["InstanceId"])
 
 
-def test_versions_delete_and_errors(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_versions_delete_and_errors(ec2, image_id: str) -> None:
     data = {"ImageId": image_id}
     template_id = ec2.create_launch_template(LaunchTemplateName="v-lt", LaunchTemplateData=data)[
         "LaunchTemplate"]["LaunchTemplateId"]
@@ -139,7 +139,7 @@ def test_versions_delete_and_errors(ec2, image_id: str) -> None:  # noqa: ANN001
                                                    MaxVersion="3")["LaunchTemplateVersions"]
     assert [v["VersionNumber"] for v in ranged] == [2, 3]
 
-    def error(call, **kwargs) -> str:  # noqa: ANN001
+    def error(call, **kwargs) -> str:
         with pytest.raises(ClientError) as exc:
             call(**kwargs)
         return _code(exc)

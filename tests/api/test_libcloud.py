@@ -22,7 +22,7 @@ def driver(cloud: RunningCloud) -> EC2NodeDriver:
     return made
 
 
-def _has_describe_addresses(ec2) -> bool:  # noqa: ANN001
+def _has_describe_addresses(ec2) -> bool:
     try:
         ec2.describe_addresses()
     except ClientError as exc:
@@ -32,7 +32,7 @@ def _has_describe_addresses(ec2) -> bool:  # noqa: ANN001
     return True
 
 
-def test_node_lifecycle(driver: EC2NodeDriver, ec2, image_id: str) -> None:  # noqa: ANN001
+def test_node_lifecycle(driver: EC2NodeDriver, ec2, image_id: str) -> None:
     images = driver.list_images(ex_image_ids=[image_id])
     assert [i.id for i in images] == [image_id]
     sizes = {s.id for s in driver.list_sizes()}
@@ -63,7 +63,7 @@ def test_node_lifecycle(driver: EC2NodeDriver, ec2, image_id: str) -> None:  # n
     assert driver.delete_key_pair(key) is True
 
 
-def test_list_nodes_calls_describe_addresses(driver: EC2NodeDriver, ec2,  # noqa: ANN001
+def test_list_nodes_calls_describe_addresses(driver: EC2NodeDriver, ec2,
                                              image_id: str) -> None:
     if not _has_describe_addresses(ec2):
         pytest.skip("libcloud's list_nodes calls DescribeAddresses for every node list; "

@@ -10,7 +10,7 @@ RECIPE_TYPES = ["t1.micro", "m1.small", "t2.xlarge", "t3a.micro", "m5.large", "c
                 "r5.large", "m3.medium", "c4.large"]
 
 
-def test_recipe_types_are_described(ec2) -> None:  # noqa: ANN001
+def test_recipe_types_are_described(ec2) -> None:
     found = {t["InstanceType"]: t for t in ec2.describe_instance_types(
         InstanceTypes=RECIPE_TYPES)["InstanceTypes"]}
     assert set(found) == set(RECIPE_TYPES)
@@ -22,7 +22,7 @@ def test_recipe_types_are_described(ec2) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("instance_type", ["t1.micro", "m1.small", "t3a.small"])
-def test_previous_generation_and_t3a_launch(ec2, image_id: str,  # noqa: ANN001
+def test_previous_generation_and_t3a_launch(ec2, image_id: str,
                                             instance_type: str) -> None:
     made = ec2.run_instances(ImageId=image_id, InstanceType=instance_type, MinCount=1,
                              MaxCount=1)["Instances"][0]

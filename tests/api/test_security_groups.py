@@ -26,16 +26,16 @@ def creds(cloud: RunningCloud) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sg(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+def sg(cloud: RunningCloud, creds: dict[str, str]):
     return cloud.client(creds)
 
 
 @pytest.fixture(scope="module")
-def image(sg) -> str:  # noqa: ANN001
+def image(sg) -> str:
     return sg.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
 
-def _group(sg, group_id: str) -> dict:  # noqa: ANN001
+def _group(sg, group_id: str) -> dict:
     return sg.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
 
 
@@ -43,7 +43,7 @@ def _ssh(cidr: str = "0.0.0.0/0") -> dict:
     return {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": cidr}]}
 
 
-def test_default_group_has_aws_default_rules(sg) -> None:  # noqa: ANN001
+def test_default_group_has_aws_default_rules(sg) -> None:
     found = sg.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
     assert len(found) == 1
     default = found[0]
@@ -60,7 +60,7 @@ def test_default_group_has_aws_default_rules(sg) -> None:  # noqa: ANN001
     assert _code(exc) == "CannotDelete"
 
 
-def test_create_authorize_revoke_delete(sg) -> None:  # noqa: ANN001
+def test_create_authorize_revoke_delete(sg) -> None:
     made = sg.create_security_group(
         GroupName="web", Description="web servers",
         TagSpecifications=[{"ResourceType": "security-group",
@@ -112,7 +112,7 @@ def test_create_authorize_revoke_delete(sg) -> None:  # noqa: ANN001
     assert _code(exc) == "InvalidGroup.NotFound"
 
 
-def test_egress_rules_and_rule_ids(sg) -> None:  # noqa: ANN001
+def test_egress_rules_and_rule_ids(sg) -> None:
     gid = sg.create_security_group(GroupName="egress", Description="egress")["GroupId"]
     assert _group(sg, gid)["IpPermissionsEgress"][0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}]
     rules = sg.authorize_security_group_egress(GroupId=gid, IpPermissions=[
@@ -140,13 +140,13 @@ def test_egress_rules_and_rule_ids(sg) -> None:  # noqa: ANN001
     ({"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2,
       "UserIdGroupPairs": [{"GroupId": "nonsense"}]}, "InvalidGroupId.Malformed"),
 ])
-def test_bad_permissions_are_refused(sg, permission: dict, code: str) -> None:  # noqa: ANN001
+def test_bad_permissions_are_refused(sg, permission: dict, code: str) -> None:
     with pytest.raises(ClientError) as exc:
         sg.authorize_security_group_ingress(GroupName="default", IpPermissions=[permission])
     assert _code(exc) == code
 
 
-def test_errors_for_groups(sg) -> None:  # noqa: ANN001
+def test_errors_for_groups(sg) -> None:
     cases = [
         (lambda: sg.describe_security_groups(GroupIds=["sg-xyz"]), "InvalidGroupId.Malformed"),
         (lambda: sg.describe_security_groups(GroupIds=["sg-0123456789abcdef0"]),
@@ -184,7 +184,7 @@ def test_errors_for_groups(sg) -> None:  # noqa: ANN001
     assert "dry" not in names
 
 
-def test_filters_and_paging(sg) -> None:  # noqa: ANN001
+def test_filters_and_paging(sg) -> None:
     ids = [sg.create_security_group(GroupName=f"page-{n}", Description=f"paging {n}")["GroupId"]
            for n in range(7)]
     sg.authorize_security_group_ingress(GroupId=ids[3], IpPermissions=[_ssh("203.0.113.0/24")])
@@ -214,7 +214,7 @@ def test_filters_and_paging(sg) -> None:  # noqa: ANN001
         sg.delete_security_group(GroupId=gid)
 
 
-def test_instances_join_groups_by_name_and_id(cloud, sg, image) -> None:  # noqa: ANN001
+def test_instances_join_groups_by_name_and_id(cloud, sg, image) -> None:
     gid = sg.create_security_group(GroupName="app", Description="app")["GroupId"]
     default = sg.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]
     plain = sg.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
@@ -248,7 +248,7 @@ def test_instances_join_groups_by_name_and_id(cloud, sg, image) -> None:  # noqa
     sg.delete_security_group(GroupId=gid)
 
 
-def test_awscli_flat_form(cloud, creds) -> None:  # noqa: ANN001
+def test_awscli_flat_form(cloud, creds) -> None:
     cloud.aws("create-security-group", "--group-name", "cli", "--description", "from the cli",
               credentials=creds)
     cloud.aws("authorize-security-group-ingress", "--group-name", "cli", "--protocol", "tcp",
@@ -276,7 +276,7 @@ def test_awscli_flat_form(cloud, creds) -> None:  # noqa: ANN001
     cloud.aws("delete-security-group", "--group-name", "cli", credentials=creds)
 
 
-def test_tenants_do_not_see_each_others_groups(cloud, sg, ec2) -> None:  # noqa: ANN001
+def test_tenants_do_not_see_each_others_groups(cloud, sg, ec2) -> None:
     mine = sg.create_security_group(GroupName="private", Description="mine")["GroupId"]
     theirs = [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
     assert mine not in theirs
@@ -294,7 +294,7 @@ def test_tenants_do_not_see_each_others_groups(cloud, sg, ec2) -> None:  # noqa:
     sg.delete_security_group(GroupId=mine)
 
 
-def test_descriptions_and_rules_change_in_place(sg) -> None:  # noqa: ANN001
+def test_descriptions_and_rules_change_in_place(sg) -> None:
     gid = sg.create_security_group(GroupName="edits", Description="edits")["GroupId"]
     made = sg.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
         _ssh("10.0.0.0/8"), _ssh("10.1.0.0/16")])["SecurityGroupRules"]
@@ -332,7 +332,7 @@ def test_descriptions_and_rules_change_in_place(sg) -> None:  # noqa: ANN001
     sg.delete_security_group(GroupId=gid)
 
 
-def test_agent_contract(tmp_path) -> None:  # noqa: ANN001
+def test_agent_contract(tmp_path) -> None:
     """In-process: what the agent forwards and the metadata service names, and the wake-up."""
     cloud, ctx, image = in_process_cloud(tmp_path, HostCapacity(16, 65536, 500))
     row = cloud.run_instances(ctx, RunRequest(image)).instances[0]
@@ -359,10 +359,10 @@ def test_agent_contract(tmp_path) -> None:  # noqa: ANN001
     cloud.db.dispose()
 
 
-def test_concurrent_creates_of_one_name(cloud, creds) -> None:  # noqa: ANN001
+def test_concurrent_creates_of_one_name(cloud, creds) -> None:
     clients = [cloud.client(creds) for _ in range(6)]
 
-    def create(client) -> str:  # noqa: ANN001
+    def create(client) -> str:
         try:
             return client.create_security_group(GroupName="race", Description="r")["GroupId"]
         except ClientError as exc:

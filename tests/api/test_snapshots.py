@@ -16,26 +16,26 @@ from overcast.errors import CloudError
 from tests.conftest import RunningCloud, in_process_cloud, wait_for_state
 
 
-def code_of(call, *args, **kwargs) -> str:  # noqa: ANN001
+def code_of(call, *args, **kwargs) -> str:
     with pytest.raises(ClientError) as exc:
         call(*args, **kwargs)
     return exc.value.response["Error"]["Code"]
 
 
-def launch(ec2, image_id: str) -> str:  # noqa: ANN001
+def launch(ec2, image_id: str) -> str:
     instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
                                     InstanceType="t3.micro")["Instances"][0]["InstanceId"]
     wait_for_state(ec2, [instance_id], "running")
     return instance_id
 
 
-def wait_available(ec2, image_id: str) -> dict:  # noqa: ANN001
+def wait_available(ec2, image_id: str) -> dict:
     ec2.get_waiter("image_available").wait(ImageIds=[image_id],
                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     return ec2.describe_images(ImageIds=[image_id])["Images"][0]
 
 
-def test_image_of_a_running_instance_boots(ec2, image_id: str, cloud: RunningCloud) -> None:  # noqa: ANN001
+def test_image_of_a_running_instance_boots(ec2, image_id: str, cloud: RunningCloud) -> None:
     store = cloud.data_dir / "images" / "store"
     before = set(store.glob("*.qcow2"))
     instance_id = launch(ec2, image_id)
@@ -59,7 +59,7 @@ def test_image_of_a_running_instance_boots(ec2, image_id: str, cloud: RunningClo
     ec2.deregister_image(ImageId=made["ImageId"])
 
 
-def test_image_of_a_stopped_instance(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_image_of_a_stopped_instance(ec2, image_id: str) -> None:
     instance_id = launch(ec2, image_id)
     ec2.stop_instances(InstanceIds=[instance_id])
     wait_for_state(ec2, [instance_id], "stopped")
@@ -69,7 +69,7 @@ def test_image_of_a_stopped_instance(ec2, image_id: str) -> None:  # noqa: ANN00
     ec2.deregister_image(ImageId=made["ImageId"])  # the session's cloud: leave nothing behind
 
 
-def test_create_image_refusals(ec2, image_id: str, cloud: RunningCloud) -> None:  # noqa: ANN001
+def test_create_image_refusals(ec2, image_id: str, cloud: RunningCloud) -> None:
     instance_id = launch(ec2, image_id)
     assert code_of(ec2.create_image, InstanceId=instance_id, Name="dry",
                    DryRun=True) == "DryRunOperation"

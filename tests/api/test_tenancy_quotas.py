@@ -13,12 +13,12 @@ def _code(exc: pytest.ExceptionInfo) -> str:
 
 
 @pytest.fixture(scope="module")
-def other(cloud):  # noqa: ANN001, ANN201
+def other(cloud):
     cloud.overcast("project", "create", "tenant-b")
     return cloud.client(cloud.project_credentials("tenant-b"))
 
 
-def test_projects_have_their_own_accounts(cloud, other, ec2) -> None:  # noqa: ANN001
+def test_projects_have_their_own_accounts(cloud, other, ec2) -> None:
     listing = cloud.overcast("project", "list").stdout
     assert "tenant-b" in listing and "admin" in listing
     mine = ec2.describe_instances()
@@ -30,7 +30,7 @@ def test_projects_have_their_own_accounts(cloud, other, ec2) -> None:  # noqa: A
     assert mine is not None
 
 
-def test_another_projects_instance_is_not_found(cloud, other, ec2, image_id) -> None:  # noqa: ANN001
+def test_another_projects_instance_is_not_found(cloud, other, ec2, image_id) -> None:
     iid = other.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
                               TagSpecifications=[{"ResourceType": "instance", "Tags": [
                                   {"Key": "secret", "Value": "b"}]}])["Instances"][0][
@@ -53,7 +53,7 @@ def test_another_projects_instance_is_not_found(cloud, other, ec2, image_id) -> 
     assert wait_for_state(other, [iid], "running")
 
 
-def test_quotas(cloud, image_id) -> None:  # noqa: ANN001
+def test_quotas(cloud, image_id) -> None:
     cloud.overcast("project", "create", "small")
     small = cloud.client(cloud.project_credentials("small"))
     cloud.overcast("project", "set-quota", "small", "--instances", "3", "--vcpus", "4")
@@ -72,7 +72,7 @@ def test_quotas(cloud, image_id) -> None:  # noqa: ANN001
                                MaxCount=1)["Instances"]
 
 
-def test_capacity_is_finite(tmp_path) -> None:  # noqa: ANN001
+def test_capacity_is_finite(tmp_path) -> None:
     tiny = start_cloud(tmp_path, fake_vcpus=2, fake_memory_mib=4096,
                        cpu_allocation_ratio=1.0, ram_allocation_ratio=1.0)
     try:
@@ -103,7 +103,7 @@ def test_capacity_is_finite(tmp_path) -> None:  # noqa: ANN001
         tiny.stop()
 
 
-def test_starting_stopped_instances_counts_against_the_vcpu_quota(cloud, image_id) -> None:  # noqa: ANN001
+def test_starting_stopped_instances_counts_against_the_vcpu_quota(cloud, image_id) -> None:
     cloud.overcast("project", "create", "tight")
     tight = cloud.client(cloud.project_credentials("tight"))
     cloud.overcast("project", "set-quota", "tight", "--instances", "5", "--vcpus", "4")

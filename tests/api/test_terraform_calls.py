@@ -14,7 +14,7 @@ def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return exc.value.response["Error"]["Code"]
 
 
-def test_aws_instance_create_read_destroy(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_aws_instance_create_read_destroy(ec2, image_id: str) -> None:
     made = ec2.run_instances(
         ImageId=image_id, InstanceType="t2.micro", MinCount=1, MaxCount=1,
         MetadataOptions={"HttpEndpoint": "enabled", "HttpTokens": "required"},
@@ -70,7 +70,7 @@ def test_aws_instance_create_read_destroy(ec2, image_id: str) -> None:  # noqa: 
     assert _code(exc) == "InvalidNetworkInterfaceID.NotFound"
 
 
-def test_aws_security_group_delete_looks_for_lingering_interfaces(ec2,  # noqa: ANN001
+def test_aws_security_group_delete_looks_for_lingering_interfaces(ec2,
                                                                   image_id: str) -> None:
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])[
         "Vpcs"][0]["VpcId"]
@@ -99,7 +99,7 @@ def test_aws_security_group_delete_looks_for_lingering_interfaces(ec2,  # noqa: 
     ec2.delete_security_group(GroupId=group_id)
 
 
-def test_network_interface_filters_and_paging(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_network_interface_filters_and_paging(ec2, image_id: str) -> None:
     ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image_id, MinCount=2,
                                                       MaxCount=2)["Instances"]]
     by_id = {i["InstanceId"]: i for i in wait_for_state(ec2, ids, "running")}
@@ -140,7 +140,7 @@ def test_network_interface_filters_and_paging(ec2, image_id: str) -> None:  # no
     ec2.terminate_instances(InstanceIds=ids)
 
 
-def test_volume_paging_and_errors(ec2, image_id: str) -> None:  # noqa: ANN001
+def test_volume_paging_and_errors(ec2, image_id: str) -> None:
     ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image_id, MinCount=6,
                                                       MaxCount=6)["Instances"]]
     pages = list(ec2.get_paginator("describe_volumes").paginate(
@@ -160,7 +160,7 @@ def test_volume_paging_and_errors(ec2, image_id: str) -> None:  # noqa: ANN001
     ec2.terminate_instances(InstanceIds=ids)
 
 
-def test_aws_vpc_read_and_dns_attributes(ec2) -> None:  # noqa: ANN001
+def test_aws_vpc_read_and_dns_attributes(ec2) -> None:
     default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])[
         "Vpcs"][0]["VpcId"]
     vpc_id = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]

@@ -15,16 +15,16 @@ def _code(exc: pytest.ExceptionInfo) -> str:
 
 
 @pytest.fixture(scope="module")
-def ec2(cloud: RunningCloud):  # noqa: ANN201
+def ec2(cloud: RunningCloud):
     cloud.overcast("project", "create", "vpc-changes")
     return cloud.client(cloud.project_credentials("vpc-changes"))
 
 
-def _free(ec2, subnet_id: str) -> int:  # noqa: ANN001
+def _free(ec2, subnet_id: str) -> int:
     return ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["AvailableIpAddressCount"]
 
 
-def test_a_subnet_fills_up_and_frees_again(ec2) -> None:  # noqa: ANN001
+def test_a_subnet_fills_up_and_frees_again(ec2) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.7.0.0/20", TagSpecifications=[
         {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "mine"}]}])["Vpc"]
     assert vpc["State"] == "available" and not vpc["IsDefault"]
@@ -69,7 +69,7 @@ def test_a_subnet_fills_up_and_frees_again(ec2) -> None:  # noqa: ANN001
     assert _code(exc) == "InvalidVpcID.NotFound"
 
 
-def test_launches_and_interfaces_never_share_an_address(ec2) -> None:  # noqa: ANN001
+def test_launches_and_interfaces_never_share_an_address(ec2) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]
     subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.8.1.0/28")["Subnet"]
     interface = ec2.create_network_interface(SubnetId=subnet["SubnetId"],
@@ -86,7 +86,7 @@ def test_launches_and_interfaces_never_share_an_address(ec2) -> None:  # noqa: A
     ec2.terminate_instances(InstanceIds=[i["InstanceId"] for i in launched])
 
 
-def test_bad_blocks_and_ids(ec2) -> None:  # noqa: ANN001
+def test_bad_blocks_and_ids(ec2) -> None:
     for cidr, code in (("10.0.0.0/8", "InvalidVpc.Range"), ("nonsense", "InvalidParameterValue"),
                        ("10.0.0.1/16", "InvalidParameterValue")):
         with pytest.raises(ClientError) as exc:
@@ -114,7 +114,7 @@ def test_bad_blocks_and_ids(ec2) -> None:  # noqa: ANN001
     assert _code(exc) == "OperationNotPermitted"
 
 
-def test_vpc_deleted_after_its_instance_terminated(ec2) -> None:  # noqa: ANN001
+def test_vpc_deleted_after_its_instance_terminated(ec2) -> None:
     """The terminated instance stays visible for an hour, but no longer holds its VPC's
     default group (ec2api-tempest-plugin's instance-attribute tests clean up this way)."""
     from tests.conftest import wait_for_state

@@ -27,16 +27,16 @@ def creds(cloud: RunningCloud) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def net(cloud: RunningCloud, creds: dict[str, str]):  # noqa: ANN201
+def net(cloud: RunningCloud, creds: dict[str, str]):
     return cloud.client(creds)
 
 
 @pytest.fixture(scope="module")
-def image(net) -> str:  # noqa: ANN001
+def image(net) -> str:
     return net.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
 
 
-def test_default_vpc_and_subnet(net) -> None:  # noqa: ANN001
+def test_default_vpc_and_subnet(net) -> None:
     vpcs = net.describe_vpcs()["Vpcs"]
     assert len(vpcs) == 1
     vpc = vpcs[0]
@@ -56,7 +56,7 @@ def test_default_vpc_and_subnet(net) -> None:  # noqa: ANN001
         {"AttributeValue": vpc["VpcId"]}]
 
 
-def test_filters_tags_and_errors(cloud, creds, net) -> None:  # noqa: ANN001
+def test_filters_tags_and_errors(cloud, creds, net) -> None:
     unchecked = cloud.client(creds, parameter_validation=False)
     vpc_id = net.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnet_id = net.describe_subnets()["Subnets"][0]["SubnetId"]
@@ -91,7 +91,7 @@ def test_filters_tags_and_errors(cloud, creds, net) -> None:  # noqa: ANN001
         assert _code(exc) == code
 
 
-def test_instances_get_addresses_from_their_subnet(net, image) -> None:  # noqa: ANN001
+def test_instances_get_addresses_from_their_subnet(net, image) -> None:
     subnet = net.describe_subnets()["Subnets"][0]
     cidr = ipaddress.ip_network(subnet["CidrBlock"])
     made = net.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]
@@ -134,7 +134,7 @@ def test_instances_get_addresses_from_their_subnet(net, image) -> None:  # noqa:
     assert again["AvailableIpAddressCount"] == subnet["AvailableIpAddressCount"]
 
 
-def test_tenants_have_their_own_vpcs(net, ec2) -> None:  # noqa: ANN001
+def test_tenants_have_their_own_vpcs(net, ec2) -> None:
     mine = net.describe_vpcs()["Vpcs"][0]["VpcId"]
     theirs = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     assert mine != theirs
@@ -179,7 +179,7 @@ def test_one_default_subnet_per_zone(tmp_path: Path) -> None:
     cloud.db.dispose()
 
 
-def test_instance_network_filters(net, image) -> None:  # noqa: ANN001
+def test_instance_network_filters(net, image) -> None:
     subnet = net.describe_subnets()["Subnets"][0]
     group = net.create_security_group(GroupName="filtered", Description="f")["GroupId"]
     made = net.run_instances(ImageId=image, MinCount=1, MaxCount=1,

@@ -32,7 +32,7 @@ class Remote:
     url: str
     port: int
 
-    def client(self):  # noqa: ANN201
+    def client(self):
         return boto3.client("ec2", endpoint_url=self.url, region_name=REMOTE_REGION,
                             aws_access_key_id="AKIDREMOTETEST", aws_secret_access_key="x",
                             config=Config(retries={"max_attempts": 1}))
@@ -79,7 +79,7 @@ class Bursting:
     remote_ami: str
 
     @property
-    def ec2(self):  # noqa: ANN201
+    def ec2(self):
         return self.cloud.client()
 
 
@@ -120,7 +120,7 @@ def remote_instances(remote: Remote, overcast_ids: list[str],
     return remote_instances_on(remote.client(), overcast_ids, states)
 
 
-def remote_instances_on(client, overcast_ids: list[str],  # noqa: ANN001
+def remote_instances_on(client, overcast_ids: list[str],
                         states: tuple[str, ...] = LIVE) -> list[dict]:
     """The remote instances that carry these Overcast IDs in their tags."""
     found = client.describe_instances(Filters=[
@@ -129,12 +129,12 @@ def remote_instances_on(client, overcast_ids: list[str],  # noqa: ANN001
     return [i for r in found["Reservations"] for i in r["Instances"]]
 
 
-def instances(ec2, ids: list[str]) -> dict[str, dict]:  # noqa: ANN001
+def instances(ec2, ids: list[str]) -> dict[str, dict]:
     found = ec2.describe_instances(InstanceIds=ids)["Reservations"]
     return {i["InstanceId"]: i for r in found for i in r["Instances"]}
 
 
-def wait_until(check, timeout: float = 30, what: str = "condition"):  # noqa: ANN001, ANN201
+def wait_until(check, timeout: float = 30, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -150,7 +150,7 @@ def fill_local_host(bursting: Bursting) -> str:
     return fill_local_host_of(bursting.ec2, bursting.local_image)
 
 
-def fill_local_host_of(ec2, image_id: str) -> str:  # noqa: ANN001
+def fill_local_host_of(ec2, image_id: str) -> str:
     launched = ec2.run_instances(ImageId=image_id, InstanceType="t3.micro", MinCount=1,
                                  MaxCount=1)
     instance = launched["Instances"][0]

@@ -34,7 +34,7 @@ def qemu_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningClo
     subprocess.run(["pkill", "-f", f"qemu-system-x86_64.*{cloud.data_dir}"], check=False)
 
 
-def wait_boots(ec2, iid: str, times: int, timeout: float = 180) -> None:  # noqa: ANN001
+def wait_boots(ec2, iid: str, times: int, timeout: float = 180) -> None:
     """Until the console the first cloud returns shows the guest booted `times` times."""
     deadline = time.monotonic() + timeout
     output = ""

@@ -44,11 +44,11 @@ def key_file(qcloud: RunningCloud, tmp_path_factory: pytest.TempPathFactory) -> 
     return path
 
 
-def console(ec2, iid: str) -> str:  # noqa: ANN001
+def console(ec2, iid: str) -> str:
     return ec2.get_console_output(InstanceId=iid).get("Output", "")
 
 
-def wait_console(ec2, iid: str, text: str, timeout: float = 120) -> str:  # noqa: ANN001
+def wait_console(ec2, iid: str, text: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = console(ec2, iid)

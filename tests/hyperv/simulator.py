@@ -81,22 +81,22 @@ class SimulatedHost:
     def _ping(self) -> str:
         return "5.1.20348.2849"
 
-    def _host_info(self, VmPath: str, Marker: str) -> dict[str, Any]:  # noqa: N803
+    def _host_info(self, VmPath: str, Marker: str) -> dict[str, Any]:
         return {"ComputerName": "HV01", "OsVersion": "10.0.20348",
                 "LogicalProcessorCount": 16, "MemoryCapacity": 64 * GIB,
                 "FreeMemoryBytes": 40 * GIB, "ForeignVmMemoryBytes": 4 * GIB,
                 "DiskRoot": VmPath[:3], "DiskTotalBytes": 1000 * GIB,
                 "DiskFreeBytes": 700 * GIB}
 
-    def _switch_info(self, SwitchName: str) -> list[dict[str, str]]:  # noqa: N803
+    def _switch_info(self, SwitchName: str) -> list[dict[str, str]]:
         return [{"Name": self.switch, "SwitchType": "External"}] \
             if SwitchName == self.switch else []
 
-    def _image_status(self, Directory: str, Path: str) -> dict[str, Any]:  # noqa: N803
+    def _image_status(self, Directory: str, Path: str) -> dict[str, Any]:
         present = Path in self.files
         return {"Exists": present, "Length": len(self.files.get(Path, b""))}
 
-    def _prepare_dir(self, Directory: str) -> None:  # noqa: N803
+    def _prepare_dir(self, Directory: str) -> None:
         return None
 
     def _create_vm(self, **p: Any) -> dict[str, Any]:
@@ -110,22 +110,22 @@ class SimulatedHost:
             self.vms[p["Name"]] = {**p, "State": "Off", "Notes": p["Marker"]}
         return {"Created": created, "Name": p["Name"]}
 
-    def _start_vm(self, Name: str) -> None:  # noqa: N803
+    def _start_vm(self, Name: str) -> None:
         self._vm(Name)["State"] = "Running"
         self.consoles[Name] = self.consoles.get(Name, b"") + f"{Name} login: ".encode()
 
-    def _stop_vm(self, Name: str, TimeoutSeconds: int, TurnOff: bool) -> None:  # noqa: N803
+    def _stop_vm(self, Name: str, TimeoutSeconds: int, TurnOff: bool) -> None:
         self._vm(Name)["State"] = "Off"
 
-    def _restart_vm(self, Name: str) -> None:  # noqa: N803
+    def _restart_vm(self, Name: str) -> None:
         self._vm(Name)
         self.consoles[Name] = self.consoles.get(Name, b"") + b"\nrebooting\n"
 
-    def _destroy_vm(self, Name: str, Directory: str, Marker: str) -> None:  # noqa: N803
+    def _destroy_vm(self, Name: str, Directory: str, Marker: str) -> None:
         self.vms.pop(Name, None)
         self.consoles.pop(Name, None)
 
-    def _list_vms(self, Marker: str) -> list[dict[str, Any]]:  # noqa: N803
+    def _list_vms(self, Marker: str) -> list[dict[str, Any]]:
         return [{"Name": n, "State": vm["State"],
                  "Status": "Operating normally", "UptimeSeconds": 5,
                  "IPAddresses": ["192.0.2.10", "fe80::215:5dff:fe00:1"]
@@ -135,7 +135,7 @@ class SimulatedHost:
     def _console_start(self, **p: Any) -> dict[str, int]:
         return {"ReturnValue": 0, "ProcessId": 4242}
 
-    def _console_read(self, LogPath: str, MaxBytes: int) -> str:  # noqa: N803
+    def _console_read(self, LogPath: str, MaxBytes: int) -> str:
         name = LogPath.split("\\")[-2]
         return base64.b64encode(self.consoles.get(name, b"")[-MaxBytes:]).decode()
 

@@ -18,10 +18,10 @@ from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.api.app import App
 from overcast.api.server import HttpServer
 from overcast.cloud import hosts as hosts_module
+from overcast.cloud.hyperv_hosts import HyperVHosts
 from overcast.cloud.images import ImageFiles
 from overcast.cloud.service import Cloud
 from overcast.config import load_settings
-from overcast.db.models_hyperv import HyperVHosts
 from overcast.drivers.hyperv import HostConfig
 from overcast.drivers.hyperv.transport import PsError
 from overcast.errors import InvalidParameter

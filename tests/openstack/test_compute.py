@@ -18,7 +18,7 @@ def test_version_document_is_plain_2_1(osc: OsCloud) -> None:
     assert found["updated"]
 
 
-def test_flavors_are_the_instance_types(admin) -> None:  # noqa: ANN001
+def test_flavors_are_the_instance_types(admin) -> None:
     tiny = admin.compute.find_flavor("m1.tiny")
     assert (tiny.vcpus, tiny.ram, tiny.disk) == (1, 512, 1)
     assert admin.compute.get_flavor("t3.micro").ram == 1024
@@ -26,7 +26,7 @@ def test_flavors_are_the_instance_types(admin) -> None:  # noqa: ANN001
     assert "m1.xlarge" in big and "m1.tiny" not in big
 
 
-def test_admins_make_flavors_with_free_names(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_admins_make_flavors_with_free_names(osc: OsCloud, admin) -> None:
     made = admin.compute.create_flavor(name="gpu-large", ram=2048, vcpus=2, disk=10)
     assert (made.name, made.ram, made.vcpus, made.disk) == ("gpu-large", 2048, 2, 10)
     found = osc.cloud.client().describe_instance_types(InstanceTypes=["gpu-large"])
@@ -36,7 +36,7 @@ def test_admins_make_flavors_with_free_names(osc: OsCloud, admin) -> None:  # no
     admin.compute.delete_flavor(made)
 
 
-def test_keypair_create_import_delete(admin) -> None:  # noqa: ANN001
+def test_keypair_create_import_delete(admin) -> None:
     made = admin.compute.create_keypair(name="sdk-key")
     assert made.private_key.startswith("-----BEGIN")
     assert admin.compute.get_keypair("sdk-key").fingerprint == made.fingerprint
@@ -52,7 +52,7 @@ def test_keypair_create_import_delete(admin) -> None:  # noqa: ANN001
         admin.compute.get_keypair("sdk-key")
 
 
-def test_nova_imports_ecdsa_keys_and_ec2_does_not(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_nova_imports_ecdsa_keys_and_ec2_does_not(osc: OsCloud, admin) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -70,7 +70,7 @@ def test_nova_imports_ecdsa_keys_and_ec2_does_not(osc: OsCloud, admin) -> None: 
     admin.compute.delete_keypair("sdk-ecdsa")
 
 
-def test_server_lifecycle_and_ec2_crossing(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+def test_server_lifecycle_and_ec2_crossing(osc: OsCloud, admin, image_id) -> None:
     server = admin.compute.create_server(name="sdk-vm", image_id=image_id,
                                          flavor_id="m1.tiny", metadata={"role": "web"})
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
@@ -96,7 +96,7 @@ def test_server_lifecycle_and_ec2_crossing(osc: OsCloud, admin, image_id) -> Non
         admin.compute.get_server(server.id)
 
 
-def test_ec2_instance_shows_as_server(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_ec2_instance_shows_as_server(osc: OsCloud, admin) -> None:
     ec2 = osc.cloud.client()
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     run = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
@@ -115,7 +115,7 @@ def test_ec2_instance_shows_as_server(osc: OsCloud, admin) -> None:  # noqa: ANN
     wait_for_state(ec2, [instance_id], "terminated")
 
 
-def test_metadata_and_rename(admin, image_id) -> None:  # noqa: ANN001
+def test_metadata_and_rename(admin, image_id) -> None:
     server = admin.compute.create_server(name="meta-vm", image_id=image_id,
                                          flavor_id="m1.tiny", networks="none")
     admin.compute.set_server_metadata(server, a="1", b="2")
@@ -127,7 +127,7 @@ def test_metadata_and_rename(admin, image_id) -> None:  # noqa: ANN001
     admin.compute.delete_server(server)
 
 
-def test_list_filters_and_paging(admin, image_id) -> None:  # noqa: ANN001
+def test_list_filters_and_paging(admin, image_id) -> None:
     made = [admin.compute.create_server(name=f"page-{n}", image_id=image_id,
                                         flavor_id="m1.tiny", networks="none")
             for n in range(3)]
@@ -145,7 +145,7 @@ def test_list_filters_and_paging(admin, image_id) -> None:  # noqa: ANN001
         admin.compute.delete_server(server)
 
 
-def test_tenants_are_walls(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+def test_tenants_are_walls(osc: OsCloud, admin, image_id) -> None:
     server = admin.compute.create_server(name="private-vm", image_id=image_id,
                                          flavor_id="m1.tiny", networks="none")
     alice = osc.user("alice", "p2")
@@ -168,7 +168,7 @@ def test_tenants_are_walls(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN0
     alice.compute.delete_server(mine)
 
 
-def test_faults_have_nova_shape(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+def test_faults_have_nova_shape(osc: OsCloud, admin, image_id) -> None:
     token = admin.session.get_token()
     url = f"{osc.cloud.endpoint}/compute/v2.1"
     headers = {"X-Auth-Token": token}
@@ -197,7 +197,7 @@ def test_limits_reflect_quota_and_usage(osc: OsCloud) -> None:
     assert absolute.instances == 20 and absolute.instances_used == 0
 
 
-def test_image_proxy_metadata_is_glance_properties(admin) -> None:  # noqa: ANN001
+def test_image_proxy_metadata_is_glance_properties(admin) -> None:
     image = admin.image.create_image(name="proxy-meta", disk_format="raw",
                                      container_format="bare")
     admin.compute.set_image_metadata(image.id, os_distro="debian", arch="x86_64")
@@ -211,7 +211,7 @@ def test_image_proxy_metadata_is_glance_properties(admin) -> None:  # noqa: ANN0
     admin.image.delete_image(image)
 
 
-def test_security_group_proxy_is_the_ec2_groups(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+def test_security_group_proxy_is_the_ec2_groups(osc: OsCloud, admin, image_id) -> None:
     url = f"{osc.cloud.endpoint}/compute/v2.1"
     headers = {"X-Auth-Token": admin.session.get_token()}
     group = requests.post(f"{url}/os-security-groups", headers=headers, timeout=10, json={

@@ -75,7 +75,7 @@ def test_malformed_auth_is_400_never_500(osc: OsCloud) -> None:
         assert found.status_code == 400, body
 
 
-def test_admin_lists_projects_and_users_members_cannot(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_admin_lists_projects_and_users_members_cannot(osc: OsCloud, admin) -> None:
     assert {"admin", "p2"} <= {p.name for p in admin.identity.projects()}
     assert {"admin", "alice", "rita"} <= {u.name for u in admin.identity.users()}
     alice = osc.user("alice", "p2")

@@ -22,7 +22,7 @@ def _qcow2(path: Path, backing: Path | None = None) -> Path:
     return path
 
 
-def test_upload_download_round_trip(osc: OsCloud, admin, tmp_path: Path) -> None:  # noqa: ANN001
+def test_upload_download_round_trip(osc: OsCloud, admin, tmp_path: Path) -> None:
     source = _qcow2(tmp_path / "disk.qcow2")
     image = admin.image.create_image(name="sdk-upload", disk_format="qcow2",
                                      container_format="bare", filename=str(source),
@@ -43,7 +43,7 @@ def test_upload_download_round_trip(osc: OsCloud, admin, tmp_path: Path) -> None
         admin.image.get_image(image.id)
 
 
-def test_unsafe_or_mislabelled_data_is_refused(admin, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unsafe_or_mislabelled_data_is_refused(admin, tmp_path: Path) -> None:
     backing = tmp_path / "host-file"
     backing.write_bytes(b"\0" * 4096)
     unsafe = _qcow2(tmp_path / "unsafe.qcow2", backing)
@@ -65,7 +65,7 @@ def test_unsafe_or_mislabelled_data_is_refused(admin, tmp_path: Path) -> None:  
     admin.image.delete_image(image)
 
 
-def test_patch_tags_and_visibility(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_patch_tags_and_visibility(osc: OsCloud, admin) -> None:
     image = admin.image.create_image(name="meta-image", disk_format="raw",
                                      container_format="bare", tags=["a"])
     admin.image.update_image(image, name="renamed", min_ram=128, os_distro="debian")
@@ -93,7 +93,7 @@ def test_patch_tags_and_visibility(osc: OsCloud, admin) -> None:  # noqa: ANN001
     alice.image.delete_image(mine)
 
 
-def test_listing_paging_and_faults(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_listing_paging_and_faults(osc: OsCloud, admin) -> None:
     made = [admin.image.create_image(name=f"page-{n}", disk_format="raw",
                                      container_format="bare") for n in range(3)]
     names = [i.name for i in admin.image.images(sort_key="name", sort_dir="asc",
@@ -112,7 +112,7 @@ def test_listing_paging_and_faults(osc: OsCloud, admin) -> None:  # noqa: ANN001
         admin.image.delete_image(image)
 
 
-def test_members_share_an_image_with_another_project(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_members_share_an_image_with_another_project(osc: OsCloud, admin) -> None:
     alice = osc.user("alice", "p2")
     p2 = alice.current_project_id
     image = admin.image.create_image(name="shared-image", disk_format="raw",
@@ -133,7 +133,7 @@ def test_members_share_an_image_with_another_project(osc: OsCloud, admin) -> Non
     admin.image.delete_image(image)
 
 
-def test_deactivated_image_data_is_not_served(admin, tmp_path: Path) -> None:  # noqa: ANN001
+def test_deactivated_image_data_is_not_served(admin, tmp_path: Path) -> None:
     source = tmp_path / "raw.img"
     source.write_bytes(b"\0" * 65536)
     image = admin.image.create_image(name="deactivated", disk_format="raw",
@@ -146,7 +146,7 @@ def test_deactivated_image_data_is_not_served(admin, tmp_path: Path) -> None:  #
     admin.image.delete_image(image)
 
 
-def test_metadata_definitions(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_metadata_definitions(osc: OsCloud, admin) -> None:
     namespace = admin.image.create_metadef_namespace(
         namespace="OS::Overcast::Test", visibility="public", protected=True,
         resource_type_associations=[{"name": "OS::Glance::Image"}])
@@ -167,7 +167,7 @@ def test_metadata_definitions(osc: OsCloud, admin) -> None:  # noqa: ANN001
     admin.image.delete_metadef_namespace(namespace)
 
 
-def test_administrator_sets_the_owner(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_administrator_sets_the_owner(osc: OsCloud, admin) -> None:
     """Any string as Glance takes it; an existing project's ID hands the image over."""
     alice = osc.user("alice", "p2")
     p2 = alice.current_project_id

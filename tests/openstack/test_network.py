@@ -10,7 +10,7 @@ from openstack import exceptions
 from tests.openstack.conftest import OsCloud
 
 
-def test_default_network_and_subnets_are_the_vpc(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_default_network_and_subnets_are_the_vpc(osc: OsCloud, admin) -> None:
     ec2 = osc.cloud.client()
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     network = admin.network.find_network("default")
@@ -23,7 +23,7 @@ def test_default_network_and_subnets_are_the_vpc(osc: OsCloud, admin) -> None:  
         admin.network.create_network(name="extra")
 
 
-def test_server_on_the_network_has_a_port(admin, image_id) -> None:  # noqa: ANN001
+def test_server_on_the_network_has_a_port(admin, image_id) -> None:
     network = admin.network.find_network("default")
     server = admin.compute.create_server(name="net-vm", image_id=image_id,
                                          flavor_id="m1.tiny", networks=[{"uuid": network.id}])
@@ -38,7 +38,7 @@ def test_server_on_the_network_has_a_port(admin, image_id) -> None:  # noqa: ANN
     admin.compute.delete_server(server)
 
 
-def test_security_groups_are_shared_with_ec2(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_security_groups_are_shared_with_ec2(osc: OsCloud, admin) -> None:
     ec2 = osc.cloud.client()
     group = admin.network.create_security_group(name="web", description="web servers")
     rule = admin.network.create_security_group_rule(
@@ -80,7 +80,7 @@ def test_security_groups_are_shared_with_ec2(osc: OsCloud, admin) -> None:  # no
 
 
 def test_default_group_exists_and_other_projects_cannot_see_it(osc: OsCloud,
-                                                              admin) -> None:  # noqa: ANN001
+                                                              admin) -> None:
     mine = admin.network.find_security_group("default")
     assert mine is not None
     alice = osc.user("alice", "p2")
@@ -89,7 +89,7 @@ def test_default_group_exists_and_other_projects_cannot_see_it(osc: OsCloud,
         alice.network.get_security_group(mine.id)
 
 
-def test_neutron_faults(osc: OsCloud, admin) -> None:  # noqa: ANN001
+def test_neutron_faults(osc: OsCloud, admin) -> None:
     headers = {"X-Auth-Token": admin.session.get_token()}
     url = f"{osc.cloud.endpoint}/network/v2.0"
     cases = [("get", "/networks/nope", None, 404),

@@ -35,7 +35,7 @@ def faces(tmp_path: Path) -> tuple[Cloud, Client, dict[str, str]]:
     return cloud, client, {"X-Auth-Token": issued.headers["X-Subject-Token"]}
 
 
-def test_failed_launch_is_error_until_deleted(faces) -> None:  # noqa: ANN001
+def test_failed_launch_is_error_until_deleted(faces) -> None:
     cloud, client, headers = faces
     image = client.get("/compute/v2.1/images", headers=headers).json["images"][0]["id"]
     made = client.post("/compute/v2.1/servers", headers=headers, json={"server": {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.openstack.conftest import OsCloud
 
 
-def test_server_image_is_a_glance_snapshot_that_boots(osc: OsCloud, admin, image_id) -> None:  # noqa: ANN001
+def test_server_image_is_a_glance_snapshot_that_boots(osc: OsCloud, admin, image_id) -> None:
     server = admin.compute.create_server(name="snap-source", image_id=image_id,
                                          flavor_id="m1.tiny")
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
@@ -31,7 +31,7 @@ def test_server_image_is_a_glance_snapshot_that_boots(osc: OsCloud, admin, image
     admin.image.delete_image(image)
 
 
-def test_create_image_faults(admin, image_id) -> None:  # noqa: ANN001
+def test_create_image_faults(admin, image_id) -> None:
     server = admin.compute.create_server(name="snap-faults", image_id=image_id,
                                          flavor_id="m1.tiny")
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)

@@ -17,7 +17,7 @@ from tests.conftest import in_process_cloud
 
 
 @pytest.fixture
-def world(tmp_path: Path):  # noqa: ANN201
+def world(tmp_path: Path):
     cloud, ctx, image = in_process_cloud(tmp_path)
     driver = FakeDriver(HostCapacity(16, 65536, 500), state_file=tmp_path / "vms.json")
     agent = Agent(LocalStore(cloud), driver, "h1", "overcast-1a")
@@ -26,7 +26,7 @@ def world(tmp_path: Path):  # noqa: ANN201
     return cloud, driver, agent, ctx, image
 
 
-def settle(agent: Agent, cloud: Cloud, ctx, ids: list[str], want: str) -> dict[str, str]:  # noqa: ANN001
+def settle(agent: Agent, cloud: Cloud, ctx, ids: list[str], want: str) -> dict[str, str]:
     deadline = time.monotonic() + 10
     while True:
         agent.tick()
@@ -37,7 +37,7 @@ def settle(agent: Agent, cloud: Cloud, ctx, ids: list[str], want: str) -> dict[s
         time.sleep(0.02)
 
 
-def test_launch_then_crash_goes_to_stopped_with_a_reason(world) -> None:  # noqa: ANN001
+def test_launch_then_crash_goes_to_stopped_with_a_reason(world) -> None:
     cloud, driver, agent, ctx, image = world
     ids = [r.id for r in cloud.run_instances(ctx, RunRequest(image, "t3.micro")).instances]
     assert settle(agent, cloud, ctx, ids, "running") == {ids[0]: "running"}
@@ -50,7 +50,7 @@ def test_launch_then_crash_goes_to_stopped_with_a_reason(world) -> None:  # noqa
     assert settle(agent, cloud, ctx, ids, "running") == {ids[0]: "running"}
 
 
-def test_guest_shutdown_reason(world) -> None:  # noqa: ANN001
+def test_guest_shutdown_reason(world) -> None:
     cloud, driver, agent, ctx, image = world
     ids = [r.id for r in cloud.run_instances(ctx, RunRequest(image)).instances]
     settle(agent, cloud, ctx, ids, "running")
@@ -60,7 +60,7 @@ def test_guest_shutdown_reason(world) -> None:  # noqa: ANN001
         "Client.InstanceInitiatedShutdown"
 
 
-def test_failed_launch_terminates_with_the_drivers_message(world) -> None:  # noqa: ANN001
+def test_failed_launch_terminates_with_the_drivers_message(world) -> None:
     cloud, driver, agent, ctx, image = world
     driver.fail_next_create = "disk image is corrupt"
     ids = [r.id for r in cloud.run_instances(ctx, RunRequest(image)).instances]
@@ -68,7 +68,7 @@ def test_failed_launch_terminates_with_the_drivers_message(world) -> None:  # no
     assert "disk image is corrupt" in cloud.instances.get(ctx, ids[0]).state_reason_message
 
 
-def test_restart_readopts_and_removes_strays(world, tmp_path: Path) -> None:  # noqa: ANN001
+def test_restart_readopts_and_removes_strays(world, tmp_path: Path) -> None:
     cloud, driver, agent, ctx, image = world
     ids = [r.id for r in cloud.run_instances(ctx, RunRequest(image, min_count=2,
                                                              max_count=2)).instances]
@@ -93,7 +93,7 @@ def test_restart_readopts_and_removes_strays(world, tmp_path: Path) -> None:  # 
     assert ids[1] in driver2.list()
 
 
-def cloud_spec(cloud: Cloud, instance_id: str):  # noqa: ANN201
+def cloud_spec(cloud: Cloud, instance_id: str):
     from overcast.db.models import Instance
 
     with cloud.db.session() as s:
@@ -101,7 +101,7 @@ def cloud_spec(cloud: Cloud, instance_id: str):  # noqa: ANN201
     return LocalStore(cloud).launch_spec(row)
 
 
-def test_terminated_instances_are_purged_after_the_retention(world) -> None:  # noqa: ANN001
+def test_terminated_instances_are_purged_after_the_retention(world) -> None:
     cloud, driver, agent, ctx, image = world
     ids = [r.id for r in cloud.run_instances(ctx, RunRequest(image)).instances]
     settle(agent, cloud, ctx, ids, "running")

@@ -15,7 +15,7 @@ from overcast.drivers.base import HostCapacity
 from tests.conftest import in_process_cloud
 
 
-def _walk(cloud: Cloud, ctx, filters: list[flt.Filter], size: int | None) -> list[list[str]]:  # noqa: ANN001
+def _walk(cloud: Cloud, ctx, filters: list[flt.Filter], size: int | None) -> list[list[str]]:
     pages, token = [], None
     while True:
         chunk, token = cloud.instances.describe(ctx, [], filters, size, token)

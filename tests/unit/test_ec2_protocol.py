@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -491,16 +490,6 @@ class _Raw:
 
     def stream(self, **_: Any) -> list[bytes]:
         return [self._body]
-
-
-def test_speed_figure() -> None:
-    op = operation_model("DescribeInstances")
-    result = reservations(1000)
-    serialize_response(op, result, "warm")
-    start = time.perf_counter()
-    body = serialize_response(op, result, "r")
-    elapsed = (time.perf_counter() - start) * 1000
-    print(f"\nDescribeInstances x1000: {elapsed:.1f} ms, {len(body) // 1024} KiB")
 
 
 def test_return_true_where_ec2_answers_it() -> None:

@@ -51,3 +51,17 @@ def test_the_earlier_whole_file_format_is_read(tmp_path: Path) -> None:
     driver.destroy("i-a")
     assert {n: vm.state for n, vm in FakeDriver(CAPACITY, state_file=state).list().items()} \
         == {"i-b": PowerState.STOPPED}
+
+
+def test_image_of_a_diskless_vm_is_a_blank_disk_of_its_size(tmp_path: Path) -> None:
+    """The fake driver needs no qemu-img: a VM that booted from no disk images to a sparse
+    raw disk of its size, which the cloud's own image checks accept."""
+    from overcast.images.probe import probe
+
+    driver = FakeDriver(CAPACITY, state_file=tmp_path / "vms.json")
+    driver.create(spec("i-1"))
+    dest = tmp_path / "image"
+    driver.snapshot("i-1", str(dest))
+    info = probe(dest)
+    assert (info.format, info.virtual_size) == ("raw", 1024**3)
+    assert dest.stat().st_blocks == 0  # sparse: nothing written

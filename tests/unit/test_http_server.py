@@ -8,7 +8,7 @@ import time
 from overcast.api.server import HttpServer
 
 
-def app(environ, start_response):  # noqa: ANN001, ANN201
+def app(environ, start_response):
     start_response("200 OK", [("Content-Length", "2")])
     return [b"ok"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -273,15 +272,6 @@ def test_presigned_missing_parts() -> None:
     assert error(replace(req, query_string=without_signature)).code == "IncompleteSignature"
     too_long = req.query_string.replace("X-Amz-Expires=60", "X-Amz-Expires=999999")
     assert error(replace(req, query_string=too_long)).code == "AuthFailure"
-
-
-def test_speed_figure() -> None:
-    req = signed_post()
-    verify(req, lookup)
-    start = time.perf_counter()
-    for _ in range(1000):
-        verify(req, lookup)
-    print(f"\nverify: {(time.perf_counter() - start) * 1000:.0f} us per request")
 
 
 def test_real_client_requests_verify() -> None:

@@ -19,9 +19,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.hosts import HOLDS_CPU
 from overcast.cloud.launch import quotas
-from overcast.lifecycle import State
+from overcast.lifecycle import HOLDS_CPU, State
 
 router = Router()
 V21 = f"{COMPUTE}/v2.1"
@@ -54,7 +53,7 @@ def create_keypair(req: Req) -> Response:
         try:
             pair = req.cloud.keypairs.import_key(req.ctx, name, public_key.encode(),
                                                  allow_ecdsa=True)
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's key
+        except Exception as exc:
             if getattr(exc, "kind", "") == "conflict":
                 raise
             raise bad_request("Keypair data is invalid: not a valid public key.") from exc

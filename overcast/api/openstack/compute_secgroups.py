@@ -134,8 +134,8 @@ def create_rule(req: Req) -> Response:
         except ValueError as exc:
             raise bad_request(f"Invalid cidr '{str(spec.get('cidr'))[:64]}'.") from exc
         pairs = ((cidr, ""),)
-        permission = sg_rules.Permission(protocol, low, high,
-                                         **({"ipv6": pairs} if ":" in cidr else {"ipv4": pairs}))
+        permission = (sg_rules.Permission(protocol, low, high, ipv6=pairs) if ":" in cidr
+                      else sg_rules.Permission(protocol, low, high, ipv4=pairs))
     made = _as_bad_request(lambda: req.cloud.security_groups.authorize(
         req.ctx, (parent.group.id, None), False, [permission]))
     names = {v.group.id: v.group.name for v in _views(req)}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -172,11 +174,16 @@ def _sorted(req: Req, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise bad_request(f"Invalid sort key or direction: {key}:{direction}")
     items = sorted(items, key=lambda i: i["id"], reverse=True)
     for key, direction in reversed(keys):
-        items.sort(key=lambda i, k=key: (i.get(k) is not None, i.get(k) or 0
-                                         if k in ("size", "min_disk", "min_ram")
-                                         else str(i.get(k) or "")),
-                   reverse=direction == "desc")
+        items.sort(key=partial(_sort_value, key), reverse=direction == "desc")
     return items
+
+
+def _sort_value(key: str, image: dict[str, Any]) -> tuple[bool, Any]:
+    """Numbers sort as numbers, the rest as text; images without the key come first."""
+    value = image.get(key)
+    if key in ("size", "min_disk", "min_ram"):
+        return value is not None, value or 0
+    return value is not None, str(value or "")
 
 
 def _listable(req: Req, views: list[ImageView]) -> list[ImageView]:
@@ -397,7 +404,7 @@ def upload(req: Req) -> Response:
     view = _find(req, req.args["image_id"])
     stream = req.request.stream
 
-    def chunks():  # noqa: ANN202 - a generator
+    def chunks() -> Iterator[bytes]:
         while chunk := stream.read(1024 * 1024):
             yield chunk
     req.cloud.image_uploads.upload(req.ctx, view.item.id, chunks())

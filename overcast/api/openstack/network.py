@@ -268,8 +268,9 @@ def _permission(spec: dict[str, Any]) -> sg_rules.Permission:
     if (":" in cidr) != (ethertype == "IPv6"):
         raise bad_request(f"remote_ip_prefix {cidr} does not match ethertype {ethertype}.")
     pairs = ((cidr, description),)
-    return sg_rules.Permission(protocol, low, high,
-                               **({"ipv6": pairs} if ethertype == "IPv6" else {"ipv4": pairs}))
+    if ethertype == "IPv6":
+        return sg_rules.Permission(protocol, low, high, ipv6=pairs)
+    return sg_rules.Permission(protocol, low, high, ipv4=pairs)
 
 
 @router.route(f"{V20}/security-group-rules", "POST", Need.MEMBER)

@@ -23,22 +23,18 @@ from overcast.api.openstack.wsgi import (
 from overcast.cloud.filters import Tagged
 from overcast.cloud.snapshots import SnapshotRequest
 from overcast.db.models import Instance
-from overcast.lifecycle import State
+from overcast.lifecycle import acts_on
 
 router = Router()
-# Nova action -> (our event, the states Nova allows it from)
-EVENTS: dict[str, tuple[str, tuple[State, ...]]] = {
-    "os-start": ("start", (State.STOPPED,)),
-    "os-stop": ("stop", (State.RUNNING,)),
-    "reboot": ("reboot", (State.RUNNING,)),
-}
+# Nova action -> our event; Nova refuses an action that would change nothing (409)
+EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot"}
 MAX_CONSOLE_LINES = 10000
 
 
 def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
-    event, allowed = EVENTS[action]
+    event = EVENTS[action]
     row = tagged.item
-    if State(row.state) not in allowed:
+    if not acts_on(row.state, event):
         status = views.nova_state(row)
         raise Fault(409, f"Cannot '{action}' instance {row.uuid} while it is in vm_state "
                     f"{status.vm_state}")
@@ -62,7 +58,7 @@ def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
             raise bad_request("length must be an integer.") from exc
         if length < -1:
             raise bad_request("length must be -1 or more.")
-    if tagged.item.state not in (State.RUNNING, State.STOPPED, State.STOPPING):
+    if not acts_on(tagged.item.state, "console"):
         raise Fault(409, f"Instance {tagged.item.uuid} is not ready for console output.")
     text = req.cloud.instances.console_output(req.ctx, tagged.item.id).decode(
         "utf-8", "replace")
@@ -93,7 +89,7 @@ def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
     microversion 2.1 the answer is 202 with the image's address in Location."""
     row = tagged.item
     image_req = _image_request(row, spec)
-    if State(row.state) not in (State.RUNNING, State.STOPPED):
+    if not acts_on(row.state, "snapshot"):
         raise Fault(409, f"Cannot 'createImage' instance {row.uuid} while it is in vm_state "
                     f"{views.nova_state(row).vm_state}")
     image = req.cloud.snapshots.create(req.ctx, image_req, unique_name=False)

@@ -51,7 +51,7 @@ def visible(tagged: Tagged[Instance]) -> bool:
 
 def all_servers(req: Req) -> list[Tagged[Instance]]:
     items, _ = req.cloud.instances.describe(req.ctx, [], [])
-    return items
+    return list(items)
 
 
 def find_server(req: Req, server_id: str) -> Tagged[Instance]:

@@ -185,7 +185,7 @@ class Face:
         adapter = self.url_map.bind_to_environ(request.environ)
         endpoint, args = adapter.match()
         route = self.routes[str(endpoint)]
-        req = Req(self.cloud, request, args)
+        req = Req(self.cloud, request, dict(args))
         self.authorize(req, route.need)
         self.before(req)
         response = route.handler(req)

@@ -3,6 +3,7 @@ found again by its tags. Every call is idempotent, as the agent expects."""
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 from collections.abc import Callable
@@ -11,7 +12,15 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from overcast.drivers.base import Capabilities, HostCapacity, NetworkSpec, PowerState
+from overcast.drivers.base import (
+    Capabilities,
+    DriverError,
+    HostCapacity,
+    LaunchSpec,
+    NetworkSpec,
+    PowerState,
+    VmStatus,
+)
 from overcast.drivers.ec2 import groups
 from overcast.drivers.ec2.errors import RemoteRefused, error_code, remote_call
 from overcast.drivers.ec2.spec import (
@@ -77,10 +86,10 @@ class Ec2Driver:
                     found.extend(reservation.get("Instances", []))
         return found
 
-    def list(self) -> dict[str, RemoteVm]:
-        """This cloud's instances on the target, keyed by Overcast ID. A second live remote
-        instance for one Overcast ID (it should never happen) is listed under its own remote
-        ID, so the orphan sweep removes it."""
+    def list(self) -> dict[str, VmStatus]:
+        """This cloud's instances on the target (RemoteVm each), keyed by Overcast ID. A
+        second live remote instance for one Overcast ID (it should never happen) is listed
+        under its own remote ID, so the orphan sweep removes it."""
         listed: dict[str, RemoteVm] = {}
         for item in self._describe(self._ours()):
             vm = _remote_vm(item)
@@ -92,7 +101,8 @@ class Ec2Driver:
                                                 remote_state=vm.remote_state)
         with self._lock:
             self._remote_ids = {n: vm.remote_id for n, vm in listed.items() if not vm.gone}
-        return listed
+        found: dict[str, VmStatus] = dict(listed)
+        return found
 
     def _find(self, name: str) -> str | None:
         """The live remote instance of an Overcast instance, asked of the remote itself."""
@@ -107,7 +117,10 @@ class Ec2Driver:
         return known or self._find(name)
 
     # acting -----------------------------------------------------------------------------
-    def create(self, spec: RemoteLaunchSpec) -> None:  # type: ignore[override]
+    def create(self, spec: LaunchSpec) -> None:
+        if not isinstance(spec, RemoteLaunchSpec):  # the agent of a target builds these
+            raise DriverError(f"instance {spec.name}: a burst target launches only with its "
+                              "mapped image and instance type")
         if self._find(spec.name):
             return
         params: dict[str, Any] = {
@@ -129,7 +142,7 @@ class Ec2Driver:
             self._remote_ids[spec.name] = remote_id
         log.info("burst target %s: %s launched as %s", self.target.name, spec.name, remote_id)
 
-    def _tags(self, spec: RemoteLaunchSpec) -> list[dict[str, str]]:
+    def _tags(self, spec: RemoteLaunchSpec) -> builtins.list[dict[str, str]]:
         ours = {TAG_INSTANCE: spec.name, TAG_CLOUD: self.target.cloud_id,
                 TAG_TARGET: self.target.target_id}
         users = {k: v for k, v in list(spec.tags.items())[:USER_TAG_LIMIT]
@@ -198,10 +211,13 @@ class Ec2Driver:
     def update_network(self, name: str, network: NetworkSpec) -> None:
         """Addresses come from the remote; security groups are synced by sync_groups."""
 
+    def snapshot(self, name: str, dest: str) -> None:
+        raise DriverError("images of burst instances are not written (Capabilities.snapshot)")
+
     def sync_groups(self, name: str, ingress: tuple[IngressRule, ...]) -> None:
         groups.sync(self, name, ingress)
 
-    def sweep_groups(self, live: Callable[[], set[str]]) -> list[str]:
+    def sweep_groups(self, live: Callable[[], set[str]]) -> builtins.list[str]:
         return groups.sweep(self, live)
 
 

@@ -4,7 +4,7 @@ Overcast groups, kept in step by the agent and removed once the instance is gone
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -13,15 +13,20 @@ from overcast.drivers.ec2.spec import (
     TAG_CLOUD,
     TAG_INSTANCE,
     TAG_TARGET,
+    Ec2Target,
     IngressRule,
     remote_group_name,
 )
 
-if TYPE_CHECKING:
-    from overcast.drivers.ec2.driver import Ec2Driver
+
+class Remote(Protocol):
+    """What the group functions need of a driver: the target and a boto3 EC2 client."""
+
+    target: Ec2Target
+    client: Any
 
 
-def _find(driver: Ec2Driver, name: str) -> dict[str, Any] | None:
+def _find(driver: Remote, name: str) -> dict[str, Any] | None:
     filters = [{"Name": "group-name", "Values": [remote_group_name(name)]},
                {"Name": f"tag:{TAG_CLOUD}", "Values": [driver.target.cloud_id]}]
     with remote_call(driver.target.name):
@@ -29,7 +34,7 @@ def _find(driver: Ec2Driver, name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def ensure(driver: Ec2Driver, name: str, ingress: tuple[IngressRule, ...]) -> str:
+def ensure(driver: Remote, name: str, ingress: tuple[IngressRule, ...]) -> str:
     """The remote group of instance `name`, made if missing, with exactly `ingress`."""
     group = _find(driver, name)
     if group is None:
@@ -46,7 +51,7 @@ def ensure(driver: Ec2Driver, name: str, ingress: tuple[IngressRule, ...]) -> st
     return group["GroupId"]
 
 
-def sync(driver: Ec2Driver, name: str, ingress: tuple[IngressRule, ...]) -> None:
+def sync(driver: Remote, name: str, ingress: tuple[IngressRule, ...]) -> None:
     group = _find(driver, name)
     if group is not None:
         _apply(driver, group, ingress)
@@ -75,7 +80,7 @@ def _permission(rule: IngressRule) -> dict[str, Any]:
     return perm
 
 
-def _apply(driver: Ec2Driver, group: dict[str, Any], ingress: tuple[IngressRule, ...]) -> None:
+def _apply(driver: Remote, group: dict[str, Any], ingress: tuple[IngressRule, ...]) -> None:
     have, want = _current(group), set(ingress)
     with remote_call(driver.target.name):
         if want - have:
@@ -86,7 +91,7 @@ def _apply(driver: Ec2Driver, group: dict[str, Any], ingress: tuple[IngressRule,
                 GroupId=group["GroupId"], IpPermissions=[_permission(r) for r in have - want])
 
 
-def sweep(driver: Ec2Driver, live: Callable[[], set[str]]) -> list[str]:
+def sweep(driver: Remote, live: Callable[[], set[str]]) -> list[str]:
     """Delete this target's groups whose instance has no live Overcast row; a group still in
     use by an instance that is shutting down is left for the next sweep. `live` is asked
     after the groups are listed, so a group made for a new instance meanwhile is kept."""

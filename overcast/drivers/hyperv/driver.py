@@ -256,6 +256,10 @@ class HyperVDriver:
     def update_network(self, name: str, network: NetworkSpec) -> None:
         """Hyper-V guests sit on a real switch: there are no port forwards to change."""
 
+    def snapshot(self, name: str, dest: str) -> None:
+        raise DriverError("images of Hyper-V instances are not written yet "
+                          "(Capabilities.snapshot)")
+
     # `overcast host check` ------------------------------------------------------------------
     def smoke_test(self) -> Iterator[CheckStep]:
         """Harmless checks, one step at a time; stops at the first that fails."""

@@ -43,7 +43,7 @@ class RunResult:
     errors: list[PsError] = field(default_factory=list)
 
 
-class HostUnreachable(Exception):  # noqa: N818 - reads better at the raise sites
+class HostUnreachable(Exception):
     """The host did not answer (network, TLS, authentication, WinRM service).
 
     Deliberately not a DriverError: the agent fails a launch on DriverError, while an
@@ -216,7 +216,8 @@ class PsrpTransport:
             raise HostTimeout(f"Hyper-V host {self.config.name}: copying {local.name} "
                               "did not finish in time")
         failure = done[0]
-        if type(failure).__name__ == "WinRMError":  # the copy script ran and failed
+        # the copy script ran and failed
+        if failure is not None and type(failure).__name__ == "WinRMError":
             raise RemoteError("copy", [PsError(describe_failure(failure, self.config)
                                                .removeprefix("WinRMError: "))])
         if failure is not None:
