@@ -15,14 +15,36 @@ from overcast.errors import Conflict, NotFound, invalid
 GIB = 1024
 # name: (vCPUs, memory MiB) as AWS publishes them; every type gets an 8 GiB root disk.
 BUILTIN_TYPES: dict[str, tuple[int, int]] = {
+    # current burstable and general-purpose families
     "t2.nano": (1, GIB // 2), "t2.micro": (1, GIB), "t2.small": (1, 2 * GIB),
-    "t2.medium": (2, 4 * GIB), "t2.large": (2, 8 * GIB),
+    "t2.medium": (2, 4 * GIB), "t2.large": (2, 8 * GIB), "t2.xlarge": (4, 16 * GIB),
+    "t2.2xlarge": (8, 32 * GIB),
     "t3.nano": (2, GIB // 2), "t3.micro": (2, GIB), "t3.small": (2, 2 * GIB),
     "t3.medium": (2, 4 * GIB), "t3.large": (2, 8 * GIB), "t3.xlarge": (4, 16 * GIB),
     "t3.2xlarge": (8, 32 * GIB),
+    "t3a.nano": (2, GIB // 2), "t3a.micro": (2, GIB), "t3a.small": (2, 2 * GIB),
+    "t3a.medium": (2, 4 * GIB), "t3a.large": (2, 8 * GIB), "t3a.xlarge": (4, 16 * GIB),
+    "t3a.2xlarge": (8, 32 * GIB),
     "m5.large": (2, 8 * GIB), "m5.xlarge": (4, 16 * GIB), "m5.2xlarge": (8, 32 * GIB),
-    "c5.large": (2, 4 * GIB), "c5.xlarge": (4, 8 * GIB),
-    "r5.large": (2, 16 * GIB),
+    "m5.4xlarge": (16, 64 * GIB), "m5.8xlarge": (32, 128 * GIB),
+    "m5.12xlarge": (48, 192 * GIB), "m5.16xlarge": (64, 256 * GIB),
+    "m5.24xlarge": (96, 384 * GIB),
+    "c5.large": (2, 4 * GIB), "c5.xlarge": (4, 8 * GIB), "c5.2xlarge": (8, 16 * GIB),
+    "c5.4xlarge": (16, 32 * GIB), "c5.9xlarge": (36, 72 * GIB),
+    "c5.12xlarge": (48, 96 * GIB), "c5.18xlarge": (72, 144 * GIB),
+    "c5.24xlarge": (96, 192 * GIB),
+    "r5.large": (2, 16 * GIB), "r5.xlarge": (4, 32 * GIB), "r5.2xlarge": (8, 64 * GIB),
+    "r5.4xlarge": (16, 128 * GIB), "r5.8xlarge": (32, 256 * GIB),
+    "r5.12xlarge": (48, 384 * GIB), "r5.16xlarge": (64, 512 * GIB),
+    "r5.24xlarge": (96, 768 * GIB),
+    # previous generations that older recipes still name (memory rounded to MiB; m1.* are
+    # Nova's classic flavors, seeded by migration 0101 with DevStack's sizes)
+    "t1.micro": (1, 613), "m2.xlarge": (2, 17510),
+    "m3.medium": (1, 3840), "m3.large": (2, 7680), "m3.xlarge": (4, 15360),
+    "m3.2xlarge": (8, 30720), "m4.large": (2, 8 * GIB), "m4.xlarge": (4, 16 * GIB),
+    "m4.2xlarge": (8, 32 * GIB), "c1.medium": (2, 1740), "c1.xlarge": (8, 7168),
+    "c3.large": (2, 3840), "c3.xlarge": (4, 7680), "c4.large": (2, 3840),
+    "c4.xlarge": (4, 7680), "r3.large": (2, 15616), "r4.large": (2, 15616),
 }
 DEFAULT_DISK_GIB = 8
 # EC2's family.size names, and the free names Nova flavors have (a name is also the flavor's

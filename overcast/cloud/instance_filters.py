@@ -22,6 +22,11 @@ def root_volume_id(row: Instance) -> str:
     return "vol-" + row.id.removeprefix("i-")
 
 
+def primary_interface_id(row: Instance) -> str:
+    """The primary network interface's ID: fixed for the instance's lifetime."""
+    return "eni-" + row.id.removeprefix("i-")
+
+
 def _if_volume(pick: Callable[[Any], str]) -> flt.Extractor:
     """A block-device-mapping.* filter: the root volume, gone with a terminated instance."""
     return lambda t: None if t.item.state == State.TERMINATED else pick(t)
@@ -44,9 +49,10 @@ def _never(_t: Any) -> None:
 
 
 def _if_attached(pick: Callable[[Any], object]) -> flt.Extractor:
-    """A network-interface.* filter: nothing for instances without an interface."""
+    """A network-interface.* filter: nothing for instances without an interface (none, or
+    terminated: the interface went with the instance)."""
     def extract(t: Any) -> str | list[str] | None:
-        if not t.item.subnet_id or not t.item.private_ip:
+        if not t.item.subnet_id or not t.item.private_ip or t.item.state == State.TERMINATED:
             return None
         found = pick(t)
         return found if isinstance(found, list) else (None if found is None else str(found))
@@ -63,7 +69,7 @@ def _group_names(t: Any) -> list[str]:
 
 NETWORK_INTERFACE_FILTERS: dict[str, flt.Extractor] = {
     "network-interface.network-interface-id":
-        _if_attached(lambda t: "eni-" + t.item.id.removeprefix("i-")),
+        _if_attached(lambda t: primary_interface_id(t.item)),
     "network-interface.subnet-id": _if_attached(lambda t: t.item.subnet_id),
     "network-interface.vpc-id": _if_attached(lambda t: t.item.vpc_id),
     "network-interface.availability-zone": _if_attached(lambda t: t.item.availability_zone),

@@ -14,13 +14,16 @@ from overcast.cloud.images import Images
 from overcast.cloud.instances import Instances
 from overcast.cloud.keypairs import KeyPairs
 from overcast.cloud.launch import Launched, Launcher, Networking, RunRequest
+from overcast.cloud.launch_templates import LaunchTemplates
 from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
 from overcast.cloud.network_interfaces import NetworkInterfaces
+from overcast.cloud.root_volumes import RootVolumes
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.snapshots import Snapshots
 from overcast.cloud.start_checks import StartChecks
 from overcast.cloud.tags import Tags
+from overcast.cloud.vpc_attributes import VpcAttributes
 from overcast.cloud.vpc_changes import VpcChanges
 from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
@@ -53,6 +56,9 @@ class Cloud:
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
         self.vpc_changes = VpcChanges(self.db, self.vpcs)
         self.network_interfaces = NetworkInterfaces(self.db, self.vpcs)
+        self.root_volumes = RootVolumes(self.instances)
+        self.vpc_attributes = VpcAttributes(self.db)
+        self.launch_templates = LaunchTemplates(self.db)
         self.instances.zone_id = self.vpcs.zone_id
         self.instances.check_start = StartChecks(settings, self.hosts)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
@@ -73,7 +79,10 @@ class Cloud:
             "security-group": self.security_groups.exists,
             "vpc": self.vpcs.exists(Vpc),
             "subnet": self.vpcs.exists(Subnet),
-            "network-interface": self.vpcs.exists(NetworkInterface),
+            "network-interface": lambda s, ctx, rid: self.vpcs.exists(NetworkInterface)(
+                s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
+            "volume": RootVolumes.attached_exists,
+            "launch-template": LaunchTemplates.exists,
         })
 
     def prepare(self) -> None:

@@ -12,6 +12,7 @@ from overcast.cloud.vpcs import Vpcs
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
 from overcast.db.models_network import (
+    InstanceSecurityGroup,
     NetworkInterface,
     SecurityGroup,
     SecurityGroupRule,
@@ -80,6 +81,8 @@ class VpcChanges:
                 raise Conflict("DependencyViolation",
                                f"The vpc '{vpc.id}' has dependencies and cannot be deleted.")
             ids = [g.id for g in groups]
+            # only terminated instances (kept visible for a while) can still name these groups
+            s.execute(delete(InstanceSecurityGroup).where(InstanceSecurityGroup.group_id.in_(ids)))
             s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id.in_(ids)))
             s.execute(delete(SecurityGroup).where(SecurityGroup.id.in_(ids)))
             s.execute(delete(Tag).where(Tag.resource_id.in_([vpc.id, *ids])))

@@ -181,7 +181,9 @@ class Vpcs:
         """A VPC with its default security group (all traffic from the group in, all out)."""
         now = utcnow()
         vpc = Vpc(id=new_id("vpc"), project_id=project_id, cidr_block=cidr,
-                  is_default=is_default, state="available", created_at=now)
+                  is_default=is_default, state="available", created_at=now,
+                  enable_dns_support=True, enable_dns_hostnames=is_default,
+                  enable_network_address_usage_metrics=False)
         group = SecurityGroup(id=new_id("sg"), project_id=project_id, vpc_id=vpc.id,
                               name=DEFAULT_GROUP_NAME, description=DEFAULT_GROUP_DESCRIPTION,
                               created_at=now)

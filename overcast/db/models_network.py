@@ -19,6 +19,10 @@ class Vpc(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16), default="available")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # DescribeVpcAttribute/ModifyVpcAttribute (migration 0801_clients)
+    enable_dns_support: Mapped[bool] = mapped_column(Boolean, default=True)
+    enable_dns_hostnames: Mapped[bool] = mapped_column(Boolean, default=False)
+    enable_network_address_usage_metrics: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Subnet(Base):

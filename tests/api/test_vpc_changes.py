@@ -112,3 +112,21 @@ def test_bad_blocks_and_ids(ec2) -> None:
     with pytest.raises(ClientError) as exc:
         ec2.delete_vpc(VpcId=default[0]["VpcId"])
     assert _code(exc) == "OperationNotPermitted"
+
+
+def test_vpc_deleted_after_its_instance_terminated(ec2) -> None:
+    """The terminated instance stays visible for an hour, but no longer holds its VPC's
+    default group (ec2api-tempest-plugin's instance-attribute tests clean up this way)."""
+    from tests.conftest import wait_for_state
+
+    image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    vpc_id = ec2.create_vpc(CidrBlock="10.31.0.0/24")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.31.0.0/24")["Subnet"]["SubnetId"]
+    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+                                    SubnetId=subnet_id)["Instances"][0]["InstanceId"]
+    wait_for_state(ec2, [instance_id], "running")
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    wait_for_state(ec2, [instance_id], "terminated")
+    ec2.delete_subnet(SubnetId=subnet_id)
+    ec2.delete_vpc(VpcId=vpc_id)
+    assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"] == []

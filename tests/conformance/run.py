@@ -33,8 +33,7 @@ from tests.conftest import RunningCloud, start_cloud  # noqa: E402
 RELEVANT = " or ".join([
     "(ImageTest and not bdm_in_image and not ebs_image_volume_properties)",  # volumes
     "ImageRegisterTest", "KeyPairTest", "RegionTest", "InstanceTest",
-    "(InstanceAttributeTest and not group_set and not source_dest_check"
-    " and not multiple_interfaces)",  # these create a VPC first
+    "(InstanceAttributeTest and not multiple_interfaces)",  # AttachNetworkInterface
     "SecurityGroupEC2ClassicTest", "InstanceRestartTest", "InstancesTest",
     "InstancePagingTest", "TagsPagingTest and invalid_max_results",
     "VPCTest and describe_non_existing",

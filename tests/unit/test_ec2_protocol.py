@@ -248,9 +248,26 @@ def test_missing_parameters() -> None:
     assert err.message.endswith("TargetCapacitySpecification.TotalTargetCapacity")
 
 
-@pytest.mark.parametrize("index", ["0", "01", "-1", "a", "1001", "99999999", "١"])
+@pytest.mark.parametrize("index", ["01", "-1", "a", "1001", "99999999", "١"])
 def test_bad_list_indices(index: str) -> None:
     assert bad("DescribeInstances", {f"InstanceId.{index}": "i-1"}).code == "InvalidParameterValue"
+
+
+def test_zero_based_list_indices_as_libcloud_sends_them() -> None:
+    params = {"ResourceId.0": "i-1", "ResourceId.1": "i-2", "Tag.0.Key": "k", "Tag.0.Value": "v"}
+    assert parse_params(operation_model("CreateTags"), params) == {
+        "Resources": ["i-1", "i-2"], "Tags": [{"Key": "k", "Value": "v"}]}
+
+
+def test_unnumbered_name_is_a_list_of_one() -> None:
+    assert parse_params(operation_model("DescribeKeyPairs"), {"KeyName": "k1"}) == {
+        "KeyNames": ["k1"]}
+    assert parse_params(operation_model("DescribeInstances"), {"InstanceId": "i-1"}) == {
+        "InstanceIds": ["i-1"]}
+    # a list of structures still needs its numbers, and one name cannot be both
+    assert bad("DescribeInstances", {"Filter": "x"}).code == "InvalidParameterValue"
+    assert bad("DescribeInstances", {"InstanceId": "i-1", "InstanceId.1": "i-2"}).code == \
+        "UnknownParameter"
 
 
 def test_limits() -> None:
@@ -473,3 +490,18 @@ class _Raw:
 
     def stream(self, **_: Any) -> list[bytes]:
         return [self._body]
+
+
+def test_return_true_where_ec2_answers_it() -> None:
+    # void in botocore's model, <return>true</return> in EC2's answer (libcloud reads it)
+    body = serialize_response(operation_model("RebootInstances"), {}, "r").decode()
+    assert body.endswith("<requestId>r</requestId><return>true</return>"
+                         "</RebootInstancesResponse>")
+    # modelled with a Return member: filled in when the handler left it out
+    assert parse_response("DeleteKeyPair", serialize_response(
+        operation_model("DeleteKeyPair"), {"KeyPairId": "key-1"}, "r"))["Return"] is True
+    assert parse_response("DeleteKeyPair", serialize_response(
+        operation_model("DeleteKeyPair"), {"Return": False}, "r"))["Return"] is False
+    # and not on actions that answer with data
+    assert "<return>" not in serialize_response(
+        operation_model("DescribeKeyPairs"), {"KeyPairs": []}, "r").decode()

@@ -15,10 +15,12 @@ from overcast.api.ec2 import (  # noqa: F401
     instance_attributes,
     instances,
     keypairs,
+    launch_templates,
     meta,
     network_interfaces,
     protocol,
     security_groups,
+    sigv2,
     sigv4,
     sts,
     volumes,
@@ -62,6 +64,12 @@ class Ec2App:
 
     def _authenticate(self, request: Request, body: bytes,
                       service: str = sigv4.SERVICE) -> Context:
+        pairs = self._pairs(request, body)
+        if "Authorization" not in request.headers and sigv2.is_sigv2(pairs):
+            path = request.environ.get("RAW_URI", request.path).split("?", 1)[0]
+            access_key_id = sigv2.verify(request.method, request.headers.get("Host", ""),
+                                         path, pairs, self._lookup)
+            return self._context(access_key_id)
         signed = sigv4.SignedRequest(
             method=request.method, host=request.headers.get("Host", ""),
             path=request.environ.get("RAW_URI", request.path).split("?", 1)[0],
@@ -84,12 +92,16 @@ class Ec2App:
         return grant.context
 
     @staticmethod
-    def _params(request: Request, body: bytes) -> dict[str, str]:
-        params = dict(parse_qsl(request.query_string.decode("utf-8", "replace"),
-                                keep_blank_values=True))
+    def _pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
+        pairs = parse_qsl(request.query_string.decode("utf-8", "replace"),
+                          keep_blank_values=True)
         if request.method == "POST" and body:
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        return params
+            pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return pairs
+
+    @classmethod
+    def _params(cls, request: Request, body: bytes) -> dict[str, str]:
+        return dict(cls._pairs(request, body))
 
     def handle(self, request: Request) -> Response:
         request_id = new_request_id(request.environ)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Container, Sequence
+from dataclasses import replace
 from typing import Any
 
 from overcast.api.ec2.dispatch import (
@@ -17,7 +18,7 @@ from overcast.api.ec2.dispatch import (
 )
 from overcast.api.ec2.run_options import instance_options, network_request
 from overcast.cloud import filters as flt
-from overcast.cloud.instance_filters import root_volume_id
+from overcast.cloud.instance_filters import primary_interface_id, root_volume_id
 from overcast.cloud.instances import (
     DEFAULT_ROOT_DEVICE,
     InstanceView,
@@ -26,6 +27,8 @@ from overcast.cloud.instances import (
     private_dns_name,
 )
 from overcast.cloud.launch import RunRequest
+from overcast.cloud.launch_template_data import merge
+from overcast.cloud.launch_templates import TemplateRef
 from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
 from overcast.errors import invalid
@@ -44,13 +47,13 @@ def _group_list(groups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 def eni_id(row: Instance) -> str:
     """The primary network interface's ID: fixed for the instance's lifetime."""
-    return "eni-" + row.id.removeprefix("i-")
+    return primary_interface_id(row)
 
 
 def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
                        owner: str) -> list[dict[str, Any]]:
-    if not row.subnet_id or not row.private_ip:
-        return []
+    if not row.subnet_id or not row.private_ip or row.state == State.TERMINATED:
+        return []  # a terminated instance's interface is deleted with it
     dns = private_dns_name(row)
     association = {"PublicIp": row.public_ip, "PublicDnsName": "", "IpOwnerId": "amazon"} \
         if row.public_ip else None
@@ -136,8 +139,29 @@ def _check_tag_specs(call: Call) -> None:
 
 
 
+def _with_template(call: Call) -> Call:
+    """The call's parameters laid over the launch template it names, if it names one."""
+    spec = call.get("LaunchTemplate")
+    if not spec:
+        return call
+    data = call.cloud.launch_templates.launch_data(
+        call.ctx, TemplateRef(spec.get("LaunchTemplateId"), spec.get("LaunchTemplateName")),
+        spec.get("Version"))
+    return replace(call, params=merge(data, call.params))
+
+
+def _tag_attached(call: Call, rows: Sequence[Instance]) -> None:
+    """TagSpecifications for the root volumes and primary interfaces just made."""
+    for resource_type, id_of in (("volume", root_volume_id),
+                                 ("network-interface", primary_interface_id)):
+        tags = tags_for(call, resource_type)
+        if tags and rows:
+            call.cloud.tags.create(call.ctx, [id_of(r) for r in rows], tags)
+
+
 @action("RunInstances")
 def run_instances(call: Call) -> dict[str, Any]:
+    call = _with_template(call)
     _check_tag_specs(call)
     placement = call.get("Placement", {})
     req = RunRequest(
@@ -149,6 +173,7 @@ def run_instances(call: Call) -> dict[str, Any]:
         availability_zone=placement.get("AvailabilityZone") or None,
         dry_run=bool(call.get("DryRun")))
     launched = call.cloud.run_instances(call.ctx, req)
+    _tag_attached(call, launched.instances)
     tags = req.tags
     ids = [r.id for r in launched.instances]
     groups = ({i: launched.groups for i in ids} if launched.groups is not None

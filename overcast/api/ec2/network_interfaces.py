@@ -20,16 +20,28 @@ from overcast.cloud.network_interfaces import InterfaceView
 
 def _render(tagged: flt.Tagged[InterfaceView]) -> dict[str, Any]:
     view = tagged.item
-    interface = view.interface
+    association = {"PublicIp": view.public_ip, "PublicDnsName": "", "IpOwnerId": "amazon"} \
+        if view.public_ip else None
+    attachment = view.attachment
     return {
-        "NetworkInterfaceId": interface.id, "SubnetId": interface.subnet_id,
-        "VpcId": interface.vpc_id, "AvailabilityZone": view.zone,
-        "Description": interface.description, "OwnerId": view.owner_id,
-        "RequesterManaged": False, "Status": "available", "InterfaceType": "interface",
-        "MacAddress": interface.mac_address, "PrivateIpAddress": interface.private_ip,
-        "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": interface.private_ip}],
-        "SourceDestCheck": True, "Groups": [], "Ipv6Addresses": [],
-        "TagSet": tag_list(tagged.tags) or [],
+        "NetworkInterfaceId": view.id, "SubnetId": view.subnet_id, "VpcId": view.vpc_id,
+        "AvailabilityZone": view.zone, "Description": view.description,
+        "OwnerId": view.owner_id, "RequesterManaged": False, "Status": view.status,
+        "InterfaceType": "interface", "MacAddress": view.mac_address,
+        "PrivateIpAddress": view.private_ip, "PrivateDnsName": view.private_dns_name,
+        "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": view.private_ip,
+                                "PrivateDnsName": view.private_dns_name,
+                                "Association": association}],
+        "Association": association,
+        "Attachment": {"AttachmentId": attachment.attachment_id,
+                       "InstanceId": attachment.instance_id,
+                       "InstanceOwnerId": view.owner_id, "DeviceIndex": 0,
+                       "NetworkCardIndex": 0, "Status": "attached",
+                       "AttachTime": attachment.attach_time, "DeleteOnTermination": True,
+                       } if attachment else None,
+        "SourceDestCheck": view.source_dest_check,
+        "Groups": [{"GroupId": gid, "GroupName": name} for gid, name in view.groups],
+        "Ipv6Addresses": [], "TagSet": tag_list(tagged.tags) or [],
     }
 
 
@@ -40,7 +52,7 @@ def create_network_interface(call: Call) -> dict[str, Any]:
     view = call.cloud.network_interfaces.create(call.ctx, subnet_id,
                                                 call.get("PrivateIpAddress"),
                                                 call.get("Description", ""))
-    tags = tagged_on_create(call, "network-interface", view.interface.id)
+    tags = tagged_on_create(call, "network-interface", view.id)
     return {"NetworkInterface": _render(flt.Tagged(view, tags)),
             "ClientToken": call.get("ClientToken")}
 

@@ -110,8 +110,13 @@ def _invalid(name: str, value: str, why: str) -> Ec2Error:
     )
 
 
+# What SigV2 and SigV4 signatures carry as parameters: checked before parsing, not inputs.
+_AUTH_PARAMS = frozenset({"Action", "Version", "AWSAccessKeyId", "SignatureVersion",
+                          "SignatureMethod", "Signature", "Timestamp", "Expires"})
+
+
 def _ignored(key: str) -> bool:
-    return key in ("Action", "Version") or key.startswith("X-Amz-")
+    return key in _AUTH_PARAMS or key.startswith("X-Amz-")
 
 
 def _build_tree(params: Mapping[str, str]) -> _Tree:
@@ -171,11 +176,16 @@ def _parse_list(shape: Shape, node: _Tree | str, path: str) -> list[Any]:
     if isinstance(node, str):
         if node == "":
             return []
+        if shape.member.type_name in _SCALARS:
+            # EC2 takes an unnumbered name as a list of one (InstanceId=i-..., KeyName=k1)
+            return [_parse_value(shape.member, node, path)]
         raise _invalid(path, node, "Expected a list (Name.1, Name.2, ...).")
     indexed: list[tuple[int, str]] = []
     for key in node:
-        if not (key.isascii() and key.isdigit()) or key[0] == "0" or len(key) > 4:
-            raise _invalid(f"{path}.{key}", key, "List indices must be positive integers.")
+        # EC2 orders items by their number, from 0 as well as 1 (libcloud counts from 0)
+        if not (key.isascii() and key.isdigit()) or (key[0] == "0" and key != "0") \
+                or len(key) > 4:
+            raise _invalid(f"{path}.{key}", key, "List indices must be non-negative integers.")
         if int(key) > MAX_LIST_ITEMS:
             raise _invalid(f"{path}.{key}", key, f"A list holds at most {MAX_LIST_ITEMS} items.")
         indexed.append((int(key), key))
@@ -432,7 +442,9 @@ def _to_xml_bytes(text: str) -> bytes:
 
 
 def serialize_response(op: OperationModel, result: Mapping[str, Any], request_id: str) -> bytes:
-    """The XML body EC2 returns for ``op`` with ``result`` (botocore-style output)."""
+    """The XML body EC2 returns for ``op`` with ``result`` (botocore-style output); an action
+    that got here succeeded, so its ``Return`` (where EC2 has one) is true unless the handler
+    said otherwise."""
     action = op.name
     out = [
         XML_DECL,
@@ -440,9 +452,15 @@ def serialize_response(op: OperationModel, result: Mapping[str, Any], request_id
     ]
     shape = op.output_shape
     if shape is not None:
+        if "Return" in shape.members and result.get("Return") is None:
+            result = {**result, "Return": True}
         _emitter(shape)(result, out)
     elif result:
         raise ValueError(f"{action} returns no output, got keys {sorted(result)}")
+    else:
+        # botocore models these as void, but EC2 answers every one of them with
+        # <return>true</return> (RebootInstances, CreateTags, ...), which some clients read
+        out.append("<return>true</return>")
     out.append(f"</{action}Response>")
     return _to_xml_bytes("".join(out))
 

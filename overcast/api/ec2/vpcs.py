@@ -15,6 +15,7 @@ from overcast.api.ec2.dispatch import (
 )
 from overcast.cloud import filters as flt
 from overcast.cloud.vpcs import DHCP_OPTIONS_ID, SubnetView, VpcView
+from overcast.errors import InvalidParameter
 
 
 def _render_vpc(call: Call, tagged: flt.Tagged[VpcView]) -> dict[str, Any]:
@@ -95,3 +96,32 @@ def create_subnet(call: Call) -> dict[str, Any]:
 @action("DeleteSubnet")
 def delete_subnet(call: Call) -> dict[str, Any]:
     return delete_named(call, "SubnetId", call.cloud.vpc_changes.delete_subnet)
+
+
+_ATTRIBUTE_MEMBERS = {"enableDnsSupport": "EnableDnsSupport",
+                      "enableDnsHostnames": "EnableDnsHostnames",
+                      "enableNetworkAddressUsageMetrics": "EnableNetworkAddressUsageMetrics"}
+
+
+@action("DescribeVpcAttribute")
+def describe_vpc_attribute(call: Call) -> dict[str, Any]:
+    vpc_id, attribute = required(call, "VpcId"), required(call, "Attribute")
+    value = call.cloud.vpc_attributes.get(call.ctx, vpc_id, attribute)
+    dry_run_check(call)
+    return {"VpcId": vpc_id, _ATTRIBUTE_MEMBERS[attribute]: {"Value": value}}
+
+
+@action("ModifyVpcAttribute")
+def modify_vpc_attribute(call: Call) -> dict[str, Any]:
+    vpc_id = required(call, "VpcId")
+    changes = {name: call.params[member].get("Value")
+               for name, member in _ATTRIBUTE_MEMBERS.items() if member in call.params}
+    unset = [f"{_ATTRIBUTE_MEMBERS[n]}.Value" for n, v in changes.items() if v is None]
+    if unset:
+        raise InvalidParameter("MissingParameter",
+                               f"The request must contain the parameter {unset[0]}")
+    if call.get("DryRun"):
+        call.cloud.vpc_attributes.get(call.ctx, vpc_id, "enableDnsSupport")
+        dry_run_check(call)
+    call.cloud.vpc_attributes.modify(call.ctx, vpc_id, changes)
+    return {}
