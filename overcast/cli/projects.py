@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     quota.add_argument("name")
     quota.add_argument("--instances", type=int)
     quota.add_argument("--vcpus", type=int)
+    quota.add_argument("--elastic-ips", type=int, help="Elastic IPs it may hold (default 5)")
     quota.set_defaults(func=set_quota)
     key = sub.add_parser("access-key", help="manage EC2 access keys").add_subparsers(
         dest="action", required=True)
@@ -46,16 +47,17 @@ def list_projects(args: argparse.Namespace) -> int:
 
 
 def set_quota(args: argparse.Namespace) -> int:
-    if args.instances is None and args.vcpus is None:
-        print("error: give --instances and/or --vcpus")
+    if args.instances is None and args.vcpus is None and args.elastic_ips is None:
+        print("error: give --instances, --vcpus and/or --elastic-ips")
         return 2
-    for value in (args.instances, args.vcpus):
+    for value in (args.instances, args.vcpus, args.elastic_ips):
         if value is not None and value < 0:
             print("error: quotas cannot be negative")
             return 2
-    project = open_cloud(args).identity.set_quota(args.name, args.instances, args.vcpus)
+    project = open_cloud(args).identity.set_quota(args.name, args.instances, args.vcpus,
+                                                  args.elastic_ips)
     print(f"project {project.name}: max instances {project.max_instances}, "
-          f"max vCPUs {project.max_vcpus}")
+          f"max vCPUs {project.max_vcpus}, max Elastic IPs {project.max_elastic_ips}")
     return 0
 
 

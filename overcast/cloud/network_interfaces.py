@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.eip_links import forget_interface
 from overcast.cloud.launch import new_mac
 from overcast.cloud.vpcs import Vpcs
 from overcast.db import Database, utcnow
@@ -79,6 +80,7 @@ class NetworkInterfaces:
             if row is None:
                 raise _not_found([interface_id])
             s.execute(delete(Tag).where(Tag.resource_id == row.id))
+            forget_interface(s, row.id)  # its Elastic IPs stay allocated
             s.delete(row)
 
     def describe(self, ctx: Context, ids: Sequence[str], filters: Sequence[flt.Filter],

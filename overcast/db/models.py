@@ -32,6 +32,7 @@ class Project(Base):
     max_instances: Mapped[int | None] = mapped_column(Integer)
     max_vcpus: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    max_elastic_ips: Mapped[int | None] = mapped_column(Integer)  # 0851_elastic_ips
 
 
 class User(Base):
