@@ -4,6 +4,9 @@ errors, tenancy and quota; what an associated instance shows."""
 from __future__ import annotations
 
 import ipaddress
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -301,3 +304,45 @@ def test_agent_and_metadata_see_the_elastic_ip(tmp_path: Path) -> None:
     assert ipaddress.ip_address(network.public_ip) in AUTO_POOL
     assert [f.host_ip for f in network.forwards] == [network.public_ip]
     cloud.db.dispose()
+
+
+def _race(calls: list) -> list:  # noqa: ANN001
+    """Run the calls at once from 8 threads; each call's result or ClientError code."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):  # noqa: ANN001, ANN202
+        barrier.wait()
+        try:
+            return call()
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_concurrent_allocations_never_share_an_address(cloud: RunningCloud) -> None:
+    clients = []
+    for name in ("eip-race-a", "eip-race-b"):
+        cloud.overcast("project", "create", name)
+        cloud.overcast("project", "set-quota", name, "--elastic-ips", "16")
+        creds = cloud.project_credentials(name)
+        clients += [cloud.client(creds) for _ in range(4)]
+    batches = _race([lambda c=c: [c.allocate_address()["PublicIp"] for _ in range(4)]
+                     for c in clients])
+    addresses = [ip for batch in batches for ip in batch]
+    assert len(addresses) == 32 and len(set(addresses)) == 32
+    for client in (clients[0], clients[4]):
+        assert len(client.describe_addresses()["Addresses"]) == 16
+        _fails("AddressLimitExceeded", client.allocate_address)
+    # eight asking for one address at once: exactly one gets it
+    outcomes = _race([lambda c=c: c.allocate_address(Address="127.101.222.1")["PublicIp"]
+                      for c in clients])
+    assert outcomes.count("AddressLimitExceeded") == 8  # both projects are full
+    for client in (clients[0], clients[4]):
+        for address in client.describe_addresses()["Addresses"][:1]:
+            client.release_address(AllocationId=address["AllocationId"])
+    outcomes = _race([lambda c=c: c.allocate_address(Address="127.101.222.1")["PublicIp"]
+                      for c in clients])
+    # one wins; its project is full again, the other project finds the address taken
+    assert Counter(outcomes) == {"127.101.222.1": 1, "AddressLimitExceeded": 3,
+                                 "InvalidIPAddress.InUse": 4}
