@@ -106,19 +106,17 @@ class Associations:
             row = self._associated(s, ctx, association_id, public_ip)
             if dry_run:
                 raise DryRunOk()
-            if row is not None:
-                self._take_back(s, row)
+            self._take_back(s, row)
         self.changed()
 
     def _associated(self, s: Session, ctx: Context, association_id: str | None,
-                    public_ip: str | None) -> ElasticIp | None:
-        """The address named by its association (or, as EC2-Classic did, its public IP;
-        None when that address is associated with nothing)."""
+                    public_ip: str | None) -> ElasticIp:
+        """The address named by its association (a public IP named EC2-Classic's)."""
         if association_id is None:
             if public_ip is None:
                 raise InvalidParameter("MissingParameter",
                                        "The request must contain the parameter AssociationId")
-            return self.eips.find(s, ctx, None, public_ip)
+            self.eips.refuse_classic(s, ctx, public_ip, "an association ID")
         if not is_well_formed(association_id, "eipassoc"):
             raise InvalidParameter("InvalidAssociationID.Malformed",
                                    f'Invalid id: "{association_id}" (expecting "eipassoc-...")')

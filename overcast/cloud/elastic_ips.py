@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -196,9 +197,24 @@ class ElasticIps:
                             "You do not have permission to access the specified resource.")
         return row
 
+    def refuse_classic(self, s: Session, ctx: Context, public_ip: str, needed: str) -> NoReturn:
+        """EC2-Classic named addresses by their public IP; a VPC address is named by `needed`
+        (its allocation or association ID), so EC2 refuses the project's own address named by
+        IP, and answers AuthFailure for any other."""
+        owner = s.scalar(select(ElasticIp.project_id).where(ElasticIp.public_ip == public_ip))
+        if owner == ctx.project_id:
+            raise invalid(f"You must specify {needed} for the VPC address {public_ip}.")
+        raise Forbidden("AuthFailure",
+                        "You do not have permission to access the specified resource.")
+
     def release(self, ctx: Context, allocation_id: str | None, public_ip: str | None,
                 dry_run: bool = False) -> None:
+        if allocation_id is not None and public_ip is not None:
+            raise InvalidParameter("InvalidParameterCombination",
+                                   "Specify either an allocation ID or a public IP, not both.")
         with self.db.session() as s:
+            if allocation_id is None and public_ip is not None:
+                self.refuse_classic(s, ctx, public_ip, "an allocation ID")
             row = self.find(s, ctx, allocation_id, public_ip)
             if row.association_id is not None:
                 raise Conflict("InvalidIPAddress.InUse", f"Address {row.public_ip} is in use.")
@@ -210,6 +226,11 @@ class ElasticIps:
     def describe(self, ctx: Context, allocation_ids: Sequence[str], public_ips: Sequence[str],
                  filters: Sequence[flt.Filter]) -> list[flt.Tagged[AddressView]]:
         check_allocation_ids(allocation_ids)
+        for public_ip in public_ips:
+            try:
+                ipaddress.IPv4Address(public_ip)
+            except ValueError as exc:
+                raise invalid(f"Invalid value '{public_ip}' for PublicIp.") from exc
         flt.check_filters(filters, ADDRESS_FILTERS)
         with self.db.read() as s:
             rows = list(s.scalars(select(ElasticIp).where(
@@ -221,10 +242,10 @@ class ElasticIps:
         for public_ip in public_ips:
             if public_ip not in {r.public_ip for r in rows}:
                 raise address_not_found(public_ip)
+        named = set(allocation_ids) | set(public_ips)  # either names an address, as in EC2
         items = [flt.Tagged(AddressView(r, ctx.account_id, self.settings.region),
                             tags.get(r.id, {})) for r in rows
-                 if (not allocation_ids or r.id in allocation_ids)
-                 and (not public_ips or r.public_ip in public_ips)]
+                 if not named or r.id in named or r.public_ip in named]
         return flt.apply(items, filters, ADDRESS_FILTERS)
 
     def exists(self, s: Session, ctx: Context, allocation_id: str) -> bool:

@@ -76,6 +76,9 @@ def test_allocate_describe_tag_release(net) -> None:  # noqa: ANN001
     assert "AssociationId" not in found and "InstanceId" not in found
     by_ip = net.describe_addresses(PublicIps=[other["PublicIp"]])["Addresses"]
     assert [a["AllocationId"] for a in by_ip] == [other["AllocationId"]]
+    both = net.describe_addresses(PublicIps=[other["PublicIp"]],
+                                  AllocationIds=[made["AllocationId"]])["Addresses"]
+    assert {a["AllocationId"] for a in both} == {made["AllocationId"], other["AllocationId"]}
     for name, values, expected in [
             ("tag:Name", ["w*"], [made]), ("tag-key", ["Name"], [made]),
             ("public-ip", [other["PublicIp"]], [other]), ("domain", ["vpc"], [made, other]),
@@ -103,6 +106,7 @@ def test_allocate_describe_tag_release(net) -> None:  # noqa: ANN001
 def test_bad_requests(net) -> None:  # noqa: ANN001
     _fails("InvalidAllocationID.Malformed", net.describe_addresses, AllocationIds=["eip-1"])
     _fails("InvalidAddress.NotFound", net.describe_addresses, PublicIps=["127.101.250.250"])
+    _fails("InvalidParameterValue", net.describe_addresses, PublicIps=["invalidIp"])
     _fails("InvalidParameterValue", net.describe_addresses,
            Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
     _fails("InvalidParameterValue", net.allocate_address, Domain="standard")
@@ -118,10 +122,14 @@ def test_bad_requests(net) -> None:  # noqa: ANN001
     assert wanted["PublicIp"] == "127.101.200.7"
     _fails("InvalidIPAddress.InUse", net.allocate_address, Address="127.101.200.7")
     _fails("MissingParameter", net.release_address)
-    _fails("InvalidAddress.NotFound", net.release_address, PublicIp="127.101.200.8")
+    _fails("AuthFailure", net.release_address, PublicIp="127.101.200.8")  # no one's
+    # a VPC address is released by its allocation ID, as in EC2
+    _fails("InvalidParameterValue", net.release_address, PublicIp="127.101.200.7")
+    _fails("InvalidParameterCombination", net.release_address, PublicIp="127.101.200.7",
+           AllocationId=wanted["AllocationId"])
     _fails("DryRunOperation", net.release_address, AllocationId=wanted["AllocationId"],
            DryRun=True)
-    net.release_address(PublicIp="127.101.200.7")
+    net.release_address(AllocationId=wanted["AllocationId"])
     assert net.describe_addresses()["Addresses"] == []
 
 
@@ -168,11 +176,14 @@ def test_associate_moves_the_public_ip(cloud: RunningCloud, net) -> None:  # noq
     _fails("InvalidAssociationID.NotFound", net.disassociate_address, AssociationId=assoc)
     # a second address on the same instance takes the place of the first
     eip2 = net.allocate_address()
-    net.associate_address(AllocationId=eip2["AllocationId"], InstanceId=second["InstanceId"])
+    assoc2 = net.associate_address(AllocationId=eip2["AllocationId"],
+                                   InstanceId=second["InstanceId"])["AssociationId"]
     assert "AssociationId" not in _address(net, eip["AllocationId"])
     assert _instance(net, second["InstanceId"])["PublicIpAddress"] == eip2["PublicIp"]
-    # disassociate by public IP: a fresh auto-assigned address
-    net.disassociate_address(PublicIp=eip2["PublicIp"])
+    # disassociating (by association ID: a VPC address's public IP is EC2-Classic's way)
+    # gives a fresh auto-assigned address
+    _fails("InvalidParameterValue", net.disassociate_address, PublicIp=eip2["PublicIp"])
+    net.disassociate_address(AssociationId=assoc2)
     fresh = _instance(net, second["InstanceId"])["PublicIpAddress"]
     assert ipaddress.ip_address(fresh) in AUTO_POOL
     assert "AssociationId" not in _address(net, eip2["AllocationId"])
@@ -290,8 +301,8 @@ def test_agent_and_metadata_see_the_elastic_ip(tmp_path: Path) -> None:
         Permission("tcp", 22, 22, ipv4=(("0.0.0.0/0", ""),))])
     eip = cloud.elastic_ips.allocate(ctx).address
     cloud.instances.changed.clear()
-    cloud.eip_associations.associate(ctx, AssociateRequest(allocation_id=eip.id,
-                                                           instance_id=row.id))
+    association = cloud.eip_associations.associate(
+        ctx, AssociateRequest(allocation_id=eip.id, instance_id=row.id))
     assert cloud.instances.changed.is_set()  # the agent wakes to move the forwards
     network = LocalStore(cloud).network(cloud.instances.get(ctx, row.id))
     assert network.public_ip == eip.public_ip
@@ -299,7 +310,7 @@ def test_agent_and_metadata_see_the_elastic_ip(tmp_path: Path) -> None:
         (eip.public_ip, 22, 22)]
     tree = ec2_meta_data(cloud.metadata.facts(row.id))
     assert tree["public-ipv4"] == eip.public_ip == tree["public-hostname"]
-    cloud.eip_associations.disassociate(ctx, None, eip.public_ip)
+    cloud.eip_associations.disassociate(ctx, association, None)
     network = LocalStore(cloud).network(cloud.instances.get(ctx, row.id))
     assert ipaddress.ip_address(network.public_ip) in AUTO_POOL
     assert [f.host_ip for f in network.forwards] == [network.public_ip]
