@@ -4,6 +4,7 @@ errors, tenancy and quota; what an associated instance shows."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -357,3 +358,18 @@ def test_concurrent_allocations_never_share_an_address(cloud: RunningCloud) -> N
     # one wins; its project is full again, the other project finds the address taken
     assert Counter(outcomes) == {"127.101.222.1": 1, "AddressLimitExceeded": 3,
                                  "InvalidIPAddress.InUse": 4}
+
+
+def test_awscli(cloud: RunningCloud) -> None:
+    cloud.overcast("project", "create", "eip-cli")
+    creds = cloud.project_credentials("eip-cli")
+    made = json.loads(cloud.aws("allocate-address", "--domain", "vpc",
+                                credentials=creds).stdout)
+    listed = json.loads(cloud.aws("describe-addresses", "--filters",
+                                  f"Name=public-ip,Values={made['PublicIp']}",
+                                  credentials=creds).stdout)["Addresses"]
+    assert [a["AllocationId"] for a in listed] == [made["AllocationId"]]
+    cloud.aws("release-address", "--allocation-id", made["AllocationId"], credentials=creds)
+    gone = cloud.aws("describe-addresses", "--allocation-ids", made["AllocationId"],
+                     credentials=creds, check=False)
+    assert gone.returncode != 0 and "InvalidAllocationID.NotFound" in gone.stderr
