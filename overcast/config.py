@@ -48,6 +48,10 @@ class Settings:
     default_max_vcpus: int = 64
     default_max_images: int = 100  # images a project holds (any state but deleted)
     default_max_image_gib: float = 500.0  # the sizes of those images, together
+    default_max_elastic_ips: int = 5  # as AWS's default per region
+    # the cloud's public addresses that Elastic IPs come from; in user-mode networking they
+    # must be addresses this host can bind (loopback), apart from the auto-assigned 127.100/16
+    elastic_ip_pool: str = "127.101.0.0/16"
     # prefix length of each zone's default subnet in the default VPC 172.31.0.0/16 (AWS: /20,
     # 4091 addresses; benchmarks with more instances per zone use a shorter prefix)
     default_subnet_prefix: int = 20

@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     quota.add_argument("--vcpus", type=int)
     quota.add_argument("--images", type=int, help="images the project may hold")
     quota.add_argument("--image-gib", type=float, help="their sizes together, in GiB")
+    quota.add_argument("--elastic-ips", type=int, help="Elastic IPs it may hold (default 5)")
     quota.set_defaults(func=set_quota)
     key = sub.add_parser("access-key", help="manage EC2 access keys").add_subparsers(
         dest="action", required=True)
@@ -71,22 +72,24 @@ def list_projects(args: argparse.Namespace) -> int:
 
 
 def set_quota(args: argparse.Namespace) -> int:
-    wanted = (args.instances, args.vcpus, args.images, args.image_gib)
+    wanted = (args.instances, args.vcpus, args.images, args.image_gib, args.elastic_ips)
     if all(value is None for value in wanted):
-        print("error: give --instances, --vcpus, --images and/or --image-gib")
+        print("error: give --instances, --vcpus, --images, --image-gib and/or --elastic-ips")
         return 2
     if any(value is not None and value < 0 for value in wanted):
         print("error: quotas cannot be negative")
         return 2
     cloud = open_cloud(args)
-    project = cloud.identity.set_quota(args.name, args.instances, args.vcpus)
+    project = cloud.identity.set_quota(args.name, args.instances, args.vcpus,
+                                       args.elastic_ips)
     if args.images is not None or args.image_gib is not None:
         image_bytes = None if args.image_gib is None else int(args.image_gib * GIB)
         project = cloud.identity.set_image_quota(args.name, args.images, image_bytes)
     limits = image_limits(project, cloud.settings)
     print(f"project {project.name}: max instances {project.max_instances}, "
           f"max vCPUs {project.max_vcpus}, max images {limits.images}, "
-          f"max image bytes {limits.image_bytes}")
+          f"max image bytes {limits.image_bytes}, "
+          f"max Elastic IPs {project.max_elastic_ips}")
     return 0
 
 

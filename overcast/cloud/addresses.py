@@ -91,7 +91,7 @@ class Addresses:
                 row.public_ip = self.free_address(s, row.host_id)
             return row.public_ip
 
-    def _bound_addresses(self) -> set[int]:
+    def bound(self) -> set[int]:
         """bound_addresses(), read again at most every BOUND_TTL seconds: the socket tables
         hold every recent connection and take long to read."""
         if time.monotonic() - self._bound_read >= BOUND_TTL:
@@ -103,4 +103,4 @@ class Addresses:
         def in_use(candidates: list[str]) -> set[str]:
             return set(s.scalars(PUBLIC_IPS_IN_USE, {"host": host_id, "ips": candidates}))
         return next(self._pool.free(host_id or "", POOL_FIRST, POOL_SIZE, in_use,
-                                    self._bound_addresses()), None)
+                                    self.bound()), None)

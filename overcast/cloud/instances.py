@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.eip_links import forget_instance
 from overcast.cloud.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import Database, as_utc, utcnow
@@ -404,7 +405,7 @@ class Instances:
         with self.db.session() as s:
             row = s.scalar(select(Instance).where(Instance.id == instance_id)
                            .with_for_update())
-            target = self._observe(row, event, reason, expected, done)
+            target = self._observe(s, row, event, reason, expected, done)
         for transition in done:
             log_transition(*transition)
         return target
@@ -416,12 +417,13 @@ class Instances:
             rows = {r.id: r for r in s.scalars(select(Instance).where(
                 Instance.id.in_({i for i, _, _ in seen})).with_for_update())}
             for instance_id, event, expected in seen:
-                self._observe(rows.get(instance_id), event, None, expected, done)
+                self._observe(s, rows.get(instance_id), event, None, expected, done)
         for transition in done:
             log_transition(*transition)
 
-    def _observe(self, row: Instance | None, event: str, reason: tuple[str, str] | None,
-                 expected: State | None, done: list[Transition]) -> State | None:
+    def _observe(self, s: Session, row: Instance | None, event: str,
+                 reason: tuple[str, str] | None, expected: State | None,
+                 done: list[Transition]) -> State | None:
         if row is None or (expected is not None and row.state != expected):
             return None
         if _terminates_on_shutdown(row, event, reason):
@@ -438,6 +440,7 @@ class Instances:
             row.terminated_at = utcnow()
             row.private_ip = None
             row.public_ip = None
+            forget_instance(s, row.id)  # its Elastic IPs stay allocated
         if target in (State.STOPPED, State.TERMINATED):
             row.force_stop = False
             row.reboot_requested = False

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.eip_links import forget_interface
 from overcast.cloud.instance_filters import primary_interface_id
 from overcast.cloud.launch import new_mac
 from overcast.cloud.security_groups import SecurityGroups
@@ -167,6 +168,7 @@ class NetworkInterfaces:
                                    f"Interface: [{interface_id}] in use.")
                 raise _not_found([interface_id])
             s.execute(delete(Tag).where(Tag.resource_id == row.id))
+            forget_interface(s, row.id)  # its Elastic IPs stay allocated
             s.delete(row)
 
     def describe(self, ctx: Context, ids: Sequence[str], filters: Sequence[flt.Filter],

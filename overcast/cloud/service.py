@@ -5,6 +5,8 @@ from __future__ import annotations
 from overcast.cloud.addresses import Addresses
 from overcast.cloud.burst import Burst
 from overcast.cloud.catalog import Catalog
+from overcast.cloud.eip_associations import Associations
+from overcast.cloud.elastic_ips import ElasticIps
 from overcast.cloud.hosts import Hosts
 from overcast.cloud.image_members import ImageMembers
 from overcast.cloud.image_quotas import ImageQuotas
@@ -71,6 +73,9 @@ class Cloud:
         self.metadata = InstanceMetadata(self.db, settings.region, self.security_groups,
                                          self.vpcs)
         self.tags = Tags(self.db)
+        self.elastic_ips = ElasticIps(self.db, settings, self.addresses)
+        self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
+                                             self.instances.changed.set)
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
@@ -83,6 +88,7 @@ class Cloud:
                 s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
             "volume": RootVolumes.attached_exists,
             "launch-template": LaunchTemplates.exists,
+            "elastic-ip": self.elastic_ips.exists,
         })
 
     def prepare(self) -> None:

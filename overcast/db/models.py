@@ -36,6 +36,7 @@ class Project(Base):
     max_images: Mapped[int | None] = mapped_column(Integer)
     max_image_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    max_elastic_ips: Mapped[int | None] = mapped_column(Integer)  # 0851_elastic_ips
 
 
 class User(Base):

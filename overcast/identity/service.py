@@ -79,7 +79,8 @@ class Identity:
             raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
         return project
 
-    def set_quota(self, name: str, max_instances: int | None, max_vcpus: int | None) -> Project:
+    def set_quota(self, name: str, max_instances: int | None, max_vcpus: int | None,
+                  max_elastic_ips: int | None = None) -> Project:
         with self.db.session() as s:
             project = s.scalar(select(Project).where(Project.name == name))
             if project is None:
@@ -88,6 +89,8 @@ class Identity:
                 project.max_instances = max_instances
             if max_vcpus is not None:
                 project.max_vcpus = max_vcpus
+            if max_elastic_ips is not None:
+                project.max_elastic_ips = max_elastic_ips
         return project
 
     def set_image_quota(self, name: str, max_images: int | None,

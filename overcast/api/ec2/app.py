@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 # Importing the handler modules fills the action table.
 from overcast.api.ec2 import (  # noqa: F401
+    addresses,
     instance_attributes,
     instances,
     keypairs,

@@ -110,8 +110,9 @@ def describe_account_attributes(call: Call) -> dict[str, Any]:
     values = {
         "supported-platforms": ["VPC"], "default-vpc": [call.cloud.vpcs.default_vpc_id(call.ctx)],
         "max-instances": [str(settings.default_max_instances)],
-        "vpc-max-security-groups-per-interface": ["5"], "max-elastic-ips": ["5"],
-        "vpc-max-elastic-ips": ["5"],
+        "vpc-max-security-groups-per-interface": ["5"],
+        "max-elastic-ips": [str(call.cloud.elastic_ips.project_limit(call.ctx))],
+        "vpc-max-elastic-ips": [str(call.cloud.elastic_ips.project_limit(call.ctx))],
     }
     wanted = call.get("AttributeNames", []) or list(values)
     unknown = [n for n in wanted if n not in values]

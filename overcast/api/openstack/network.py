@@ -1,6 +1,7 @@
 """Neutron v2.0, the subset a project needs: its networks and subnets (the default VPC and
-its subnets), the ports of its instances, and security groups with their rules, which are
-the very groups the EC2 face manages."""
+its subnets, and the external network `public` of floating IPs: floating_ips.py), the ports
+of its instances, and security groups with their rules, which are the very groups the EC2
+face manages."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from overcast.api.openstack import network_views as views
 from overcast.api.openstack.catalog import NETWORK, link
+from overcast.api.openstack.floating_ip_views import external_network
 from overcast.api.openstack.wsgi import (
     Face,
     Fault,
@@ -32,7 +34,7 @@ ERROR_TYPES = {400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidd
                404: "HTTPNotFound", 405: "HTTPMethodNotAllowed", 409: "HTTPConflict",
                413: "HTTPRequestEntityTooLarge"}
 EXTENSIONS = ("security-group", "standard-attr-description", "project-id", "port-security",
-              "standard-attr-timestamp", "standard-attr-revisions", "binding")
+              "standard-attr-timestamp", "standard-attr-revisions", "binding", "external-net")
 RESERVED_QUERY = {"fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"}
 
 
@@ -84,7 +86,8 @@ def versions(req: Req) -> Response:
 
 @router.route(V20, need=Need.TOKEN)
 def resources(req: Req) -> Response:
-    names = ("network", "subnet", "port", "security_group", "security_group_rule")
+    names = ("network", "subnet", "port", "security_group", "security_group_rule",
+             "floatingip")
     return json_response({"resources": [
         {"name": n, "collection": f"{n}s".replace("_", "-"),
          "links": [link(f"{req.host_url}{V20}/{n.replace('_', '-')}s")]} for n in names]})
@@ -109,7 +112,7 @@ def _networks(req: Req) -> list[dict[str, Any]]:
     subnets = _subnets(req)
     return [views.network(t.item, t.tags, [s["id"] for s in subnets
                                            if s["network_id"] == t.item.vpc.id])
-            for t in found]
+            for t in found] + [external_network(req.cloud.elastic_ips.pool, req.ctx.project_id)]
 
 
 @router.route(f"{V20}/networks")
