@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -47,6 +48,19 @@ def _token(osc: OsCloud, user: str, project: str) -> requests.Response:
     return requests.post(f"{osc.auth_url}/v3/auth/tokens", json=body, timeout=10)
 
 
+def _sees_the_project(osc: OsCloud, ec2: Any, user: str, project: str) -> None:
+    """The key acts in the credential's project: EC2 lists exactly the servers Nova shows
+    the same user there (other tests may have launched some)."""
+    token = _token(osc, user, project).headers["X-Subject-Token"]
+    servers = requests.get(f"{osc.cloud.endpoint}/compute/v2.1/servers",
+                           headers={"X-Auth-Token": token}, timeout=10).json()["servers"]
+    live = ["pending", "running", "stopping", "stopped", "shutting-down"]
+    reservations = ec2.describe_instances(Filters=[{"Name": "instance-state-name",
+                                                    "Values": live}])
+    ids = {i["InstanceId"] for r in reservations["Reservations"] for i in r["Instances"]}
+    assert len(ids) == len(servers)
+
+
 def _admin_token(osc: OsCloud) -> str:
     return osc.admin().session.get_token()
 
@@ -63,7 +77,7 @@ def test_openstack_ec2_credentials_round_trip(osc: OsCloud, tmp_path: Path) -> N
     alice_id = _token(osc, "alice", "p2").json()["token"]["user"]["id"]
     assert made["user_id"] == alice_id
     ec2 = _ec2(osc, access, secret)
-    assert ec2.describe_instances()["Reservations"] == []
+    _sees_the_project(osc, ec2, "alice", "p2")
     ec2.create_key_pair(KeyName="from-keystone-credential")  # alice is a member of p2
 
     listed = json.loads(_as_user(osc, tmp_path, "alice", "p2", "ec2", "credentials", "list",
@@ -87,7 +101,7 @@ def test_a_user_manages_only_their_own(osc: OsCloud, tmp_path: Path) -> None:
     made = json.loads(_as_user(osc, tmp_path, "rita", "p2", "ec2", "credentials", "create",
                                "-f", "json").stdout)
     rita_ec2 = _ec2(osc, made["access"], made["secret"])
-    assert rita_ec2.describe_instances()["Reservations"] == []
+    _sees_the_project(osc, rita_ec2, "rita", "p2")
     with pytest.raises(ClientError) as exc:  # rita is a reader: her key is one too
         rita_ec2.create_key_pair(KeyName="from-reader")
     assert _code(exc) == "UnauthorizedOperation"
@@ -129,7 +143,7 @@ def test_delete_user_through_keystone(osc: OsCloud, tmp_path: Path) -> None:
     made = json.loads(_as_user(osc, tmp_path, "gone-gus", "p2", "ec2", "credentials",
                                "create", "-f", "json").stdout)
     ec2 = _ec2(osc, made["access"], made["secret"])
-    assert ec2.describe_instances()["Reservations"] == []
+    _sees_the_project(osc, ec2, "gone-gus", "p2")
     servers = f"{osc.cloud.endpoint}/compute/v2.1/servers"
     assert requests.get(servers, headers={"X-Auth-Token": token}, timeout=10).ok
 

@@ -116,7 +116,7 @@ def parse_json(raw: bytes) -> Any:
 
 def _deeper_than(value: Any, limit: int) -> bool:
     """Whether arrays and objects nest more than `limit` levels (walked without recursion)."""
-    stack = [(value, 1)]
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
         children = item.values() if isinstance(item, dict) else item
