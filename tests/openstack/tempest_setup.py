@@ -37,18 +37,27 @@ def _overcast(data_dir: str, *args: str) -> None:
 def _accounts(data_dir: str, password: str) -> list[dict]:
     """All members before all readers: Tempest gives a test's `alt` credentials the first free
     non-admin account in file order, which must not be the reader of the primary's project
-    that the same test asks for next (ImagesMemberTest: primary, alt, project_reader)."""
+    that the same test asks for next (ImagesMemberTest: primary, alt, project_reader).
+    `--password=X`, not `--password X`: a random password may start with '-'."""
     accounts: dict[str, list[dict]] = {"member": [], "reader": []}
     for n in range(1, PROJECTS + 1):
         project = f"tempest-{n}"
         _overcast(data_dir, "project", "create", project)
         for role, listed in accounts.items():
             user = f"{project}-{role}"
-            _overcast(data_dir, "user", "create", user, "--project", project, "--password",
-                      password, "--role", role)
+            _overcast(data_dir, "user", "create", user, "--project", project,
+                      f"--password={password}", "--role", role)
             listed.append({"username": user, "project_name": project, "password": password,
                            "roles": [role], "resources": {"network": "default"}})
     return accounts["member"] + accounts["reader"]
+
+
+def _set_admin_passwords(data_dir: str, password: str) -> None:
+    """A second admin: with one, two workers that both run admin classes at once leave one
+    without credentials ("Insufficient number of users provided"), a race of the schedule."""
+    _overcast(data_dir, "user", "set-password", "admin", f"--password={password}")
+    _overcast(data_dir, "user", "create", "tempest-admin-2", "--project", "admin",
+              f"--password={password}", "--role", "admin")
 
 
 def _image_ids(endpoint: str, admin_password: str) -> tuple[str, str]:
@@ -108,11 +117,7 @@ def main() -> int:
     args = parser.parse_args()
     password = secrets.token_urlsafe(12)
     admin_password = secrets.token_urlsafe(12)
-    _overcast(args.data_dir, "user", "set-password", "admin", "--password", admin_password)
-    # A second admin: with one, two workers that both run admin classes at once leave one
-    # without credentials ("Insufficient number of users provided"), a race of the schedule.
-    _overcast(args.data_dir, "user", "create", "tempest-admin-2", "--project", "admin",
-              "--password", admin_password, "--role", "admin")
+    _set_admin_passwords(args.data_dir, admin_password)
     admins = [{"username": name, "project_name": "admin", "password": admin_password,
                "types": ["admin"]} for name in ("admin", "tempest-admin-2")]
     accounts = [*admins, *_accounts(args.data_dir, password)]
