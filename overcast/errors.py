@@ -43,3 +43,7 @@ class AuthenticationFailed(CloudError):
 
 def invalid(message: str, code: str = "InvalidParameterValue") -> InvalidParameter:
     return InvalidParameter(code, message)
+
+
+class DryRunOk(Exception):
+    """Raised when a DryRun request would have succeeded."""

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
-from overcast.cloud.metadata import InstanceFacts
+from overcast.cloud.compute import InstanceFacts
 from overcast.metadata import documents as docs
 from overcast.metadata import relayauth
 

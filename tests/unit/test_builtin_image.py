@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from overcast.cloud.images import ImageFiles
+from overcast.cloud.images.images import ImageFiles
 from overcast.images.builtin import BUILTIN_NAME, builtin_dir, ensure_builtin_image
 from tests.conftest import in_process_cloud
 

@@ -18,20 +18,19 @@ from overcast.api.ec2.dispatch import (
 )
 from overcast.api.ec2.run_options import instance_options, network_request
 from overcast.cloud import filters as flt
-from overcast.cloud.instance_filters import primary_interface_id, root_volume_id
-from overcast.cloud.instances import (
+from overcast.cloud.compute import (
     DEFAULT_ROOT_DEVICE,
     InstanceView,
+    RunRequest,
     StateChange,
-    check_instance_ids,
+    TemplateRef,
+    merge,
     private_dns_name,
 )
-from overcast.cloud.launch import RunRequest
-from overcast.cloud.launch_template_data import merge
-from overcast.cloud.launch_templates import TemplateRef
 from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
 from overcast.errors import invalid
+from overcast.ids import check_instance_ids, primary_interface_id, root_volume_id
 from overcast.lifecycle import STATE_CODES, State
 
 RUN_TAG_TYPES = {"instance", "volume", "network-interface"}
@@ -47,7 +46,7 @@ def _group_list(groups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 def eni_id(row: Instance) -> str:
     """The primary network interface's ID: fixed for the instance's lifetime."""
-    return primary_interface_id(row)
+    return primary_interface_id(row.id)
 
 
 def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
@@ -80,7 +79,7 @@ def block_device_mappings(row: Instance, root_device: str) -> list[dict[str, Any
         return []
     return [{"DeviceName": root_device, "Ebs": {
         "AttachTime": as_utc(row.launch_time), "DeleteOnTermination": True,
-        "Status": "attached", "VolumeId": root_volume_id(row)}}]
+        "Status": "attached", "VolumeId": root_volume_id(row.id)}}]
 
 
 def metadata_options(row: Instance, state: str = "applied") -> dict[str, Any]:
@@ -156,7 +155,7 @@ def _tag_attached(call: Call, rows: Sequence[Instance]) -> None:
                                  ("network-interface", primary_interface_id)):
         tags = tags_for(call, resource_type)
         if tags and rows:
-            call.cloud.tags.create(call.ctx, [id_of(r) for r in rows], tags)
+            call.cloud.tags.create(call.ctx, [id_of(r.id) for r in rows], tags)
 
 
 @action("RunInstances")

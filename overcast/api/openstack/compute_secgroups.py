@@ -21,9 +21,9 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud import sg_rules
 from overcast.cloud.filters import Tagged
-from overcast.cloud.security_groups import GroupView
+from overcast.cloud.network import GroupView
+from overcast.cloud.network import group_rules as sg_rules
 from overcast.db.models import Instance
 from overcast.db.models_network import SecurityGroupRule
 from overcast.errors import CloudError

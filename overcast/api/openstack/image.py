@@ -25,8 +25,7 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.image_uploads import NewImage
-from overcast.cloud.images import DescribeRequest, ImageView
+from overcast.cloud.images import DescribeRequest, ImageView, NewImage
 from overcast.cloud.service import Cloud
 from overcast.db import as_utc
 from overcast.db.models_openstack import GlanceImage

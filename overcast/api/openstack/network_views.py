@@ -8,8 +8,7 @@ import uuid
 from typing import Any
 
 from overcast.api.openstack.wsgi import iso
-from overcast.cloud.security_groups import GroupView
-from overcast.cloud.vpcs import SubnetView, VpcView
+from overcast.cloud.network import GroupView, SubnetView, VpcView
 from overcast.db.models import Instance
 from overcast.db.models_network import SecurityGroupRule
 from overcast.lifecycle import State

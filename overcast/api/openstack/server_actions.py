@@ -20,8 +20,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.cloud.compute import SnapshotRequest
 from overcast.cloud.filters import Tagged
-from overcast.cloud.snapshots import SnapshotRequest
 from overcast.db.models import Instance
 from overcast.lifecycle import acts_on
 

@@ -25,9 +25,9 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.cloud.compute import NetworkRequest, RunRequest
 from overcast.cloud.filters import Tagged
 from overcast.cloud.images import DescribeRequest, ImageView
-from overcast.cloud.launch import NetworkRequest, RunRequest
 from overcast.db import as_utc
 from overcast.db.models import Instance
 from overcast.errors import CloudError

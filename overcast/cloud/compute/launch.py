@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -13,29 +12,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.addresses import Addresses
-from overcast.cloud.catalog import Catalog
-from overcast.cloud.hosts import Hosts, local_hosts
+from overcast.cloud.compute.catalog import Catalog
+from overcast.cloud.compute.hosts import Hosts, local_hosts
+from overcast.cloud.compute.instances import InstanceOptions
+from overcast.cloud.compute.keypairs import KeyPairs
+from overcast.cloud.compute.launch_tokens import earlier_launch, request_digest
 from overcast.cloud.images import Images
-from overcast.cloud.instances import InstanceOptions
-from overcast.cloud.keypairs import KeyPairs
-from overcast.cloud.launch_tokens import earlier_launch, request_digest
-from overcast.cloud.security_groups import SecurityGroups
-from overcast.cloud.vpcs import DEFAULT_VPC_CIDR, Vpcs
+from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, InstanceType, Project
 from overcast.db.models_network import SecurityGroup, Subnet
 from overcast.db.models_openstack import GlanceImage
 from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
-from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
+from overcast.errors import DryRunOk, InsufficientCapacity, QuotaExceeded, invalid
 from overcast.identity.context import Context
-from overcast.ids import new_id, new_uuid
+from overcast.ids import new_id, new_mac, new_uuid
 from overcast.lifecycle import HOLDS_CPU, State, log_transition
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
 
 if TYPE_CHECKING:
-    from overcast.cloud.burst import Burst
+    from overcast.cloud.compute.burst import Burst
 
 MAX_USER_DATA = 16 * 1024
 # The default VPC's address space (each zone's default subnet is a /20 inside it).
@@ -86,10 +83,6 @@ class Launched:
     groups: list[tuple[str, str]] | None = None  # (ID, name) each instance has; None: ask
 
 
-class DryRunOk(Exception):
-    """Raised when a DryRun request would have succeeded."""
-
-
 def _check_counts(req: RunRequest) -> None:
     if req.min_count < 1:
         raise invalid(f"Value ({req.min_count}) for parameter minCount is invalid. "
@@ -137,10 +130,6 @@ def _driver_for(itype: InstanceType, image_wants: str | None) -> str | None:
         raise invalid(f"The instance type '{itype.name}' runs on {itype.driver} hosts and the "
                       f"image asks for {image_wants} hosts.", "InvalidParameterCombination")
     return itype.driver or image_wants
-
-
-def new_mac() -> str:
-    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,14 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.eip_links import forget_instance
-from overcast.cloud.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
-from overcast.cloud.security_groups import SecurityGroups
+from overcast.cloud.compute.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
+from overcast.cloud.network import SecurityGroups, forget_instance
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Image, Instance, Tag
 from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_well_formed
+from overcast.ids import check_instance_ids
 from overcast.lifecycle import State, log_transition, next_state
 
 USER_REASONS = {
@@ -134,12 +133,6 @@ def check_shutdown_behavior(value: str) -> None:
         raise invalid(f"Value ({value}) for parameter instanceInitiatedShutdownBehavior is "
                       "invalid. Expected 'stop' or 'terminate'.")
 
-
-
-def check_instance_ids(ids: Sequence[str]) -> None:
-    for iid in ids:
-        if not is_well_formed(iid, "i"):
-            raise InvalidParameter("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
 
 
 def _not_found(missing: Sequence[str]) -> NotFound:

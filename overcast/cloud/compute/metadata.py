@@ -17,8 +17,8 @@ from overcast.db.models import Instance, KeyPair, Project, Tag
 from overcast.lifecycle import State
 
 if TYPE_CHECKING:
-    from overcast.cloud.security_groups import SecurityGroups
-    from overcast.cloud.vpcs import Vpcs
+    from overcast.cloud.network.security_groups import SecurityGroups
+    from overcast.cloud.network.vpcs import Vpcs
 
 
 @dataclass(frozen=True)

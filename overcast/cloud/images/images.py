@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.image_quotas import ImageQuotas
-from overcast.cloud.image_store import ImageStore
+from overcast.cloud.images.quotas import ImageQuotas
+from overcast.cloud.images.store import ImageStore
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_images import ImageLaunchPermission

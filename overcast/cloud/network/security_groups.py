@@ -13,9 +13,9 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
-from overcast.cloud import sg_rules as rules
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.vpcs import DEFAULT_GROUP_NAME, Vpcs
+from overcast.cloud.network import group_rules as rules
+from overcast.cloud.network.vpcs import DEFAULT_GROUP_NAME, Vpcs
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
 from overcast.db.models_network import (
