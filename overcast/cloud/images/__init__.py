@@ -7,6 +7,7 @@ quotas (per-project image counts and sizes), store (upload recovery, file collec
 
 from __future__ import annotations
 
+from overcast.cloud.images.builtin import ensure_builtin_image
 from overcast.cloud.images.images import (
     CLOUD_ACCOUNT,
     DescribeRequest,
@@ -29,6 +30,7 @@ from overcast.cloud.images.store import ImageStore
 from overcast.cloud.images.uploads import ImageUploads, NewImage
 
 __all__ = [
+    "ensure_builtin_image",
     "CLOUD_ACCOUNT", "DescribeRequest", "GIB", "ImageFiles", "ImageMembers", "ImageQuotas",
     "ImageStore", "ImageUploads", "ImageView", "Images", "Metadefs", "Namespace", "NewImage",
     "PermissionChange", "RESOURCE_TYPES", "RegisterRequest", "check_image_id", "check_name",
