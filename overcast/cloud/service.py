@@ -14,6 +14,7 @@ from overcast.cloud.compute import (
     LaunchTemplates,
     Networking,
     RunRequest,
+    ServerCreate,
     Snapshots,
     StartChecks,
 )
@@ -114,5 +115,11 @@ class Cloud:
 
     def run_instances(self, ctx: Context, req: RunRequest) -> Launched:
         launched = self.launcher.run(ctx, req)
+        self.instances.changed.set()
+        return launched
+
+    def create_server(self, ctx: Context, req: ServerCreate) -> Launched:
+        """Nova's server create: every check and the launch in one transaction."""
+        launched = self.launcher.create_server(ctx, req)
         self.instances.changed.set()
         return launched

@@ -91,7 +91,7 @@ class Tokens:
         project or application credential gone)."""
         if not token or len(token) > 256:
             return None
-        with self.db.session() as s:
+        with self.db.read() as s:
             found = s.execute(
                 select(Token, User, Project)
                 .join(User, User.id == Token.user_id)

@@ -90,10 +90,10 @@ def _views(req: Req) -> list[ImageView]:
 
 
 def _find(req: Req, image_id: str) -> ImageView:
-    for view in _views(req):
-        if view.item.uuid == image_id:
-            return view
-    raise Fault(404, f"No image found with ID {image_id}")
+    view = req.cloud.images.by_uuid(req.ctx, image_id)
+    if view is None:
+        raise Fault(404, f"No image found with ID {image_id}")
+    return view
 
 
 def _attrs(req: Req, view: ImageView) -> GlanceImage | None:

@@ -25,12 +25,12 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.compute import NetworkRequest, RunRequest
+from overcast.cloud.compute import NetworkRequest, RunRequest, ServerCreate
 from overcast.cloud.filters import Tagged
 from overcast.cloud.images import DescribeRequest, ImageView
 from overcast.db import as_utc
 from overcast.db.models import Instance
-from overcast.errors import CloudError
+from overcast.errors import CloudError, TooSmallForImage
 from overcast.lifecycle import State
 
 router = Router()
@@ -55,10 +55,10 @@ def all_servers(req: Req) -> list[Tagged[Instance]]:
 
 
 def find_server(req: Req, server_id: str) -> Tagged[Instance]:
-    for tagged in all_servers(req):
-        if tagged.item.uuid == server_id and visible(tagged):
-            return tagged
-    raise Fault(404, f"Instance {server_id} could not be found.")
+    tagged = req.cloud.instances.by_uuid(req.ctx, server_id)
+    if tagged is None or not visible(tagged):
+        raise Fault(404, f"Instance {server_id} could not be found.")
+    return tagged
 
 
 def visible_images(req: Req) -> list[ImageView]:
@@ -215,32 +215,27 @@ def _image_from(spec: dict[str, Any]) -> str:
     return _ref(image_ref, "imageRef")
 
 
-def _ami_for(req: Req, image_uuid: str) -> str:
-    for view in visible_images(req):
-        if view.item.uuid == image_uuid or view.item.id == image_uuid:
-            if view.item.state != "available":
-                raise bad_request(f"Image {image_uuid} is not active.")
-            return view.item.id
-    raise bad_request(f"Image {image_uuid} could not be found.")
-
-
-def _network_request(req: Req, spec: dict[str, Any]) -> NetworkRequest:
-    """Which network (the project's VPCs; the default one when none is named), a fixed IP,
-    and the security groups by name or ID."""
+def _networks(spec: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """The networks named (VPC IDs; checked with the launch) and a fixed IP."""
     networks = spec.get("networks")
+    named: list[str] = []
     private_ip = None
     if networks not in (None, "auto", "none"):
         if not isinstance(networks, list):
             raise bad_request("networks must be a list, 'auto' or 'none'.")
-        mine = network_names(req)
         for entry in networks:
             if not isinstance(entry, dict):
                 raise bad_request("Each network must be an object.")
             if entry.get("port"):
                 raise bad_request("Booting with an existing port is not supported.")
-            if entry.get("uuid") and entry["uuid"] not in mine:
-                raise bad_request(f"Network {entry['uuid']} could not be found.")
+            if entry.get("uuid"):
+                named.append(str(entry["uuid"]))
             private_ip = entry.get("fixed_ip") or private_ip
+    return tuple(named), private_ip
+
+
+def _network_request(spec: dict[str, Any], private_ip: str | None) -> NetworkRequest:
+    """A fixed IP, and the security groups by name or ID."""
     groups = spec.get("security_groups") or []
     if not isinstance(groups, list) or any(not isinstance(g, dict) or
                                            not isinstance(g.get("name"), str)
@@ -309,36 +304,42 @@ def _name(value: Any) -> str:
     return value
 
 
-def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
+def _server_create(spec: dict[str, Any]) -> ServerCreate:
+    """The request as the service layer takes it; the image, key pair and networks are
+    checked there, with the launch."""
     name = _name(spec.get("name"))
-    image_id = _ami_for(req, _image_from(spec))
+    image_ref = _image_from(spec)
     flavor = _ref(spec.get("flavorRef"), "flavorRef")
     zone = spec.get("availability_zone")
     if zone is not None and not isinstance(zone, str):
         raise bad_request("availability_zone must be a string.")
     key_name = spec.get("key_name")
-    if key_name is not None and req.cloud.keypairs.find(req.ctx, str(key_name)) is None:
-        raise bad_request("Invalid key_name provided.")
     tags = {views.NAME_TAG: name, **check_metadata(spec.get("metadata") or {}),
             **_access_ips(spec)}
-    return RunRequest(image_id=image_id, instance_type=flavor,
-                      min_count=_count(spec, "min_count", 1),
-                      max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
-                      key_name=key_name, user_data=_user_data(spec.get("user_data")),
-                      tags=tags, availability_zone=(zone or "").split(":")[0] or None,
-                      network=_network_request(req, spec))
+    network_ids, private_ip = _networks(spec)
+    run = RunRequest(image_id=image_ref, instance_type=flavor,
+                     min_count=_count(spec, "min_count", 1),
+                     max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
+                     key_name=None if key_name is None else str(key_name),
+                     user_data=_user_data(spec.get("user_data")),
+                     tags=tags, availability_zone=(zone or "").split(":")[0] or None,
+                     network=_network_request(spec, private_ip))
+    return ServerCreate(run, network_ids)
 
 
-def _check_fits(req: Req, run: RunRequest) -> None:
-    """The flavor must be as large as the image asks (Glance's min_ram and min_disk)."""
-    flavor = req.cloud.catalog.instance_types().get(run.instance_type)
-    attrs = req.cloud.image_uploads.attributes([run.image_id]).get(run.image_id)
-    if flavor is None or attrs is None:
-        return
-    if flavor.memory_mib < attrs.min_ram:
-        raise bad_request("Flavor's memory is too small for requested image.")
-    if flavor.disk_gib < attrs.min_disk:
-        raise bad_request("Flavor's disk is too small for requested image.")
+def _create_fault(exc: CloudError, image_ref: str) -> Fault:
+    """Nova's words for what the launch refused."""
+    if isinstance(exc, TooSmallForImage):
+        return bad_request(f"Flavor's {exc.subject} is too small for requested image.")
+    if exc.code in ("InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
+        return bad_request(f"Image {image_ref} could not be found.")
+    if exc.code == "InvalidAMIID.Unavailable":
+        return bad_request(f"Image {image_ref} is not active.")
+    if exc.code == "InvalidKeyPair.NotFound":
+        return bad_request("Invalid key_name provided.")
+    if exc.code == "InvalidVpcID.NotFound":
+        return bad_request(f"Network {exc.subject} could not be found.")
+    return bad_request(exc.message)
 
 
 def _admin_pass(spec: dict[str, Any]) -> str:
@@ -357,15 +358,15 @@ def create_server(req: Req) -> Response:
     spec = req.body().get("server")
     if not isinstance(spec, dict):
         raise bad_request("The request body needs a 'server' object.")
-    run = _run_request(req, spec)
-    _check_fits(req, run)
+    create = _server_create(spec)
+    run = create.launch
     admin_pass = _admin_pass(spec)
     try:
-        launched = req.cloud.run_instances(req.ctx, run)
+        launched = req.cloud.create_server(req.ctx, create)
     except CloudError as exc:
         if exc.kind in ("quota", "capacity"):
             raise
-        raise bad_request(exc.message) from exc
+        raise _create_fault(exc, run.image_id) from exc
     if spec.get("return_reservation_id"):
         return json_response({"reservation_id": launched.reservation_id}, 202)
     first = launched.instances[0]

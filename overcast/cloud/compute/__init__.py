@@ -32,6 +32,7 @@ from overcast.cloud.compute.launch import (
     Networking,
     NetworkRequest,
     RunRequest,
+    ServerCreate,
     quotas,
 )
 from overcast.cloud.compute.launch_template_data import merge
@@ -48,9 +49,9 @@ from overcast.cloud.compute.start_checks import StartChecks
 __all__ = [
     "AttributeChange", "Burst", "Catalog", "DEFAULT_ROOT_DEVICE", "HOST_DRIVERS", "Hosts",
     "HyperVHosts", "InstanceFacts", "InstanceMetadata", "InstanceOptions", "InstanceView",
-    "Instances", "KEEP", "KeyPairs", "LaunchTemplate", "LaunchTemplates", "Launched", "Launcher",
-    "MetadataOptions", "NetworkRequest", "Networking", "NewTarget", "RunRequest", "SnapshotJob",
-    "SnapshotRequest", "Snapshots", "StartChecks", "StateChange", "TargetChange", "TemplateRef",
-    "VersionView", "WrittenImage", "check_shutdown_behavior", "merge", "private_dns_name",
-    "quotas",
+    "Instances", "KEEP", "KeyPairs", "LaunchTemplate", "LaunchTemplates", "Launched",
+    "Launcher", "MetadataOptions", "NetworkRequest", "Networking", "NewTarget", "RunRequest",
+    "ServerCreate", "SnapshotJob", "SnapshotRequest", "Snapshots", "StartChecks",
+    "StateChange", "TargetChange", "TemplateRef", "VersionView", "WrittenImage",
+    "check_shutdown_behavior", "merge", "private_dns_name", "quotas",
 ]

@@ -229,6 +229,16 @@ class Instances:
             self._add_groups(ctx, chunk)
         return chunk, next_token
 
+    def by_uuid(self, ctx: Context, uuid: str) -> InstanceView | None:
+        """One of the project's instances by its OpenStack UUID, with its tags and groups."""
+        with self.db.read() as s:
+            row = s.scalar(select(Instance).where(Instance.project_id == ctx.project_id,
+                                                  Instance.uuid == uuid))
+            if row is None:
+                return None
+            extras = self._extras(s, ctx, [row], by_group=True)
+        return self._matching(ctx, [row], extras, [])[0]
+
     @staticmethod
     def _extras(s: Session, ctx: Context, rows: Sequence[Instance], by_group: bool) -> Extras:
         """The rows' tags, and their security groups if a filter needs them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, case, func, select
@@ -22,10 +22,17 @@ from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, 
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, InstanceType, Project
-from overcast.db.models_network import SecurityGroup, Subnet
+from overcast.db.models_network import SecurityGroup, Subnet, Vpc
 from overcast.db.models_openstack import GlanceImage
 from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
-from overcast.errors import DryRunOk, InsufficientCapacity, QuotaExceeded, invalid
+from overcast.errors import (
+    DryRunOk,
+    InsufficientCapacity,
+    NotFound,
+    QuotaExceeded,
+    TooSmallForImage,
+    invalid,
+)
 from overcast.identity.context import Context
 from overcast.ids import new_id, new_mac, new_uuid
 from overcast.lifecycle import HOLDS_CPU, State, log_transition
@@ -46,6 +53,8 @@ _PROJECT_USAGE = select(  # counted in SQL, not row by row
     Instance.project_id == bindparam("project"),
     Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))
 _IMAGE_PROPERTIES = select(GlanceImage.properties).where(
+    GlanceImage.image_id == bindparam("image"))
+_IMAGE_MINIMUMS = select(GlanceImage.min_ram, GlanceImage.min_disk).where(
     GlanceImage.image_id == bindparam("image"))
 
 
@@ -74,6 +83,16 @@ class RunRequest:
     dry_run: bool = False
     network: NetworkRequest = field(default_factory=NetworkRequest)
     options: InstanceOptions = field(default_factory=InstanceOptions)
+
+
+@dataclass(frozen=True)
+class ServerCreate:
+    """Nova's server create as the service layer takes it: a launch whose image_id names the
+    image as Nova does (Glance UUID or AMI ID), and the networks (VPC IDs) it names, which
+    must be the project's. Checked with the launch, in its one transaction."""
+
+    launch: RunRequest
+    network_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,32 @@ def wanted_driver(s: Session, image_id: str) -> str | None:
     return HYPERVISOR_TYPES.get(str(wanted).lower()) if wanted else None
 
 
+def check_fits(s: Session, image_id: str, itype: InstanceType) -> None:
+    """The instance type must be as large as the image asks (Glance's min_ram, min_disk)."""
+    minimums = s.execute(_IMAGE_MINIMUMS, {"image": image_id}).first()
+    if minimums is None:
+        return
+    if itype.memory_mib < minimums.min_ram:
+        raise TooSmallForImage(
+            "InvalidParameterValue", f"The instance type '{itype.name}' has {itype.memory_mib} "
+            f"MiB of memory; the image '{image_id}' needs at least {minimums.min_ram} MiB.",
+            subject="memory")
+    if itype.disk_gib < minimums.min_disk:
+        raise TooSmallForImage(
+            "InvalidParameterValue", f"The instance type '{itype.name}' has a {itype.disk_gib} "
+            f"GiB disk; the image '{image_id}' needs at least {minimums.min_disk} GiB.",
+            subject="disk")
+
+
+def _check_networks(s: Session, ctx: Context, vpc_ids: tuple[str, ...]) -> None:
+    mine = set(s.scalars(select(Vpc.id).where(Vpc.project_id == ctx.project_id,
+                                             Vpc.id.in_(vpc_ids)))) if vpc_ids else set()
+    for vpc_id in vpc_ids:
+        if vpc_id not in mine:
+            raise NotFound("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist",
+                           subject=vpc_id)
+
+
 def _driver_for(itype: InstanceType, image_wants: str | None) -> str | None:
     """The driver whose hosts may run the launch: the instance type's or the image's."""
     if itype.driver and image_wants and itype.driver != image_wants:
@@ -158,12 +203,18 @@ class Launcher:
         self.networking = networking
 
     def run(self, ctx: Context, req: RunRequest) -> Launched:
+        return self._launch(ctx, req, None)
+
+    def create_server(self, ctx: Context, server: ServerCreate) -> Launched:
+        return self._launch(ctx, server.launch, server)
+
+    def _launch(self, ctx: Context, req: RunRequest, server: ServerCreate | None) -> Launched:
         _check_counts(req)
         tagsvc.validate(req.tags)
         default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
         digest = request_digest(req)
         try:
-            return self._run(ctx, req, default_vpc, digest)
+            return self._run(ctx, req, default_vpc, digest, server)
         except IntegrityError:  # a twin with the same token committed first: answer its launch
             if not req.client_token:
                 raise
@@ -173,10 +224,16 @@ class Launcher:
                 raise
             return Launched(earlier[0].reservation_id, earlier)
 
-    def _run(self, ctx: Context, req: RunRequest, default_vpc: str, digest: str) -> Launched:
+    def _run(self, ctx: Context, req: RunRequest, default_vpc: str, digest: str,
+             server: ServerCreate | None = None) -> Launched:
         with self.db.session() as s:  # one transaction: checks, placement and the rows
-            self.images.launchable(s, ctx, req.image_id)
+            if server is None:
+                self.images.launchable(s, ctx, req.image_id)
+            else:
+                req = replace(req, image_id=self.images.launchable_ref(s, ctx, req.image_id))
+                _check_networks(s, ctx, server.network_ids)
             itype = self.catalog.instance_type(req.instance_type, s)
+            check_fits(s, req.image_id, itype)
             if req.key_name is not None:
                 self.keypairs.get(ctx, req.key_name, s)
             if req.availability_zone and req.availability_zone not in \

@@ -30,9 +30,9 @@ from overcast.cloud.images.store import ImageStore
 from overcast.cloud.images.uploads import ImageUploads, NewImage
 
 __all__ = [
-    "ensure_builtin_image",
     "CLOUD_ACCOUNT", "DescribeRequest", "GIB", "ImageFiles", "ImageMembers", "ImageQuotas",
     "ImageStore", "ImageUploads", "ImageView", "Images", "Metadefs", "Namespace", "NewImage",
     "PermissionChange", "RESOURCE_TYPES", "RegisterRequest", "check_image_id", "check_name",
-    "check_namespace_name", "creation_date", "image_limits", "owner_alias", "volume_size",
+    "check_namespace_name", "creation_date", "ensure_builtin_image", "image_limits",
+    "owner_alias", "volume_size",
 ]

@@ -33,6 +33,7 @@ from overcast.cloud.network.vpcs import (
 __all__ = [
     "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
     "DHCP_OPTIONS_ID", "ElasticIps", "GroupSource", "GroupView", "InterfaceView",
-    "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "SecurityGroups", "SubnetView",
-    "VpcAttributes", "VpcChanges", "VpcView", "Vpcs", "check_allocation_ids", "forget_instance",
+    "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "SecurityGroups",
+    "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs", "check_allocation_ids",
+    "forget_instance",
 ]
