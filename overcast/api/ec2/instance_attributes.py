@@ -10,9 +10,9 @@ from typing import Any
 from overcast.api.ec2.dispatch import Call, action, dry_run_check
 from overcast.api.ec2.instances import block_device_mappings, metadata_options
 from overcast.api.ec2.run_options import metadata_request
+from overcast.clock import utcnow
 from overcast.cloud import filters as flt
 from overcast.cloud.compute import AttributeChange, check_shutdown_behavior
-from overcast.db import utcnow
 from overcast.db.models import Instance
 from overcast.errors import InvalidParameter, invalid
 from overcast.lifecycle import State

@@ -17,6 +17,7 @@ from overcast.api.ec2.dispatch import (
     tags_for,
 )
 from overcast.api.ec2.run_options import instance_options, network_request
+from overcast.clock import as_utc, utcnow
 from overcast.cloud import filters as flt
 from overcast.cloud.compute import (
     DEFAULT_ROOT_DEVICE,
@@ -27,7 +28,6 @@ from overcast.cloud.compute import (
     merge,
     private_dns_name,
 )
-from overcast.db import as_utc, utcnow
 from overcast.db.models import Instance
 from overcast.errors import invalid
 from overcast.ids import check_instance_ids, primary_interface_id, root_volume_id

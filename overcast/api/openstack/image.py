@@ -25,9 +25,9 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.clock import as_utc
 from overcast.cloud.images import DescribeRequest, ImageView, NewImage
 from overcast.cloud.service import Cloud
-from overcast.db import as_utc
 from overcast.db.models_openstack import GlanceImage
 
 router = Router()

@@ -16,8 +16,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.clock import as_utc
 from overcast.cloud.images import ImageView
-from overcast.db import as_utc
 from overcast.db.models_openstack import ImageMember
 
 router = Router()

@@ -21,8 +21,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.clock import as_utc, utcnow
 from overcast.cloud.images import RESOURCE_TYPES, Namespace, check_namespace_name
-from overcast.db import as_utc, utcnow
 
 router = Router()
 V2 = f"{IMAGE}/v2"

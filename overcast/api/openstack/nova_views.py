@@ -10,7 +10,7 @@ from typing import Any
 
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.wsgi import iso
-from overcast.db import as_utc
+from overcast.clock import as_utc
 from overcast.db.models import Instance, InstanceType, KeyPair
 from overcast.lifecycle import State
 

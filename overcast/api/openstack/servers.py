@@ -25,10 +25,10 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.clock import as_utc
 from overcast.cloud.compute import NetworkRequest, RunRequest, ServerCreate
 from overcast.cloud.filters import Tagged
 from overcast.cloud.images import DescribeRequest, ImageView
-from overcast.db import as_utc
 from overcast.db.models import Instance
 from overcast.errors import CloudError, TooSmallForImage
 from overcast.lifecycle import State
