@@ -26,10 +26,9 @@ from overcast.api.openstack.wsgi import (
     no_content,
 )
 from overcast.clock import as_utc
-from overcast.cloud.compute import NetworkRequest, RunRequest, ServerCreate
+from overcast.cloud.compute import InstanceRecord, NetworkRequest, RunRequest, ServerCreate
 from overcast.cloud.filters import Tagged
 from overcast.cloud.images import DescribeRequest, ImageView
-from overcast.db.models import Instance
 from overcast.errors import CloudError, TooSmallForImage
 from overcast.lifecycle import State
 
@@ -41,7 +40,7 @@ _UUID = re.compile(r"^[0-9a-fA-F-]{32,36}$")
 
 # finding ----------------------------------------------------------------------------------
 
-def visible(tagged: Tagged[Instance]) -> bool:
+def visible(tagged: Tagged[InstanceRecord]) -> bool:
     """Live servers, and failed ones (ERROR) until the user deletes them."""
     row = tagged.item
     if row.state != State.TERMINATED:
@@ -49,12 +48,12 @@ def visible(tagged: Tagged[Instance]) -> bool:
     return views.failed(row) and views.DELETED_TAG not in tagged.tags
 
 
-def all_servers(req: Req) -> list[Tagged[Instance]]:
+def all_servers(req: Req) -> list[Tagged[InstanceRecord]]:
     items, _ = req.cloud.instances.describe(req.ctx, [], [])
     return list(items)
 
 
-def find_server(req: Req, server_id: str) -> Tagged[Instance]:
+def find_server(req: Req, server_id: str) -> Tagged[InstanceRecord]:
     tagged = req.cloud.instances.by_uuid(req.ctx, server_id)
     if tagged is None or not visible(tagged):
         raise Fault(404, f"Instance {server_id} could not be found.")
@@ -76,7 +75,7 @@ def network_names(req: Req) -> dict[str, str]:
     return {t.item.vpc.id: network_name(t.item, t.tags) for t in found}
 
 
-def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str],
+def view_for(req: Req, tagged: Tagged[InstanceRecord], uuids: dict[str, str],
              networks: dict[str, str] | None = None) -> views.ServerView:
     names = networks if networks is not None else network_names(req)
     return views.ServerView(req.host_url, tagged.item.user_id or req.ctx.user_id,
@@ -84,13 +83,13 @@ def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str],
                             names.get(tagged.item.vpc_id or "", "default"), tagged.tags)
 
 
-def groups_of(tagged: Tagged[Instance]) -> list[str]:
+def groups_of(tagged: Tagged[InstanceRecord]) -> list[str]:
     return [name for _gid, name in getattr(tagged, "groups", [])]
 
 
 # listing --------------------------------------------------------------------------------------
 
-def _matches(tagged: Tagged[Instance], query: Any, uuids: dict[str, str]) -> bool:
+def _matches(tagged: Tagged[InstanceRecord], query: Any, uuids: dict[str, str]) -> bool:
     row = tagged.item
     name = query.get("name")
     if name:
@@ -117,7 +116,7 @@ def _matches(tagged: Tagged[Instance], query: Any, uuids: dict[str, str]) -> boo
     return not (ip and not re.search(re.escape(ip), row.private_ip or ""))
 
 
-def _listed(req: Req) -> tuple[list[Tagged[Instance]], dict[str, str]]:
+def _listed(req: Req) -> tuple[list[Tagged[InstanceRecord]], dict[str, str]]:
     query = req.query
     uuids = image_uuids(req)
     since = query.get("changes-since")
@@ -135,7 +134,7 @@ def _listed(req: Req) -> tuple[list[Tagged[Instance]], dict[str, str]]:
     return items, uuids
 
 
-def _changed_since(row: Instance, since: str) -> bool:
+def _changed_since(row: InstanceRecord, since: str) -> bool:
     from datetime import UTC, datetime
 
     try:
@@ -147,7 +146,7 @@ def _changed_since(row: Instance, since: str) -> bool:
     return (row.updated_at or 0) >= moment.timestamp()
 
 
-def _page(req: Req, items: list[Tagged[Instance]], path: str) -> tuple[list, list]:
+def _page(req: Req, items: list[Tagged[InstanceRecord]], path: str) -> tuple[list, list]:
     limit = int_arg(req.query.get("limit"), "limit")
     if limit is None or len(items) <= limit:
         return items, []
@@ -414,7 +413,7 @@ def _metadata_response(req: Req, instance_id: str) -> Response:
     return json_response({"metadata": views.metadata_of(tagged.tags)})
 
 
-def find_server_by_instance(req: Req, instance_id: str) -> Tagged[Instance]:
+def find_server_by_instance(req: Req, instance_id: str) -> Tagged[InstanceRecord]:
     items, _ = req.cloud.instances.describe(req.ctx, [instance_id], [])
     return items[0]
 

@@ -43,10 +43,12 @@ from overcast.cloud.compute.launch_templates import (
     VersionView,
 )
 from overcast.cloud.compute.metadata import InstanceFacts, InstanceMetadata
+from overcast.cloud.compute.records import InstanceRecord, InstanceTypeRecord, KeyPairRecord
 from overcast.cloud.compute.snapshots import SnapshotJob, SnapshotRequest, Snapshots, WrittenImage
 from overcast.cloud.compute.start_checks import StartChecks
 
 __all__ = [
+    "InstanceRecord", "InstanceTypeRecord", "KeyPairRecord",
     "AttributeChange", "Burst", "Catalog", "DEFAULT_ROOT_DEVICE", "HOST_DRIVERS", "Hosts",
     "HyperVHosts", "InstanceFacts", "InstanceMetadata", "InstanceOptions", "InstanceView",
     "Instances", "KEEP", "KeyPairs", "LaunchTemplate", "LaunchTemplates", "Launched",

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from overcast.cloud import filters as flt
+from overcast.cloud.compute.records import InstanceRecord
 from overcast.db import as_utc
-from overcast.db.models import Instance
 from overcast.ids import primary_interface_id, root_volume_id
 from overcast.lifecycle import STATE_CODES, State
 
 
-def private_dns_name(row: Instance) -> str:
+def private_dns_name(row: InstanceRecord) -> str:
     return f"ip-{row.private_ip.replace('.', '-')}.ec2.internal" if row.private_ip else ""
 
 
@@ -27,7 +27,7 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _iso(row: Instance) -> str:
+def _iso(row: InstanceRecord) -> str:
     return as_utc(row.launch_time).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 

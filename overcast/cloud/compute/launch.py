@@ -17,6 +17,7 @@ from overcast.cloud.compute.hosts import Hosts, local_hosts
 from overcast.cloud.compute.instances import InstanceOptions
 from overcast.cloud.compute.keypairs import KeyPairs
 from overcast.cloud.compute.launch_tokens import earlier_launch, request_digest
+from overcast.cloud.compute.records import InstanceRecord
 from overcast.cloud.images import Images
 from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
 from overcast.config import Settings
@@ -98,8 +99,12 @@ class ServerCreate:
 @dataclass(frozen=True)
 class Launched:
     reservation_id: str
-    instances: list[Instance]
+    instances: list[InstanceRecord]
     groups: list[tuple[str, str]] | None = None  # (ID, name) each instance has; None: ask
+
+
+def _records(rows: list[Instance]) -> list[InstanceRecord]:
+    return [InstanceRecord.of(r) for r in rows]
 
 
 def _check_counts(req: RunRequest) -> None:
@@ -222,7 +227,7 @@ class Launcher:
                 earlier = earlier_launch(s, ctx.project_id, req.client_token, digest)
             if not earlier:
                 raise
-            return Launched(earlier[0].reservation_id, earlier)
+            return Launched(earlier[0].reservation_id, _records(earlier))
 
     def _run(self, ctx: Context, req: RunRequest, default_vpc: str, digest: str,
              server: ServerCreate | None = None) -> Launched:
@@ -243,16 +248,17 @@ class Launcher:
             if req.dry_run:
                 raise DryRunOk()
             if earlier := self._by_token(s, ctx, req, digest):
-                return Launched(earlier[0].reservation_id, earlier)
+                return Launched(earlier[0].reservation_id, _records(earlier))
             count = self._allowed_count(s, ctx, req, itype)  # holds the project's lock
             if earlier := self._by_token(s, ctx, req, digest):  # committed while we waited
-                return Launched(earlier[0].reservation_id, earlier)
+                return Launched(earlier[0].reservation_id, _records(earlier))
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
         for row in rows:
             log_transition(row.id, ctx.project_id, None, State.PENDING, "user: launch")
-        return Launched(rows[0].reservation_id, rows, [(g.id, g.name) for g in where.groups])
+        return Launched(rows[0].reservation_id, _records(rows),
+                        [(g.id, g.name) for g in where.groups])
 
     def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:
         net = req.network

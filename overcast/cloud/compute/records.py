@@ -4,17 +4,30 @@ loads, nothing can be changed behind the service layer's back)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from overcast.clock import as_utc
 from overcast.db.models import Instance, InstanceType, KeyPair
 
 
-def _copied(cls: Any, row: object) -> dict[str, Any]:
-    values = {f.name: getattr(row, f.name) for f in fields(cls)}
-    return {k: as_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
+@cache
+def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A record class's field names, and those holding datetimes."""
+    names = tuple(f.name for f in fields(cls))
+    return names, tuple(f.name for f in fields(cls) if "datetime" in str(f.type))
+
+
+def _copied(cls: type, row: object) -> dict[str, Any]:
+    names, times = _names(cls)
+    values = {name: getattr(row, name) for name in names}
+    for name in times:
+        if values[name] is not None:
+            values[name] = as_utc(values[name])
+    return values
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,21 @@ class InstanceRecord:
     @classmethod
     def of(cls, row: Instance) -> InstanceRecord:
         return cls(**_copied(cls, row))
+
+    @classmethod
+    def of_columns(cls, values: Sequence[Any]) -> InstanceRecord:
+        """From a row of INSTANCE_COLUMNS (no ORM object made: the fast way for many)."""
+        fixed = list(values)
+        for index in _INSTANCE_TIMES:
+            if fixed[index] is not None:
+                fixed[index] = as_utc(fixed[index])
+        return cls(*fixed)
+
+
+# the instances table's columns, in InstanceRecord's field order
+INSTANCE_COLUMNS = tuple(Instance.__table__.columns[f.name] for f in fields(InstanceRecord))
+_INSTANCE_TIMES = tuple(i for i, f in enumerate(fields(InstanceRecord))
+                        if f.name in ("launch_time", "terminated_at"))
 
 
 @dataclass(frozen=True)
