@@ -29,8 +29,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.cloud.compute import InstanceTypeRecord
 from overcast.cloud.service import Cloud
-from overcast.db.models import InstanceType
 
 router = Router()
 V21 = f"{COMPUTE}/v2.1"
@@ -89,7 +89,7 @@ def _public_filter(value: str | None) -> None:
     raise bad_request(f"Invalid is_public filter [{value[:32]}]")
 
 
-def _flavors(req: Req) -> tuple[list[InstanceType], list[dict[str, str]]]:
+def _flavors(req: Req) -> tuple[list[InstanceTypeRecord], list[dict[str, str]]]:
     query = req.query
     _public_filter(query.get("is_public"))
     min_disk = int_arg(query.get("minDisk"), "minDisk") or 0
@@ -139,7 +139,7 @@ def list_flavors_detail(req: Req) -> Response:
     return json_response(body)
 
 
-def _flavor(req: Req, flavor_id: str) -> InstanceType:
+def _flavor(req: Req, flavor_id: str) -> InstanceTypeRecord:
     found = req.cloud.catalog.instance_types().get(flavor_id)
     if found is None:
         raise Fault(404, f"Flavor {flavor_id} could not be found.")
