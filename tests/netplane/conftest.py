@@ -94,10 +94,11 @@ class Plane:
     guests: list[Guest] = field(default_factory=list)
     servers: list[subprocess.Popen] = field(default_factory=list)
     groups: dict[str, SecurityGroupSpec] = field(default_factory=dict)
+    underlay_ip: str | None = None
 
     @property
     def netns(self) -> str:
-        return names.namespace(self.vpc_id)
+        return names.namespace(self.vpc_id, self.driver.netns_prefix)
 
     def guest(self, host: int, groups: tuple[str, ...] = (), configure: bool = True) -> Guest:
         tag = uuid.uuid4().hex[:8]
@@ -122,7 +123,7 @@ class Plane:
         return spec if not changes else VpcSpec(**{**spec.__dict__, **changes})
 
     def apply(self, **changes: object) -> ApplyResult:
-        return self.driver.apply(DesiredNetwork((self.vpc(**changes),)))
+        return self.driver.apply(DesiredNetwork((self.vpc(**changes),), self.underlay_ip))
 
     def group(self, group_id: str, ingress: tuple[Rule, ...] = (),
               egress: tuple[Rule, ...] = (anywhere(),)) -> None:

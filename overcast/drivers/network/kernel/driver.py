@@ -19,17 +19,20 @@ from overcast.drivers.network.spec import DesiredNetwork, VpcSpec
 class KernelNetwork:
     name = "kernel"
 
-    def __init__(self, state_dir: Path, underlay_netns: str | None = None) -> None:
-        """`underlay_netns`: where VXLAN devices are made (None: the host's own namespace)."""
+    def __init__(self, state_dir: Path, underlay_netns: str | None = None,
+                 netns_prefix: str = names.NETNS_PREFIX) -> None:
+        """`underlay_netns`: where VXLAN devices are made (None: the host's own namespace);
+        `netns_prefix`: of the VPC namespaces' names (tests run two "hosts" on one machine)."""
         self.state_dir = state_dir
         self.underlay_netns = underlay_netns
+        self.netns_prefix = netns_prefix
 
     def apply(self, desired: DesiredNetwork) -> ApplyResult:
         for vpc in desired.vpcs:
             checks.vpc(vpc)
         if desired.underlay_ip:
             checks.address(desired.underlay_ip)
-        wanted = {names.namespace(vpc.id) for vpc in desired.vpcs}
+        wanted = {names.namespace(vpc.id, self.netns_prefix) for vpc in desired.vpcs}
         for netns in sorted(self.recorded() - wanted):
             self._remove(netns)
         pending: list[str] = []
@@ -46,10 +49,10 @@ class KernelNetwork:
         if not self.state_dir.is_dir():
             return set()
         return {p.name for p in self.state_dir.iterdir()
-                if p.is_dir() and p.name.startswith(names.NETNS_PREFIX)}
+                if p.is_dir() and p.name.startswith(self.netns_prefix)}
 
     def _converge(self, vpc: VpcSpec, underlay_ip: str | None) -> list[str]:
-        netns = names.namespace(vpc.id)
+        netns = names.namespace(vpc.id, self.netns_prefix)
         home = self.state_dir / netns
         home.mkdir(parents=True, exist_ok=True)  # recorded before anything is made
         links.ensure_namespace(netns)

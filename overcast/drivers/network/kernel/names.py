@@ -12,12 +12,12 @@ VXLAN_DEVICE = "vx0"  # inside the VPC's namespace
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,14}$")  # no dots: sysctl keys
 
 
-def namespace(vpc_id: str) -> str:
+def namespace(vpc_id: str, prefix: str = NETNS_PREFIX) -> str:
     """The namespace that routes a VPC: ocv-<the hex of its ID>."""
     suffix = vpc_id.removeprefix("vpc-")
     if not re.fullmatch(r"[0-9a-z]{1,40}", suffix):
         raise NetworkError(f"not a VPC ID: {vpc_id!r}")
-    return NETNS_PREFIX + suffix
+    return prefix + suffix
 
 
 def check_device(name: str) -> str:
