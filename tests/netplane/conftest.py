@@ -36,12 +36,14 @@ SUBNET = SubnetSpec("subnet-test", "10.77.0.0/20", "10.77.0.1")
 DOMAIN = "test-1.compute.internal"
 TOOLS = ("ip", "nft", "dnsmasq", "busybox", "sysctl")
 
-if os.geteuid() != 0:
-    pytest.skip("data-plane tests need root (network namespaces, nftables)",
-                allow_module_level=True)
-if missing := [tool for tool in TOOLS if shutil.which(tool) is None]:
-    pytest.skip(f"data-plane tests need {', '.join(missing)} (scripts/install-deps --test)",
-                allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def _needs_root_and_tools() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("data-plane tests need root (network namespaces, nftables)")
+    if missing := [tool for tool in TOOLS if shutil.which(tool) is None]:
+        pytest.skip(f"data-plane tests need {', '.join(missing)} (scripts/install-deps)")
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
