@@ -56,7 +56,7 @@ def nft(netns: str, script: str) -> None:
 
 
 def nft_json(netns: str, *args: str) -> list[dict[str, Any]]:
-    out = run(in_netns(netns, ["nft", "-j", *args]), check=False).strip()
+    out = run(in_netns(netns, ["nft", "-j", *args])).strip()
     if not out:
         return []
     items: list[dict[str, Any]] = json.loads(out).get("nftables", [])

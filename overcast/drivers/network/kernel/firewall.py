@@ -68,8 +68,9 @@ def render_arp(vpc: VpcSpec) -> list[NftObject]:
 
 
 def _base_chains(vpc: VpcSpec, vxlan: bool) -> list[NftObject]:
-    guard, egress, ingress = [], ["ct state established,related accept", "ct state invalid drop"], \
-        ["ct state established,related accept"]
+    guard: list[str] = []
+    egress = ["ct state established,related accept", "ct state invalid drop"]
+    ingress = ["ct state established,related accept"]
     for port in vpc.ports:
         dev, chain = _quoted(names.check_device(port.device)), _port_chain(port)
         guard.append(f"iifname {dev} jump {chain}_guard")

@@ -15,6 +15,7 @@ from overcast.drivers.network.kernel import commands, names
 from overcast.drivers.network.spec import VpcSpec
 
 VXLAN_PORT = "4789"
+MOVABLE_KINDS = ("tun", "veth")
 
 
 def ensure_namespace(netns: str) -> None:
@@ -35,7 +36,9 @@ def converge_ports(netns: str, vpc: VpcSpec) -> list[str]:
     """Bring each port's device into the namespace and route it; the IDs of ports whose
     device does not exist yet."""
     present = {link["ifname"] for link in commands.ip_json(netns, "link", "show")}
-    outside = {link["ifname"] for link in commands.ip_json(None, "link", "show")}
+    # only a tap or veth is ever taken from the host: never one of its real interfaces
+    outside = {link["ifname"] for link in commands.ip_json(None, "-d", "link", "show")
+               if link.get("linkinfo", {}).get("info_kind") in MOVABLE_KINDS}
     pending, lines, settings = [], [], {}
     for port in vpc.ports:
         device = names.check_device(port.device)

@@ -35,9 +35,10 @@ def converge(netns: str, family: str, table: str, objects: list[NftObject]) -> b
 
 def existing(netns: str, family: str, table: str) -> Existing | None:
     """What the table holds now; None when there is no such table."""
-    items = commands.nft_json(netns, "list", "table", family, table)
-    if not any("table" in item for item in items):
+    tables = commands.nft_json(netns, "list", "tables", family)
+    if not any(item.get("table", {}).get("name") == table for item in tables):
         return None
+    items = commands.nft_json(netns, "list", "table", family, table)
     found = Existing()
     for item in items:
         if "chain" in item:
