@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from overcast.agent.store import AgentStore
-from overcast.cloud.snapshots import SnapshotJob
+from overcast.cloud.compute import SnapshotJob
 from overcast.db.models import Instance
 from overcast.drivers.base import (
     Driver,

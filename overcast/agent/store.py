@@ -15,8 +15,8 @@ from typing import Protocol, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
-from overcast.cloud.snapshots import SnapshotJob, WrittenImage
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
 from overcast.images.importer import digests

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
-from overcast.cloud.image_quotas import GIB, image_limits
-from overcast.cloud.launch import quotas
+from overcast.cloud.compute import quotas
+from overcast.cloud.images import GIB, image_limits
 from overcast.identity.access_keys import ACTIVE, INACTIVE
 
 

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-from overcast.cloud.addresses import Addresses
-from overcast.cloud.burst import Burst
-from overcast.cloud.catalog import Catalog
-from overcast.cloud.eip_associations import Associations
-from overcast.cloud.elastic_ips import ElasticIps
-from overcast.cloud.hosts import Hosts
-from overcast.cloud.image_members import ImageMembers
-from overcast.cloud.image_quotas import ImageQuotas
-from overcast.cloud.image_store import ImageStore
-from overcast.cloud.image_uploads import ImageUploads
-from overcast.cloud.images import Images
-from overcast.cloud.instances import Instances
-from overcast.cloud.keypairs import KeyPairs
-from overcast.cloud.launch import Launched, Launcher, Networking, RunRequest
-from overcast.cloud.launch_templates import LaunchTemplates
-from overcast.cloud.metadata import InstanceMetadata
-from overcast.cloud.metadefs import Metadefs
-from overcast.cloud.network_interfaces import NetworkInterfaces
-from overcast.cloud.root_volumes import RootVolumes
-from overcast.cloud.security_groups import SecurityGroups
-from overcast.cloud.snapshots import Snapshots
-from overcast.cloud.start_checks import StartChecks
+from overcast.cloud.compute import (
+    Burst,
+    Catalog,
+    Hosts,
+    InstanceMetadata,
+    Instances,
+    KeyPairs,
+    Launched,
+    Launcher,
+    LaunchTemplates,
+    Networking,
+    RunRequest,
+    ServerCreate,
+    Snapshots,
+    StartChecks,
+)
+from overcast.cloud.images import (
+    ImageMembers,
+    ImageQuotas,
+    Images,
+    ImageStore,
+    ImageUploads,
+    Metadefs,
+)
+from overcast.cloud.network import (
+    Addresses,
+    Associations,
+    ElasticIps,
+    NetworkInterfaces,
+    SecurityGroups,
+    VpcAttributes,
+    VpcChanges,
+    Vpcs,
+)
+from overcast.cloud.storage import RootVolumes
 from overcast.cloud.tags import Tags
-from overcast.cloud.vpc_attributes import VpcAttributes
-from overcast.cloud.vpc_changes import VpcChanges
-from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
 from overcast.db.models_network import NetworkInterface, Subnet, Vpc
@@ -105,5 +115,11 @@ class Cloud:
 
     def run_instances(self, ctx: Context, req: RunRequest) -> Launched:
         launched = self.launcher.run(ctx, req)
+        self.instances.changed.set()
+        return launched
+
+    def create_server(self, ctx: Context, req: ServerCreate) -> Launched:
+        """Nova's server create: every check and the launch in one transaction."""
+        launched = self.launcher.create_server(ctx, req)
         self.instances.changed.set()
         return launched

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
+from overcast.clock import as_utc
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.db import as_utc
 from overcast.db.models import KeyPair
 from overcast.errors import InvalidParameter
 

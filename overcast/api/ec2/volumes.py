@@ -10,7 +10,12 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, required, tag_list
 from overcast.cloud import filters as flt
-from overcast.cloud.root_volumes import VOLUME_IOPS, VOLUME_THROUGHPUT, VOLUME_TYPE, RootVolume
+from overcast.cloud.storage import (
+    VOLUME_IOPS,
+    VOLUME_THROUGHPUT,
+    VOLUME_TYPE,
+    RootVolume,
+)
 from overcast.errors import Conflict, InvalidParameter, NotFound
 from overcast.lifecycle import State
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.wsgi import iso
-from overcast.db import as_utc
-from overcast.db.models import Instance, InstanceType, KeyPair
+from overcast.clock import as_utc
+from overcast.cloud.compute import InstanceRecord
+from overcast.db.models import InstanceType, KeyPair
 from overcast.lifecycle import State
 
 NAME_TAG = "Name"  # Nova's server name is the EC2 Name tag
@@ -25,7 +26,7 @@ def reserved(key: str) -> bool:
     return key in (NAME_TAG, DELETED_TAG) or key in ACCESS_TAGS.values()
 
 
-def failed(row: Instance) -> bool:
+def failed(row: InstanceRecord) -> bool:
     """An instance the cloud could not launch (or lost): Nova's ERROR."""
     return row.state == State.TERMINATED and row.state_reason_code.startswith("Server.")
 
@@ -38,7 +39,7 @@ class NovaState:
     power_state: int  # 0 NOSTATE, 1 RUNNING, 4 SHUTDOWN
 
 
-def nova_state(row: Instance) -> NovaState:
+def nova_state(row: InstanceRecord) -> NovaState:
     state = State(row.state)
     if state == State.PENDING:
         return NovaState("BUILD", "building", "spawning", 0)
@@ -81,7 +82,7 @@ def metadata_of(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if not reserved(k)}
 
 
-def addresses(row: Instance, network_name: str) -> dict[str, list[dict[str, Any]]]:
+def addresses(row: InstanceRecord, network_name: str) -> dict[str, list[dict[str, Any]]]:
     found = []
     if row.private_ip:
         found.append({"version": 4, "addr": row.private_ip, "OS-EXT-IPS:type": "fixed",
@@ -92,18 +93,18 @@ def addresses(row: Instance, network_name: str) -> dict[str, list[dict[str, Any]
     return {network_name: found} if found else {}
 
 
-def host_id(row: Instance) -> str:
+def host_id(row: InstanceRecord) -> str:
     if not row.host_id:
         return ""
     return hashlib.sha224((row.project_id + row.host_id).encode()).hexdigest()
 
 
-def server_summary(row: Instance, view: ServerView) -> dict[str, Any]:
+def server_summary(row: InstanceRecord, view: ServerView) -> dict[str, Any]:
     return {"id": row.uuid, "name": view.tags.get(NAME_TAG, ""),
             "links": server_links(view.host_url, row.uuid)}
 
 
-def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
+def server_common(row: InstanceRecord, view: ServerView) -> dict[str, Any]:
     """The fields every server body has (what PUT answers with)."""
     compute = compute_url(view.host_url)
     image: dict[str, Any] | str = ""
@@ -135,7 +136,7 @@ def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
     return body
 
 
-def server_detail(row: Instance, view: ServerView,
+def server_detail(row: InstanceRecord, view: ServerView,
                   security_groups: list[str] | None = None) -> dict[str, Any]:
     state = nova_state(row)
     launched = None if row.state == State.PENDING else \

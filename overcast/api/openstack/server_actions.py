@@ -20,9 +20,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.cloud.compute import InstanceRecord, SnapshotRequest
 from overcast.cloud.filters import Tagged
-from overcast.cloud.snapshots import SnapshotRequest
-from overcast.db.models import Instance
 from overcast.lifecycle import acts_on
 
 router = Router()
@@ -31,7 +30,7 @@ EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot"}
 MAX_CONSOLE_LINES = 10000
 
 
-def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
+def _change(req: Req, tagged: Tagged[InstanceRecord], action: str) -> Response:
     event = EVENTS[action]
     row = tagged.item
     if not acts_on(row.state, event):
@@ -42,14 +41,14 @@ def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
     return no_content(202)
 
 
-def _reboot(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+def _reboot(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Response:
     if not isinstance(spec, dict) or str(spec.get("type", "")).upper() not in ("SOFT",
                                                                                 "HARD"):
         raise bad_request("reboot needs a type of SOFT or HARD.")
     return _change(req, tagged, "reboot")
 
 
-def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+def _console(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Response:
     length = (spec or {}).get("length") if isinstance(spec, dict) else None
     if length is not None:
         try:
@@ -71,7 +70,7 @@ def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
 MAX_IMAGE_PROPERTIES = 128
 
 
-def _image_request(row: Instance, spec: Any) -> SnapshotRequest:
+def _image_request(row: InstanceRecord, spec: Any) -> SnapshotRequest:
     name = spec.get("name") if isinstance(spec, dict) else None
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise bad_request("createImage needs a name of 1 to 255 characters.")
@@ -84,7 +83,7 @@ def _image_request(row: Instance, spec: Any) -> SnapshotRequest:
     return SnapshotRequest(instance_id=row.id, name=name, properties=metadata)
 
 
-def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+def _create_image(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Response:
     """The image is made by the instance's host; Glance shows it saving, then active. At
     microversion 2.1 the answer is 202 with the image's address in Location."""
     row = tagged.item
@@ -97,7 +96,7 @@ def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
     return Response(b"", status=202, headers={"Location": location})
 
 
-ACTIONS: dict[str, Callable[[Req, Tagged[Instance], Any], Response]] = {
+ACTIONS: dict[str, Callable[[Req, Tagged[InstanceRecord], Any], Response]] = {
     "os-start": lambda req, t, _spec: _change(req, t, "os-start"),
     "os-stop": lambda req, t, _spec: _change(req, t, "os-stop"),
     "reboot": _reboot,

@@ -268,6 +268,6 @@ def iso(value: Any) -> str | None:
     """A datetime as OpenStack writes it: 2026-01-01T00:00:00Z."""
     if value is None:
         return None
-    from overcast.db import as_utc
+    from overcast.clock import as_utc
 
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from overcast.cloud.image_quotas import ImageQuotas
-from overcast.cloud.image_store import ImageStore
+from overcast.cloud.images.quotas import ImageQuotas
+from overcast.cloud.images.store import ImageStore
 from overcast.db import Database, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_openstack import GlanceImage

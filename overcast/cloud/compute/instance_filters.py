@@ -8,23 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from overcast.cloud import filters as flt
+from overcast.cloud.compute.records import InstanceRecord
 from overcast.db import as_utc
-from overcast.db.models import Instance
+from overcast.ids import primary_interface_id, root_volume_id
 from overcast.lifecycle import STATE_CODES, State
 
 
-def private_dns_name(row: Instance) -> str:
+def private_dns_name(row: InstanceRecord) -> str:
     return f"ip-{row.private_ip.replace('.', '-')}.ec2.internal" if row.private_ip else ""
-
-
-def root_volume_id(row: Instance) -> str:
-    """The root EBS volume's ID: fixed for the instance's lifetime, like its interface's."""
-    return "vol-" + row.id.removeprefix("i-")
-
-
-def primary_interface_id(row: Instance) -> str:
-    """The primary network interface's ID: fixed for the instance's lifetime."""
-    return "eni-" + row.id.removeprefix("i-")
 
 
 def _if_volume(pick: Callable[[Any], str]) -> flt.Extractor:
@@ -36,7 +27,7 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _iso(row: Instance) -> str:
+def _iso(row: InstanceRecord) -> str:
     return as_utc(row.launch_time).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
@@ -69,7 +60,7 @@ def _group_names(t: Any) -> list[str]:
 
 NETWORK_INTERFACE_FILTERS: dict[str, flt.Extractor] = {
     "network-interface.network-interface-id":
-        _if_attached(lambda t: primary_interface_id(t.item)),
+        _if_attached(lambda t: primary_interface_id(t.item.id)),
     "network-interface.subnet-id": _if_attached(lambda t: t.item.subnet_id),
     "network-interface.vpc-id": _if_attached(lambda t: t.item.vpc_id),
     "network-interface.availability-zone": _if_attached(lambda t: t.item.availability_zone),
@@ -160,7 +151,7 @@ INSTANCE_FILTERS: dict[str, flt.Extractor] = {
     "root-device-type": _const("ebs"),
     "root-device-name": lambda t: t.root_device,
     "block-device-mapping.device-name": _if_volume(lambda t: t.root_device),
-    "block-device-mapping.volume-id": _if_volume(lambda t: root_volume_id(t.item)),
+    "block-device-mapping.volume-id": _if_volume(lambda t: root_volume_id(t.item.id)),
     "block-device-mapping.status": _if_volume(lambda t: "attached"),
     "block-device-mapping.attach-time": _if_volume(lambda t: _iso(t.item)),
     "block-device-mapping.delete-on-termination": _if_volume(lambda t: "true"),

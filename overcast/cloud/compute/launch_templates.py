@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.launch_template_data import check_data
+from overcast.cloud.compute.launch_template_data import check_data
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Tag
 from overcast.db.models_launch import LaunchTemplate, LaunchTemplateVersion

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.image_quotas import ImageQuotas
-from overcast.cloud.image_store import ImageStore
+from overcast.cloud.images.quotas import ImageQuotas
+from overcast.cloud.images.store import ImageStore
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_images import ImageLaunchPermission
@@ -132,6 +132,8 @@ _VISIBLE_TO_CALLER = and_(
 _ONE = Image.id == bindparam("image")
 _VISIBLE_IMAGE = select(Image).where(_ONE, _VISIBLE_TO_CALLER)
 _VISIBLE_STATE = select(Image.state).where(_ONE, _VISIBLE_TO_CALLER)
+_VISIBLE_BY_UUID = select(Image.id, Image.state).where(Image.uuid == bindparam("uuid"),
+                                                       _VISIBLE_TO_CALLER)
 
 
 def _caller(ctx: Context, image_id: str | None = None) -> dict[str, str | None]:
@@ -289,6 +291,20 @@ class Images:
             raise invalid(f"The image '{image_id}' is {state}, not available.",
                           "InvalidAMIID.Unavailable")
 
+    def launchable_ref(self, s: Session, ctx: Context, ref: str) -> str:
+        """The AMI ID of an image named by AMI ID or Glance UUID (as Nova names them) that
+        the caller may launch now."""
+        if ref.startswith("ami-"):
+            self.launchable(s, ctx, ref)
+            return ref
+        found = s.execute(_VISIBLE_BY_UUID, {**_caller(ctx), "uuid": ref}).first()
+        if found is None:
+            raise not_found([ref])
+        if found.state != "available":
+            raise invalid(f"The image '{ref}' is {found.state}, not available.",
+                          "InvalidAMIID.Unavailable")
+        return str(found.id)
+
     def _owned(self, s: Session, ctx: Context, image_id: str) -> Image:
         """An image the caller may change: its project's own (the cloud's: admins only)."""
         image = self.visible(s, ctx, image_id)
@@ -358,6 +374,14 @@ class Images:
                 shared.setdefault(perm.image_id, []).append(perm.account_id)
         return [ImageView(image, tags.get(image.id, {}), account or CLOUD_ACCOUNT,
                           sorted(shared.get(image.id, []))) for image, account in rows]
+
+    def by_uuid(self, ctx: Context, uuid: str) -> ImageView | None:
+        """An image the caller can see, by its Glance UUID."""
+        with self.db.read() as s:
+            image_id = s.scalar(select(Image.id).where(Image.uuid == uuid, _VISIBLE_TO_CALLER),
+                                _caller(ctx))
+            views = self._views(s, ctx, [image_id]) if image_id else []
+        return views[0] if views else None
 
     def describe_all(self) -> list[ImageView]:
         """Every registered image of every project (the host admin's listing)."""

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, case, func, select
@@ -13,29 +12,35 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.addresses import Addresses
-from overcast.cloud.catalog import Catalog
-from overcast.cloud.hosts import Hosts, local_hosts
+from overcast.cloud.compute.catalog import Catalog
+from overcast.cloud.compute.hosts import Hosts, local_hosts
+from overcast.cloud.compute.instances import InstanceOptions
+from overcast.cloud.compute.keypairs import KeyPairs
+from overcast.cloud.compute.launch_tokens import earlier_launch, request_digest
+from overcast.cloud.compute.records import InstanceRecord
 from overcast.cloud.images import Images
-from overcast.cloud.instances import InstanceOptions
-from overcast.cloud.keypairs import KeyPairs
-from overcast.cloud.launch_tokens import earlier_launch, request_digest
-from overcast.cloud.security_groups import SecurityGroups
-from overcast.cloud.vpcs import DEFAULT_VPC_CIDR, Vpcs
+from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, InstanceType, Project
-from overcast.db.models_network import SecurityGroup, Subnet
+from overcast.db.models_network import SecurityGroup, Subnet, Vpc
 from overcast.db.models_openstack import GlanceImage
 from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
-from overcast.errors import InsufficientCapacity, QuotaExceeded, invalid
+from overcast.errors import (
+    DryRunOk,
+    InsufficientCapacity,
+    NotFound,
+    QuotaExceeded,
+    TooSmallForImage,
+    invalid,
+)
 from overcast.identity.context import Context
-from overcast.ids import new_id, new_uuid
+from overcast.ids import new_id, new_mac, new_uuid
 from overcast.lifecycle import HOLDS_CPU, State, log_transition
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
 
 if TYPE_CHECKING:
-    from overcast.cloud.burst import Burst
+    from overcast.cloud.compute.burst import Burst
 
 MAX_USER_DATA = 16 * 1024
 # The default VPC's address space (each zone's default subnet is a /20 inside it).
@@ -49,6 +54,8 @@ _PROJECT_USAGE = select(  # counted in SQL, not row by row
     Instance.project_id == bindparam("project"),
     Instance.state.not_in([State.TERMINATED, State.SHUTTING_DOWN]))
 _IMAGE_PROPERTIES = select(GlanceImage.properties).where(
+    GlanceImage.image_id == bindparam("image"))
+_IMAGE_MINIMUMS = select(GlanceImage.min_ram, GlanceImage.min_disk).where(
     GlanceImage.image_id == bindparam("image"))
 
 
@@ -80,14 +87,24 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class ServerCreate:
+    """Nova's server create as the service layer takes it: a launch whose image_id names the
+    image as Nova does (Glance UUID or AMI ID), and the networks (VPC IDs) it names, which
+    must be the project's. Checked with the launch, in its one transaction."""
+
+    launch: RunRequest
+    network_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Launched:
     reservation_id: str
-    instances: list[Instance]
+    instances: list[InstanceRecord]
     groups: list[tuple[str, str]] | None = None  # (ID, name) each instance has; None: ask
 
 
-class DryRunOk(Exception):
-    """Raised when a DryRun request would have succeeded."""
+def _records(rows: list[Instance]) -> list[InstanceRecord]:
+    return [InstanceRecord.of(r) for r in rows]
 
 
 def _check_counts(req: RunRequest) -> None:
@@ -131,16 +148,38 @@ def wanted_driver(s: Session, image_id: str) -> str | None:
     return HYPERVISOR_TYPES.get(str(wanted).lower()) if wanted else None
 
 
+def check_fits(s: Session, image_id: str, itype: InstanceType) -> None:
+    """The instance type must be as large as the image asks (Glance's min_ram, min_disk)."""
+    minimums = s.execute(_IMAGE_MINIMUMS, {"image": image_id}).first()
+    if minimums is None:
+        return
+    if itype.memory_mib < minimums.min_ram:
+        raise TooSmallForImage(
+            "InvalidParameterValue", f"The instance type '{itype.name}' has {itype.memory_mib} "
+            f"MiB of memory; the image '{image_id}' needs at least {minimums.min_ram} MiB.",
+            subject="memory")
+    if itype.disk_gib < minimums.min_disk:
+        raise TooSmallForImage(
+            "InvalidParameterValue", f"The instance type '{itype.name}' has a {itype.disk_gib} "
+            f"GiB disk; the image '{image_id}' needs at least {minimums.min_disk} GiB.",
+            subject="disk")
+
+
+def _check_networks(s: Session, ctx: Context, vpc_ids: tuple[str, ...]) -> None:
+    mine = set(s.scalars(select(Vpc.id).where(Vpc.project_id == ctx.project_id,
+                                             Vpc.id.in_(vpc_ids)))) if vpc_ids else set()
+    for vpc_id in vpc_ids:
+        if vpc_id not in mine:
+            raise NotFound("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist",
+                           subject=vpc_id)
+
+
 def _driver_for(itype: InstanceType, image_wants: str | None) -> str | None:
     """The driver whose hosts may run the launch: the instance type's or the image's."""
     if itype.driver and image_wants and itype.driver != image_wants:
         raise invalid(f"The instance type '{itype.name}' runs on {itype.driver} hosts and the "
                       f"image asks for {image_wants} hosts.", "InvalidParameterCombination")
     return itype.driver or image_wants
-
-
-def new_mac() -> str:
-    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
 
 @dataclass(frozen=True)
@@ -169,12 +208,18 @@ class Launcher:
         self.networking = networking
 
     def run(self, ctx: Context, req: RunRequest) -> Launched:
+        return self._launch(ctx, req, None)
+
+    def create_server(self, ctx: Context, server: ServerCreate) -> Launched:
+        return self._launch(ctx, server.launch, server)
+
+    def _launch(self, ctx: Context, req: RunRequest, server: ServerCreate | None) -> Launched:
         _check_counts(req)
         tagsvc.validate(req.tags)
         default_vpc = self.networking.vpcs.ensure_defaults(ctx.project_id)
         digest = request_digest(req)
         try:
-            return self._run(ctx, req, default_vpc, digest)
+            return self._run(ctx, req, default_vpc, digest, server)
         except IntegrityError:  # a twin with the same token committed first: answer its launch
             if not req.client_token:
                 raise
@@ -182,12 +227,18 @@ class Launcher:
                 earlier = earlier_launch(s, ctx.project_id, req.client_token, digest)
             if not earlier:
                 raise
-            return Launched(earlier[0].reservation_id, earlier)
+            return Launched(earlier[0].reservation_id, _records(earlier))
 
-    def _run(self, ctx: Context, req: RunRequest, default_vpc: str, digest: str) -> Launched:
+    def _run(self, ctx: Context, req: RunRequest, default_vpc: str, digest: str,
+             server: ServerCreate | None = None) -> Launched:
         with self.db.session() as s:  # one transaction: checks, placement and the rows
-            self.images.launchable(s, ctx, req.image_id)
+            if server is None:
+                self.images.launchable(s, ctx, req.image_id)
+            else:
+                req = replace(req, image_id=self.images.launchable_ref(s, ctx, req.image_id))
+                _check_networks(s, ctx, server.network_ids)
             itype = self.catalog.instance_type(req.instance_type, s)
+            check_fits(s, req.image_id, itype)
             if req.key_name is not None:
                 self.keypairs.get(ctx, req.key_name, s)
             if req.availability_zone and req.availability_zone not in \
@@ -197,16 +248,17 @@ class Launcher:
             if req.dry_run:
                 raise DryRunOk()
             if earlier := self._by_token(s, ctx, req, digest):
-                return Launched(earlier[0].reservation_id, earlier)
+                return Launched(earlier[0].reservation_id, _records(earlier))
             count = self._allowed_count(s, ctx, req, itype)  # holds the project's lock
             if earlier := self._by_token(s, ctx, req, digest):  # committed while we waited
-                return Launched(earlier[0].reservation_id, earlier)
+                return Launched(earlier[0].reservation_id, _records(earlier))
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
         for row in rows:
             log_transition(row.id, ctx.project_id, None, State.PENDING, "user: launch")
-        return Launched(rows[0].reservation_id, rows, [(g.id, g.name) for g in where.groups])
+        return Launched(rows[0].reservation_id, _records(rows),
+                        [(g.id, g.name) for g in where.groups])
 
     def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:
         net = req.network

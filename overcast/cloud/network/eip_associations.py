@@ -16,19 +16,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.cloud.addresses import Addresses
-from overcast.cloud.elastic_ips import ElasticIps
-from overcast.cloud.instance_filters import primary_interface_id
-from overcast.cloud.instances import check_instance_ids
-from overcast.cloud.launch import DryRunOk
+from overcast.cloud.network.addresses import Addresses
+from overcast.cloud.network.elastic_ips import ElasticIps
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Instance
 from overcast.db.models_eips import ElasticIp
 from overcast.db.models_network import NetworkInterface
 from overcast.drivers.registry import capabilities_of
-from overcast.errors import Conflict, InvalidParameter, NotFound, invalid
+from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_well_formed, new_id
+from overcast.ids import check_instance_ids, is_well_formed, new_id, primary_interface_id
 from overcast.lifecycle import State
 
 GONE = (State.SHUTTING_DOWN, State.TERMINATED)
@@ -154,7 +151,7 @@ class Associations:
             raise InvalidParameter("UnsupportedOperation",
                                    f"The instance '{instance_id}' runs on a host whose public "
                                    f"addresses this cloud does not manage.")
-        return Target(instance, primary_interface_id(instance), instance.private_ip)
+        return Target(instance, primary_interface_id(instance.id), instance.private_ip)
 
     def _interface_target(self, s: Session, ctx: Context, interface_id: str) -> Target:
         if not is_well_formed(interface_id, "eni"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from overcast.cloud.images import Images, PermissionChange
+from overcast.cloud.images.images import Images, PermissionChange
 from overcast.db import Database, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_openstack import GlanceImage, ImageMember

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.compute.instances import Instances
 from overcast.cloud.images import Images, check_name
-from overcast.cloud.instances import Instances
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Image, Instance
 from overcast.db.models_openstack import GlanceImage

@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.eip_links import forget_instance
-from overcast.cloud.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
-from overcast.cloud.security_groups import SecurityGroups
+from overcast.cloud.compute.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
+from overcast.cloud.compute.records import INSTANCE_COLUMNS, InstanceRecord
+from overcast.cloud.network import SecurityGroups, forget_instance
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Image, Instance, Tag
 from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_well_formed
+from overcast.ids import check_instance_ids
 from overcast.lifecycle import State, log_transition, next_state
 
 USER_REASONS = {
@@ -35,8 +35,9 @@ DEFAULT_ROOT_DEVICE = "/dev/xvda"  # an image's root device unless it says other
 
 
 @dataclass
-class InstanceView(flt.Tagged[Instance]):
-    """An instance with its tags, its security groups and its owner."""
+class InstanceView(flt.Tagged[InstanceRecord]):
+    """An instance (a frozen record, never the row) with its tags, its security groups and
+    its owner."""
 
     groups: list[tuple[str, str]] = field(default_factory=list)  # (group ID, name)
     owner_id: str = ""
@@ -136,12 +137,6 @@ def check_shutdown_behavior(value: str) -> None:
 
 
 
-def check_instance_ids(ids: Sequence[str]) -> None:
-    for iid in ids:
-        if not is_well_formed(iid, "i"):
-            raise InvalidParameter("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
-
-
 def _not_found(missing: Sequence[str]) -> NotFound:
     if len(missing) == 1:
         return NotFound("InvalidInstanceID.NotFound",
@@ -226,7 +221,7 @@ class Instances:
         by_group = any("group" in f.name for f in filters)
         if ids:
             with self.db.read() as s:
-                rows = self._load(s, ctx, ids)
+                rows = [InstanceRecord.of(r) for r in self._load(s, ctx, ids)]
                 extras = self._extras(s, ctx, rows, by_group)
             found = self._matching(ctx, rows, extras, filters)
             chunk, next_token = flt.page(found, lambda t: t.item.id, max_results, token)
@@ -236,14 +231,26 @@ class Instances:
             self._add_groups(ctx, chunk)
         return chunk, next_token
 
+    def by_uuid(self, ctx: Context, uuid: str) -> InstanceView | None:
+        """One of the project's instances by its OpenStack UUID, with its tags and groups."""
+        with self.db.read() as s:
+            row = s.scalar(select(Instance).where(Instance.project_id == ctx.project_id,
+                                                  Instance.uuid == uuid))
+            if row is None:
+                return None
+            record = InstanceRecord.of(row)
+            extras = self._extras(s, ctx, [record], by_group=True)
+        return self._matching(ctx, [record], extras, [])[0]
+
     @staticmethod
-    def _extras(s: Session, ctx: Context, rows: Sequence[Instance], by_group: bool) -> Extras:
+    def _extras(s: Session, ctx: Context, rows: Sequence[InstanceRecord],
+                by_group: bool) -> Extras:
         """The rows' tags, and their security groups if a filter needs them."""
         ids = [r.id for r in rows]
         return (tagsvc.for_resources(s, ctx.project_id, ids),
                 SecurityGroups.groups_of(s, ctx.project_id, ids) if by_group else {})
 
-    def _matching(self, ctx: Context, rows: Sequence[Instance], extras: Extras,
+    def _matching(self, ctx: Context, rows: Sequence[InstanceRecord], extras: Extras,
                   filters: Sequence[flt.Filter]) -> list[InstanceView]:
         tags, groups = extras  # zone IDs may read the database: outside the session
         roots = self.root_devices(r.image_id for r in rows)
@@ -256,15 +263,15 @@ class Instances:
               token: str | None, by_group: bool) -> tuple[list[InstanceView], str | None]:
         """One page of the project's instances in ID order after the token, read a batch at
         a time until the page is full: a page costs about its own size, not the project's."""
-        query = select(Instance).where(Instance.project_id == ctx.project_id,
-                                       *_tag_narrowing(ctx.project_id, filters))
+        query = select(*INSTANCE_COLUMNS).where(Instance.project_id == ctx.project_id,
+                                                *_tag_narrowing(ctx.project_id, filters))
         last = flt.decode_token(token) if token else ""
         batch = SCAN_BATCH if max_results is None else max(max_results + 1, SCAN_BATCH)
         found: list[InstanceView] = []
         while max_results is None or len(found) <= max_results:
             with self.db.read() as s:
-                rows = list(s.scalars(query.where(Instance.id > last).order_by(Instance.id)
-                                      .limit(batch)))
+                rows = [InstanceRecord.of_columns(r) for r in s.execute(
+                    query.where(Instance.id > last).order_by(Instance.id).limit(batch))]
                 extras = self._extras(s, ctx, rows, by_group)
             found += self._matching(ctx, rows, extras, filters)
             if len(rows) < batch:
@@ -301,9 +308,9 @@ class Instances:
             return {str(state): int(count) for state, count in s.execute(
                 select(Instance.state, func.count()).group_by(Instance.state))}
 
-    def get(self, ctx: Context, instance_id: str) -> Instance:
+    def get(self, ctx: Context, instance_id: str) -> InstanceRecord:
         with self.db.read() as s:
-            return self._load(s, ctx, [instance_id])[0]
+            return InstanceRecord.of(self._load(s, ctx, [instance_id])[0])
 
     def exists(self, s: Session, ctx: Context, instance_id: str) -> bool:
         return s.scalar(select(Instance.id).where(Instance.id == instance_id,
@@ -350,7 +357,7 @@ class Instances:
         return StateChange(row.id, previous, target)
 
     # attributes ---------------------------------------------------------------------------
-    def modify(self, ctx: Context, instance_id: str, change: AttributeChange) -> Instance:
+    def modify(self, ctx: Context, instance_id: str, change: AttributeChange) -> InstanceRecord:
         """Change one attribute; type and user data only while the instance is stopped."""
         with self.db.session() as s:
             row = self._load(s, ctx, [instance_id], lock=True)[0]
@@ -363,8 +370,9 @@ class Instances:
                                f"The instance '{row.id}' is not in the 'stopped' state.")
             change.apply(row)
             row.updated_at = utcnow().timestamp()
+            record = InstanceRecord.of(row)
         self.changed.set()
-        return row
+        return record
 
     def console_output(self, ctx: Context, instance_id: str) -> bytes:
         row = self.get(ctx, instance_id)

@@ -1,13 +1,23 @@
 """Security group rules as EC2 accepts them: protocol names and numbers, port ranges, ICMP
-type/code, and one source per rule (IPv4 CIDR, IPv6 CIDR or another group)."""
+type/code, and one source per rule (IPv4 CIDR, IPv6 CIDR or another group); and rules changed
+in place: new descriptions (UpdateSecurityGroupRuleDescriptions*) and whole rules replaced by
+ID (ModifySecurityGroupRules)."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 
 from overcast.db.models_network import SecurityGroupRule
-from overcast.errors import InvalidParameter, invalid
+from overcast.errors import Conflict, InvalidParameter, NotFound, invalid
+from overcast.identity.context import Context
+
+if TYPE_CHECKING:
+    from overcast.cloud.network.security_groups import SecurityGroups
 
 PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 NAMED_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6"}
@@ -137,3 +147,75 @@ def describe_rule(spec: RuleSpec | SecurityGroupRule, peer: str) -> str:
     protocol = spec.protocol.upper() if spec.protocol != "-1" else "ALL"
     return (f'peer: {peer}, {protocol}, from port: {spec.from_port}, to port: {spec.to_port}, '
             'ALLOW')
+
+
+GroupRef = tuple[str | None, str | None]
+
+
+def _rule_not_found(rule_id: str) -> NotFound:
+    return NotFound("InvalidSecurityGroupRuleId.NotFound",
+                    f"The security group rule ID '{rule_id}' does not exist")
+
+
+class RuleEdits:
+    def __init__(self, groups: SecurityGroups) -> None:
+        self.groups = groups
+
+    def update_descriptions(self, ctx: Context, group_ref: GroupRef, egress: bool,
+                            permissions: Sequence[Permission],
+                            by_rule_id: Mapping[str, str], dry_run: bool = False) -> None:
+        """Set the descriptions of existing rules, named by their permission or their ID."""
+        groups = self.groups
+        groups.vpcs.ensure_defaults(ctx.project_id)
+        with groups.db.session() as s:
+            group = groups.find(s, ctx, *group_ref, lock=True)
+            existing = groups.rules_of(s, group.id, egress)
+            changes: list[tuple[SecurityGroupRule, str]] = []
+            if by_rule_id:
+                found = {r.id: r for r in existing}
+                for rule_id, text in by_rule_id.items():
+                    if rule_id not in found:
+                        raise _rule_not_found(rule_id)
+                    changes.append((found[rule_id], check_description(text)))
+            else:
+                by_key = {rule_key(r): r for r in existing}
+                for spec in groups.specs(s, ctx, group, permissions):
+                    if spec.key not in by_key:
+                        raise NotFound("InvalidPermission.NotFound",
+                                       "The specified rule does not exist in this security "
+                                       "group.")
+                    changes.append((by_key[spec.key], spec.description))
+            if not dry_run:
+                for rule, text in changes:
+                    rule.description = text
+
+    def modify(self, ctx: Context, group_id: str | None,
+               updates: Sequence[tuple[str, Permission]], dry_run: bool = False) -> None:
+        """Replace rules by ID with new ones (one source each), keeping their IDs."""
+        groups = self.groups
+        groups.vpcs.ensure_defaults(ctx.project_id)
+        with groups.db.session() as s:
+            group = groups.find(s, ctx, group_id, None, lock=True)
+            current = {r.id: r for r in s.scalars(select(SecurityGroupRule).where(
+                SecurityGroupRule.group_id == group.id))}
+            for rule_id, permission in updates:
+                rule = current.get(rule_id)
+                if rule is None:
+                    raise _rule_not_found(rule_id)
+                spec = groups.specs(s, ctx, group, [permission])[0]
+                taken = {rule_key(r) for r in current.values()
+                         if r.is_egress == rule.is_egress and r.id != rule.id}
+                if spec.key in taken:
+                    raise Conflict("InvalidPermission.Duplicate",
+                                   f"the specified rule \"{describe_rule(spec, rule_id)}\""
+                                   " already exists")
+                if not dry_run:
+                    _apply(rule, spec)
+        if not dry_run:
+            groups.on_change()
+
+
+def _apply(rule: SecurityGroupRule, spec: RuleSpec) -> None:
+    rule.protocol, rule.from_port, rule.to_port = spec.protocol, spec.from_port, spec.to_port
+    rule.cidr_ipv4, rule.cidr_ipv6 = spec.cidr_ipv4, spec.cidr_ipv6
+    rule.source_group_id, rule.description = spec.source_group_id, spec.description

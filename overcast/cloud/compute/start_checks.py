@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from overcast.cloud.hosts import Hosts, local_hosts
-from overcast.cloud.launch import quotas
+from overcast.cloud.compute.hosts import Hosts, local_hosts
+from overcast.cloud.compute.launch import quotas
 from overcast.config import Settings
 from overcast.db.models import Instance, Project
 from overcast.errors import InsufficientCapacity, QuotaExceeded

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.addresses import PUBLIC_POOL, Addresses, RoundRobin
-from overcast.cloud.launch import DryRunOk
+from overcast.cloud.network.addresses import PUBLIC_POOL, Addresses, RoundRobin
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Project, Tag
 from overcast.db.models_eips import ElasticIp
 from overcast.errors import (
     Conflict,
+    DryRunOk,
     Forbidden,
     InsufficientCapacity,
     InvalidParameter,

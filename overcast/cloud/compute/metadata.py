@@ -6,8 +6,6 @@ documents built from them live in overcast.metadata.documents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -15,47 +13,11 @@ from sqlalchemy import select
 from overcast.db import Database
 from overcast.db.models import Instance, KeyPair, Project, Tag
 from overcast.lifecycle import State
+from overcast.metadata.facts import InstanceFacts, MetadataOptions
 
 if TYPE_CHECKING:
-    from overcast.cloud.security_groups import SecurityGroups
-    from overcast.cloud.vpcs import Vpcs
-
-
-@dataclass(frozen=True)
-class MetadataOptions:
-    http_tokens: str = "optional"  # "required": IMDSv1 requests are refused
-    http_endpoint: str = "enabled"
-    instance_tags: str = "disabled"
-
-
-@dataclass(frozen=True)
-class InstanceFacts:
-    instance_id: str
-    uuid: str
-    account_id: str
-    project_id: str
-    reservation_id: str
-    launch_index: int
-    image_id: str
-    instance_type: str
-    region: str
-    availability_zone: str
-    private_ip: str
-    public_ip: str
-    mac: str
-    subnet_cidr: str
-    launch_time: datetime
-    key_name: str | None
-    public_key: str | None
-    user_data: bytes
-    security_groups: list[str]
-    options: MetadataOptions
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def local_hostname(self) -> str:
-        dashed = self.private_ip.replace(".", "-") or self.instance_id
-        return f"ip-{dashed}.{self.region}.compute.internal"
+    from overcast.cloud.network.security_groups import SecurityGroups
+    from overcast.cloud.network.vpcs import Vpcs
 
 
 def _options(row: Instance) -> MetadataOptions:

@@ -8,14 +8,15 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
-from overcast.cloud import sg_rules as rules
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.vpcs import DEFAULT_GROUP_NAME, Vpcs
+from overcast.cloud.network import group_rules as rules
+from overcast.cloud.network.vpcs import DEFAULT_GROUP_NAME, Vpcs
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
 from overcast.db.models_network import (
@@ -120,6 +121,16 @@ def _check_name(name: str | None, description: str | None) -> tuple[str, str]:
         raise invalid(f"Value ({description}) for parameter GroupDescription is invalid. "
                       "Character sets beyond ASCII are not supported.")
     return name, description
+
+
+class InVpc(Protocol):
+    """An instance as far as its groups go: its ID and its VPC."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def vpc_id(self) -> str | None: ...
 
 
 class SecurityGroups:
@@ -453,7 +464,7 @@ class SecurityGroups:
         if links:
             s.execute(insert(InstanceSecurityGroup), links)
 
-    def set_instance_groups(self, ctx: Context, instance: Instance,
+    def set_instance_groups(self, ctx: Context, instance: InVpc,
                             group_ids: Sequence[str]) -> None:
         if not group_ids:
             raise InvalidParameter("MissingParameter",

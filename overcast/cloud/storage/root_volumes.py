@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.instance_filters import root_volume_id
-from overcast.cloud.instances import Instances
+from overcast.cloud.compute import Instances
 from overcast.db import as_utc
 from overcast.db.models import Instance
 from overcast.errors import InvalidParameter, NotFound
 from overcast.identity.context import Context
-from overcast.ids import is_well_formed
+from overcast.ids import is_well_formed, root_volume_id
 from overcast.lifecycle import State
 
 VOLUME_TYPE = "gp3"
@@ -100,10 +99,10 @@ class RootVolumes:
             rows = list(s.scalars(select(Instance).where(
                 Instance.project_id == ctx.project_id, Instance.state != State.TERMINATED)))
             if ids:
-                rows = [r for r in rows if root_volume_id(r) in set(ids)]
-            tags = tagsvc.for_resources(s, ctx.project_id, [root_volume_id(r) for r in rows])
+                rows = [r for r in rows if root_volume_id(r.id) in set(ids)]
+            tags = tagsvc.for_resources(s, ctx.project_id, [root_volume_id(r.id) for r in rows])
         devices = self.instances.root_devices({r.image_id for r in rows})
-        volumes = [RootVolume(root_volume_id(r), r.disk_gib, r.availability_zone,
+        volumes = [RootVolume(root_volume_id(r.id), r.disk_gib, r.availability_zone,
                               as_utc(r.launch_time), r.id, devices[r.image_id]) for r in rows]
         missing = [i for i in dict.fromkeys(ids) if i not in {v.id for v in volumes}]
         if missing:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.addresses import RoundRobin
+from overcast.cloud.network.addresses import RoundRobin
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Project
 from overcast.db.models_network import (

@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.eip_links import forget_interface
-from overcast.cloud.instance_filters import primary_interface_id
-from overcast.cloud.launch import new_mac
-from overcast.cloud.security_groups import SecurityGroups
-from overcast.cloud.vpcs import Vpcs
+from overcast.cloud.network.eip_links import forget_interface
+from overcast.cloud.network.security_groups import SecurityGroups
+from overcast.cloud.network.vpcs import Vpcs
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Instance, Tag
 from overcast.db.models_network import NetworkInterface
 from overcast.errors import Conflict, InvalidParameter, NotFound
 from overcast.identity.context import Context
-from overcast.ids import is_well_formed, new_id
+from overcast.ids import is_well_formed, new_id, new_mac, primary_interface_id
 from overcast.lifecycle import State
 
 
@@ -126,7 +124,7 @@ def _primary_view(row: Instance, owner: str, groups: Sequence[tuple[str, str]]) 
     attachment = Attachment("eni-attach-" + row.id.removeprefix("i-"), row.id,
                             as_utc(row.launch_time))
     assert row.subnet_id and row.vpc_id and row.private_ip
-    return InterfaceView(primary_interface_id(row), row.subnet_id, row.vpc_id, row.private_ip,
+    return InterfaceView(primary_interface_id(row.id), row.subnet_id, row.vpc_id, row.private_ip,
                          row.mac_address, "", row.availability_zone, owner, tuple(groups),
                          row.source_dest_check, attachment, row.public_ip)
 
