@@ -39,6 +39,12 @@ class Settings:
     fake_disk_gib: int = 2048
     # qemu
     qemu_accel: str = "auto"
+    # how guests are wired: "user" (user-mode networking, no root needed) or "kernel" (tap
+    # devices in a namespace per VPC: routing, nftables security groups, dnsmasq; needs root)
+    network_mode: str = "user"
+    # this host's address on the network that carries VXLAN between hosts (kernel mode with
+    # several hosts; empty: instances of a VPC on other hosts are not reached)
+    underlay_ip: str = ""
     # scheduling
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0

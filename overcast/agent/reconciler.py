@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from overcast.agent.netsync import NetworkSync
 from overcast.agent.store import AgentStore
 from overcast.cloud.compute import SnapshotJob
 from overcast.db.models import Instance
@@ -29,6 +30,7 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
+from overcast.drivers.network.base import NetworkDriver
 from overcast.errors import CloudError
 from overcast.lifecycle import UNSETTLED, State, acts_on
 from overcast.metrics import AGENT_TICK
@@ -49,8 +51,11 @@ STAMP_OVERLAP = 0.5
 
 class Agent:
     def __init__(self, store: AgentStore, driver: Driver, host_name: str, zone: str,
-                 interval: float = 1.0, workers: int = 32) -> None:
+                 interval: float = 1.0, workers: int = 32,
+                 network: NetworkDriver | None = None) -> None:
         self.store, self.driver = store, driver
+        # the data plane (kernel networking); None: the hypervisor wires guests itself
+        self.network = NetworkSync(store, network) if network is not None else None
         self.host_name, self.zone, self.interval = host_name, zone, interval
         self.host_id = ""
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-op")
@@ -97,6 +102,8 @@ class Agent:
             self._write_outcomes()
         except Exception:  # the next start reads them back from the hypervisor
             log.exception("could not record the last operations' outcomes")
+        if self.network is not None:
+            self.network.release(self.driver.list())
 
     def _loop(self) -> None:
         tick_seconds = AGENT_TICK.labels(self.host_name)
@@ -111,6 +118,8 @@ class Agent:
                 return
             if self.store.wait_for_change(self.interval):
                 self._network_dirty = True
+                if self.network is not None:
+                    self.network.dirty = True
 
     def tick(self) -> None:
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
@@ -120,7 +129,8 @@ class Agent:
         to_check = self._read_rows()
         full = self._last_full != last_full  # this tick read and checks every row
         observed = self.driver.list()
-        to_check |= self._power_changes(observed)
+        powers = self._power_changes(observed)
+        to_check |= powers
         to_check |= {i for i, r in self._rows.items() if r.state in UNSETTLED
                      or r.reboot_requested}
         self._specs = self._read_ahead_specs(to_check, observed)
@@ -131,6 +141,9 @@ class Agent:
         if check_networks and self._live_network:
             for row in self._rows.values():
                 self._sync_network(row, observed.get(row.id))
+        if self.network is not None:
+            self.network.dirty |= full or bool(powers)
+            self.network.tick(self.host_id)
         if self._snapshots:
             self._write_images(full)
         strays = observed.keys() - self._rows.keys()
@@ -144,6 +157,8 @@ class Agent:
             self.store.observe_many(outcomes)
             self._network_dirty = self._network_dirty or any(
                 event == "booted" for _, event, _ in outcomes)
+            if self.network is not None:
+                self.network.dirty = True
 
     def _read_rows(self) -> set[str]:
         """Bring the cached rows up to date; the IDs to check: every row on a full check,

@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
 from overcast.db.models import Image, Instance
-from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
+from overcast.drivers.base import (
+    KERNEL_NETWORK,
+    USER_NETWORK,
+    BootImage,
+    HostCapacity,
+    LaunchSpec,
+    NetworkSpec,
+    PortForward,
+)
+from overcast.drivers.network.spec import DesiredNetwork, tap_device
 from overcast.images.importer import digests
 from overcast.images.probe import UnsafeImage, probe
 from overcast.lifecycle import State
@@ -40,6 +49,7 @@ class AgentStore(Protocol):
                 expected: State | None = None) -> State | None: ...
     def observe_many(self, seen: list[tuple[str, str, State]]) -> None: ...
     def reboot_done(self, instance_id: str) -> None: ...
+    def network_state(self, host_id: str) -> DesiredNetwork: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None: ...
@@ -93,13 +103,23 @@ class LocalStore:
     # guests reach the host's network through a loopback public IP with port forwards
     loopback_public_ips = True
 
-    def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
+    def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None,
+                 network_mode: str = USER_NETWORK, underlay_ip: str | None = None) -> None:
         self.cloud = cloud
         self.instances = cloud.instances
         self.metadata_endpoint = metadata_endpoint
+        self.network_mode, self.underlay_ip = network_mode, underlay_ip
+        self.kernel_network = network_mode == KERNEL_NETWORK
+        if self.kernel_network:  # guests sit on tap devices in their VPC's namespace
+            self.loopback_public_ips = False
 
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
-        return self.cloud.hosts.heartbeat(name, driver, zone, capacity)
+        return self.cloud.hosts.heartbeat(name, driver, zone, capacity,
+                                          (self.network_mode, self.underlay_ip))
+
+    def network_state(self, host_id: str) -> DesiredNetwork:
+        """What this host's network driver should build (kernel networking)."""
+        return self.cloud.dataplane.host_network(host_id)
 
     def for_host(self, host_id: str) -> list[Instance]:
         return self.instances.for_host(host_id)
@@ -128,7 +148,9 @@ class LocalStore:
 
     def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]]) -> LaunchSpec:
         image = s.get(Image, row.image_id)
-        wants_drive = row.config_drive or bool(image and image.config_drive)
+        # on kernel networking every guest gets a config drive too: its data without asking
+        wants_drive = row.config_drive or bool(image and image.config_drive) or \
+            self.kernel_network
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
                           disk_gib=row.disk_gib, image=boot_image(image),
                           network=self._network(row, rules), user_data=row.user_data or b"",
@@ -154,7 +176,8 @@ class LocalStore:
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
                            subnet_cidr=subnet,
                            gateway_ip=str(ipaddress.ip_network(subnet)[1]),
-                           public_ip=public_ip, forwards=forwards)
+                           public_ip=public_ip, forwards=forwards,
+                           tap=tap_device(row.id) if self.kernel_network else None)
 
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None:

@@ -29,6 +29,7 @@ from overcast.cloud.images import (
 from overcast.cloud.network import (
     Addresses,
     Associations,
+    DataPlane,
     ElasticIps,
     NetworkInterfaces,
     SecurityGroups,
@@ -67,6 +68,7 @@ class Cloud:
                          settings.default_subnet_prefix)
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
         self.vpc_changes = VpcChanges(self.db, self.vpcs)
+        self.dataplane = DataPlane(self.db)  # what each host's network driver builds
         self.network_interfaces = NetworkInterfaces(self.db, self.vpcs)
         self.root_volumes = RootVolumes(self.instances)
         self.vpc_attributes = VpcAttributes(self.db)

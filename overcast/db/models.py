@@ -71,6 +71,9 @@ class Host(Base):
     disk_gib: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # "user" or "kernel" (migration 0941_kernel_network), and the address VXLAN reaches it at
+    network_mode: Mapped[str] = mapped_column(String(16), default="user")
+    underlay_ip: Mapped[str | None] = mapped_column(String(64))
 
 
 class InstanceType(Base):

@@ -7,7 +7,7 @@ the agent can repeat it after a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -40,6 +40,9 @@ class NetworkSpec:
     gateway_ip: str
     public_ip: str | None = None
     forwards: tuple[PortForward, ...] = ()
+    # a tap device of this name (kernel networking: the agent's network driver routes and
+    # filters it); None: user-mode networking with the forwards above
+    tap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,19 @@ class Capabilities:
     remote_cloud: bool = False
     # hosts of this driver are added with `overcast host add` and reached over the network
     network_host: bool = False
+
+
+USER_NETWORK = "user"
+KERNEL_NETWORK = "kernel"
+NETWORK_MODES = (USER_NETWORK, KERNEL_NETWORK)
+
+
+def in_network_mode(capabilities: Capabilities, network_mode: str) -> Capabilities:
+    """What a driver can do when its guests sit on tap devices the kernel network driver
+    routes: no loopback public IPs or live port forwards (those are user-mode's)."""
+    if network_mode != KERNEL_NETWORK:
+        return capabilities
+    return replace(capabilities, loopback_public_ips=False, live_network_update=False)
 
 
 class DriverError(Exception):

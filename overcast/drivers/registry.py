@@ -7,10 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from overcast.config import Settings
-from overcast.drivers.base import Capabilities, Driver, HostCapacity
+from overcast.drivers.base import (
+    KERNEL_NETWORK,
+    USER_NETWORK,
+    Capabilities,
+    Driver,
+    HostCapacity,
+    in_network_mode,
+)
 from overcast.drivers.ec2 import Ec2Driver
 from overcast.drivers.fake import FakeDriver
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
+from overcast.drivers.network.base import NetworkDriver
+from overcast.drivers.network.kernel import KernelNetwork
 from overcast.drivers.qemu import QemuDriver
 
 DRIVER_CLASSES: dict[str, type[FakeDriver | QemuDriver | HyperVDriver | Ec2Driver]] = {
@@ -27,10 +36,11 @@ HYPERVISOR_DRIVERS = LOCAL_DRIVERS + NETWORK_HOST_DRIVERS
 HYPERVISOR_TYPES = {"hyperv": "hyperv", "qemu": "qemu", "kvm": "qemu"}
 
 
-def capabilities_of(driver: str) -> Capabilities:
-    """What the driver of a host row can do (an unknown name can do nothing special)."""
+def capabilities_of(driver: str, network_mode: str = USER_NETWORK) -> Capabilities:
+    """What the driver of a host row can do in the host's network mode (an unknown name can
+    do nothing special)."""
     cls = DRIVER_CLASSES.get(driver)
-    return cls.CAPABILITIES if cls is not None else Capabilities()
+    return in_network_mode(cls.CAPABILITIES, network_mode) if cls is not None else Capabilities()
 
 
 def make_driver(settings: Settings) -> Driver:
@@ -44,9 +54,18 @@ def make_driver(settings: Settings) -> Driver:
         from overcast.metadata.relayauth import key_path
 
         return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel,
-                          relay_key_file=key_path(settings.data_dir))
+                          relay_key_file=key_path(settings.data_dir),
+                          network_mode=settings.network_mode)
     raise ValueError(f"unknown driver '{settings.driver}' "
                      f"(choose from {', '.join(LOCAL_DRIVERS)})")
+
+
+def make_network_driver(settings: Settings) -> NetworkDriver | None:
+    """The data plane `overcast up` runs in kernel networking (None in user-mode: QEMU wires
+    each guest itself)."""
+    if settings.network_mode != KERNEL_NETWORK:
+        return None
+    return KernelNetwork(settings.data_dir / "hosts" / settings.host_name / "network")
 
 
 def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:

@@ -107,3 +107,9 @@ class DesiredNetwork:
 def private_dns_name(address: str, domain: str) -> str:
     """EC2's private DNS name of an address: ip-10-0-0-5.<domain>."""
     return f"ip-{address.replace('.', '-')}.{domain}"
+
+
+def tap_device(instance_id: str) -> str:
+    """The tap device of an instance's primary port: t<the hex of its ID>, at most the 15
+    characters of a Linux interface name (i-0123456789abcdef0 -> t0123456789abcd)."""
+    return ("t" + instance_id.removeprefix("i-"))[:15]

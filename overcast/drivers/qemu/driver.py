@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from overcast.drivers.base import (
+    USER_NETWORK,
     Capabilities,
     DriverError,
     HostCapacity,
@@ -17,6 +18,7 @@ from overcast.drivers.base import (
     NetworkSpec,
     PowerState,
     VmStatus,
+    in_network_mode,
 )
 from overcast.drivers.qemu import disks, network, process, qmp
 from overcast.drivers.qemu.accel import ACCELS, choose_accel
@@ -46,6 +48,7 @@ class QemuDriver:
         qemu_img: str = "qemu-img",
         reboot_timeout: float = 60.0,
         relay_key_file: Path | None = None,
+        network_mode: str = USER_NETWORK,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -56,6 +59,7 @@ class QemuDriver:
         # What the metadata relays sign with: without it guests get no metadata service.
         self.relay_key_file = Path(relay_key_file).resolve() if relay_key_file else None
         self._accel: str | None = None
+        self.network_mode = network_mode  # "kernel": guests get the tap their spec names
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         if accel not in ACCELS:
@@ -67,7 +71,7 @@ class QemuDriver:
                                 snapshot=True, loopback_public_ips=True)
 
     def capabilities(self) -> Capabilities:
-        return self.CAPABILITIES
+        return in_network_mode(self.CAPABILITIES, self.network_mode)
 
     def capacity(self) -> HostCapacity:
         stat = os.statvfs(self.state_dir)
@@ -168,7 +172,7 @@ class QemuDriver:
             spec = inst.load_spec()
             if network_spec.private_ip != spec.network.private_ip:
                 raise DriverError("the private address of an instance cannot change")
-            if process.running_pid(inst) is not None:
+            if process.running_pid(inst) is not None and spec.network.tap is None:
                 self._apply_forwards(inst, spec.network, network_spec)
             inst.save_spec(replace(spec, network=network_spec))
 

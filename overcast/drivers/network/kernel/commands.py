@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from typing import Any
 
@@ -65,3 +67,12 @@ def nft_json(netns: str, *args: str) -> list[dict[str, Any]]:
 
 def namespaces() -> set[str]:
     return {line.split()[0] for line in ip(None, "netns", "list").splitlines() if line.strip()}
+
+
+TOOLS = ("ip", "nft", "dnsmasq", "sysctl", "bridge")
+
+
+def missing_requirements() -> list[str]:
+    """What this host lacks to run the kernel driver: root, and each of its tools."""
+    missing = [] if os.geteuid() == 0 else ["root"]
+    return missing + [tool for tool in TOOLS if shutil.which(tool) is None]
