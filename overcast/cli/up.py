@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     store = LocalStore(cloud, metadata.endpoint, settings.network_mode,
                        settings.underlay_ip or None)
     agent = Agent(store, driver, settings.host_name, cloud.catalog.default_zone,
-                  settings.agent_interval, network=make_network_driver(settings))
+                  settings.agent_interval,
+                  network=make_network_driver(settings, metadata.endpoint))
     cloud.instances.console_readers[agent.register()] = driver.console_output
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()

@@ -20,6 +20,7 @@ from overcast.drivers.fake import FakeDriver
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.network.base import NetworkDriver
 from overcast.drivers.network.kernel import KernelNetwork
+from overcast.drivers.network.kernel.metadata import MetadataRelays
 from overcast.drivers.qemu import QemuDriver
 
 DRIVER_CLASSES: dict[str, type[FakeDriver | QemuDriver | HyperVDriver | Ec2Driver]] = {
@@ -60,12 +61,18 @@ def make_driver(settings: Settings) -> Driver:
                      f"(choose from {', '.join(LOCAL_DRIVERS)})")
 
 
-def make_network_driver(settings: Settings) -> NetworkDriver | None:
+def make_network_driver(settings: Settings, metadata_endpoint: tuple[str, int] | None,
+                        ) -> NetworkDriver | None:
     """The data plane `overcast up` runs in kernel networking (None in user-mode: QEMU wires
-    each guest itself)."""
+    each guest itself), relaying each port's metadata requests to `metadata_endpoint`."""
     if settings.network_mode != KERNEL_NETWORK:
         return None
-    return KernelNetwork(settings.data_dir / "hosts" / settings.host_name / "network")
+    from overcast.metadata.relayauth import key_path
+
+    relays = (MetadataRelays(metadata_endpoint, key_path(settings.data_dir))
+              if metadata_endpoint is not None else None)
+    return KernelNetwork(settings.data_dir / "hosts" / settings.host_name / "network",
+                         metadata=relays)
 
 
 def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from overcast.drivers.network.base import ApplyResult
 from overcast.drivers.network.kernel import checks, dhcp, firewall, links, names, nftables
+from overcast.drivers.network.kernel.metadata import MetadataRelays
 from overcast.drivers.network.spec import DesiredNetwork, VpcSpec
 
 
@@ -20,12 +21,16 @@ class KernelNetwork:
     name = "kernel"
 
     def __init__(self, state_dir: Path, underlay_netns: str | None = None,
-                 netns_prefix: str = names.NETNS_PREFIX) -> None:
+                 netns_prefix: str = names.NETNS_PREFIX,
+                 metadata: MetadataRelays | None = None) -> None:
         """`underlay_netns`: where VXLAN devices are made (None: the host's own namespace);
-        `netns_prefix`: of the VPC namespaces' names (tests run two "hosts" on one machine)."""
+        `netns_prefix`: of the VPC namespaces' names (tests run two "hosts" on one machine);
+        `metadata`: relays each port's 169.254.169.254 to the metadata server (None: that
+        address refuses connections)."""
         self.state_dir = state_dir
         self.underlay_netns = underlay_netns
         self.netns_prefix = netns_prefix
+        self.metadata = metadata
 
     def apply(self, desired: DesiredNetwork) -> ApplyResult:
         for vpc in desired.vpcs:
@@ -43,6 +48,8 @@ class KernelNetwork:
     def teardown(self) -> None:
         for netns in sorted(self.recorded()):
             self._remove(netns)
+        if self.metadata is not None:
+            self.metadata.close_all()
 
     def recorded(self) -> set[str]:
         """The namespaces this driver made (and has not removed)."""
@@ -60,6 +67,8 @@ class KernelNetwork:
         vxlan = links.converge_vxlan(netns, vpc, underlay_ip, self.underlay_netns)
         present = [port for port in vpc.ports if port.id not in pending]
         live = dataclasses.replace(vpc, ports=tuple(present))
+        if self.metadata is not None:
+            self.metadata.converge(netns, {port.id: port.device for port in present})
         nftables.converge(netns, "inet", firewall.TABLE, firewall.render_inet(live, vxlan))
         nftables.converge(netns, "arp", firewall.TABLE, firewall.render_arp(live))
         links.remove_stale_routes(netns, vpc)
@@ -68,6 +77,8 @@ class KernelNetwork:
 
     def _remove(self, netns: str) -> None:
         home = self.state_dir / netns
+        if self.metadata is not None:
+            self.metadata.close(netns)
         dhcp.stop(home)
         links.remove_namespace(netns)  # its devices and nftables tables go with it
         shutil.rmtree(home, ignore_errors=True)

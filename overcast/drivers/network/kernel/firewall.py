@@ -81,7 +81,8 @@ def _base_chains(vpc: VpcSpec, vxlan: bool) -> list[NftObject]:
         ingress.append(f"oifname {_quoted(names.VXLAN_DEVICE)} accept")
     local = ["ct state established,related accept", 'iifname "lo" accept',
              "udp dport 67 accept", "udp dport 53 accept", "tcp dport 53 accept",
-             "icmp type echo-request accept"]
+             "icmp type echo-request accept",
+             "ip daddr 169.254.169.254 tcp dport 80 accept"]  # the port's metadata relay
     return [
         NftObject("chain", "guard", "type filter hook prerouting priority -300; policy accept;",
                   tuple(guard)),

@@ -15,13 +15,15 @@ from overcast.drivers.network.kernel import commands, names
 from overcast.drivers.network.spec import VpcSpec
 
 VXLAN_PORT = "4789"
+METADATA_IP = "169.254.169.254"
 MOVABLE_KINDS = ("tun", "veth")
 
 
 def ensure_namespace(netns: str) -> None:
     if netns not in commands.namespaces():
         commands.ip(None, "netns", "add", netns)
-    commands.ip_batch(netns, ["link set lo up"])
+    # the metadata address is the router's own: the metadata relays listen on it
+    commands.ip_batch(netns, ["link set lo up", f"addr replace {METADATA_IP}/32 dev lo"])
     commands.sysctl(netns, {"net.ipv4.ip_forward": "1",
                             "net.ipv6.conf.all.disable_ipv6": "1",
                             "net.ipv6.conf.default.disable_ipv6": "1"})
