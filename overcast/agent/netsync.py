@@ -2,9 +2,10 @@
 
 The agent marks the network dirty when something that shapes it may have changed (a launch
 booted, a VM appeared or vanished, a security group or membership changed: any wake-up of the
-agent), and on every full check. A dirty network is read from the store and applied when it
-differs from what was last applied; while ports wait for their tap (QEMU makes it as the VM
-starts), it is applied on every tick until they are all in place.
+agent). A dirty network is read from the store and applied when it differs from what was last
+applied; while ports wait for their tap (QEMU makes it as the VM starts), it is applied on
+every tick until they are all in place; every full check applies it whatever changed (apply is
+idempotent), mending what was changed behind the agent's back.
 
 When the agent stops, the data plane stays while any VM still runs on the host (guests outlive
 `overcast up`, and their traffic must not stop with it); with none left, everything the
@@ -30,13 +31,14 @@ class NetworkSync:
         self.pending: tuple[str, ...] = ()  # ports whose tap is not there yet
         self._applied: DesiredNetwork | None = None
 
-    def tick(self, host_id: str) -> None:
-        """Apply the host's network when it may have changed or ports are still pending."""
-        if not (self.dirty or self.pending):
+    def tick(self, host_id: str, full: bool = False) -> None:
+        """Apply the host's network when it may have changed or ports are still pending; on
+        a full check, apply it whatever changed (mending what was changed behind our back)."""
+        if not (self.dirty or self.pending or full):
             return
         self.dirty = False
         desired = self.store.network_state(host_id)
-        if desired == self._applied and not self.pending:
+        if desired == self._applied and not (self.pending or full):
             return
         try:
             result = self.driver.apply(desired)

@@ -142,8 +142,8 @@ class Agent:
             for row in self._rows.values():
                 self._sync_network(row, observed.get(row.id))
         if self.network is not None:
-            self.network.dirty |= full or bool(powers)
-            self.network.tick(self.host_id)
+            self.network.dirty |= bool(powers)
+            self.network.tick(self.host_id, full)
         if self._snapshots:
             self._write_images(full)
         strays = observed.keys() - self._rows.keys()

@@ -10,8 +10,11 @@ import pytest
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore
+from overcast.cli import preflight
+from overcast.cli.preflight import CliError
 from overcast.cloud.compute.launch import NetworkRequest, RunRequest
 from overcast.cloud.network import GroupSource, Permission
+from overcast.config import Settings
 from overcast.drivers.base import HostCapacity, NetworkSpec, PowerState
 from overcast.drivers.fake import FakeDriver
 from overcast.drivers.network.base import ApplyResult
@@ -142,3 +145,17 @@ def test_agent_applies_the_network_and_keeps_it_while_guests_run(tmp_path: Path)
     agent2.stop()
     assert net.torn_down == 1
     cloud.db.dispose()
+
+
+def test_kernel_mode_is_refused_with_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    qemu = Settings(driver="qemu", network_mode="kernel")
+    with pytest.raises(CliError, match="unknown network mode 'slirp'"):
+        preflight.check_network_mode(Settings(network_mode="slirp"))
+    with pytest.raises(CliError, match="needs the qemu driver, not 'fake'"):
+        preflight.check_network_mode(Settings(driver="fake", network_mode="kernel"))
+    monkeypatch.setattr(preflight, "missing_requirements", lambda: ["root", "nft"])
+    with pytest.raises(CliError, match="needs root, nft .*--network-mode user"):
+        preflight.check_network_mode(qemu)
+    monkeypatch.setattr(preflight, "missing_requirements", lambda: [])
+    preflight.check_network_mode(qemu)
+    preflight.check_network_mode(Settings(driver="fake"))  # user mode needs nothing
