@@ -8,6 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.compute_secgroups import change_server_groups
 from overcast.api.openstack.servers import V21, find_server, view_for
@@ -93,6 +94,8 @@ def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
         raise Fault(409, f"Cannot 'createImage' instance {row.uuid} while it is in vm_state "
                     f"{views.nova_state(row).vm_state}")
     image = req.cloud.snapshots.create(req.ctx, image_req, unique_name=False)
+    if mv.at_least(req, "create_image_body"):  # 2.45: the ID in the body, no Location
+        return json_response({"image_id": image.uuid}, 202)
     location = f"{views.compute_url(req.host_url)}/images/{image.uuid}"
     return Response(b"", status=202, headers={"Location": location})
 

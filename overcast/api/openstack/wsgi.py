@@ -62,6 +62,7 @@ class Req:
     args: dict[str, Any]
     scope: Scope | None = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the response
+    microversion: tuple[int, int] = (2, 1)  # the compute face's negotiated version
     _json: Any = field(default=_UNSET, repr=False)
 
     @property
