@@ -16,6 +16,7 @@ from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.eip_links import forget_instance
 from overcast.cloud.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
+from overcast.cloud.nova_actions import check_unlocked
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Image, Instance, Tag
@@ -320,6 +321,7 @@ class Instances:
         with self.db.session() as s:
             rows = self._load(s, ctx, ids, lock=True)
             for row in rows:
+                check_unlocked(ctx, row)
                 _check_protected(row, event)
             targets = [next_state(r.id, State(r.state), event) for r in rows]
             if event == "start":

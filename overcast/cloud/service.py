@@ -20,11 +20,13 @@ from overcast.cloud.launch_templates import LaunchTemplates
 from overcast.cloud.metadata import InstanceMetadata
 from overcast.cloud.metadefs import Metadefs
 from overcast.cloud.network_interfaces import NetworkInterfaces
+from overcast.cloud.nova_actions import NovaActions
 from overcast.cloud.root_volumes import RootVolumes
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.snapshots import Snapshots
 from overcast.cloud.start_checks import StartChecks
 from overcast.cloud.tags import Tags
+from overcast.cloud.usage import Usage
 from overcast.cloud.vpc_attributes import VpcAttributes
 from overcast.cloud.vpc_changes import VpcChanges
 from overcast.cloud.vpcs import Vpcs
@@ -77,6 +79,8 @@ class Cloud:
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
         self.snapshots = Snapshots(self.db, self.images, self.instances)
+        self.nova_actions = NovaActions(self.db)  # locks and instance actions
+        self.usage = Usage(self.db)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,

@@ -9,6 +9,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from overcast.api.openstack import (
+    compute_admin,
     compute_extras,
     compute_images,
     compute_secgroups,
@@ -191,7 +192,8 @@ class ComputeFace(Face):
         super().__init__(cloud, [router, servers.router, server_actions.router,
                                  compute_extras.router, compute_images.router,
                                  compute_secgroups.router, flavor_extras.router,
-                                 server_extras.router, server_tags.router])
+                                 server_extras.router, server_tags.router,
+                                 compute_admin.router])
 
     def fault(self, status: int, message: str) -> Response:
         name = FAULT_NAMES.get(status, "computeFault")

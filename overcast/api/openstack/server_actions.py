@@ -13,6 +13,7 @@ from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.compute_secgroups import change_server_groups
 from overcast.api.openstack.servers import V21, find_server, view_for
 from overcast.api.openstack.wsgi import (
+    REQUEST_ID_KEY,
     Fault,
     Need,
     Req,
@@ -30,6 +31,8 @@ router = Router()
 # Nova action -> our event; Nova refuses an action that would change nothing (409)
 EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot"}
 MAX_CONSOLE_LINES = 10000
+RECORDED_ACTIONS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot",
+                    "lock": "lock", "unlock": "unlock", "createImage": "createImage"}
 
 
 def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
@@ -120,7 +123,11 @@ def server_action(req: Req) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise bad_request(f"There is no such action: {name[:64]}")
-    return handler(req, server, spec)
+    response = handler(req, server, spec)
+    if name in RECORDED_ACTIONS:  # Nova's instance actions (server_extras.py)
+        req.cloud.nova_actions.record(req.ctx, server.item.id, RECORDED_ACTIONS[name],
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
+    return response
 
 
 @router.route(f"{V21}/servers/<server_id>/ips")

@@ -18,6 +18,7 @@ from overcast.api.openstack import server_versions as versions
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.network_views import network_name
 from overcast.api.openstack.wsgi import (
+    REQUEST_ID_KEY,
     Fault,
     Need,
     Req,
@@ -383,6 +384,9 @@ def create_server(req: Req) -> Response:
     if spec.get("return_reservation_id"):
         return json_response({"reservation_id": launched.reservation_id}, 202)
     first = launched.instances[0]
+    for made in launched.instances:  # Nova's instance action "create"
+        req.cloud.nova_actions.record(req.ctx, made.id, "create",
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
     return json_response({"server": {
         "id": first.uuid, "links": views.server_links(req.host_url, first.uuid),
         "OS-DCF:diskConfig": "MANUAL",
@@ -422,6 +426,8 @@ def delete_server(req: Req) -> Response:
         req.cloud.tags.create(req.ctx, [tagged.item.id], {views.DELETED_TAG: "true"})
     else:
         req.cloud.instances.change(req.ctx, [tagged.item.id], "terminate")
+        req.cloud.nova_actions.record(req.ctx, tagged.item.id, "delete",
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
     return no_content()
 
 
