@@ -1,0 +1,1 @@
+"""The storage wing of the service layer: EBS volumes and their attachments."""

@@ -1,0 +1,52 @@
+"""EBS volumes and their attachments to instances (migration 0921_volumes).
+
+A volume lives on one host (the local storage backend keeps it as a qcow2 file there); its
+state and its attachments' states follow the tables in overcast/lifecycle.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from overcast.db.models import Base
+
+
+class Volume(Base):
+    __tablename__ = "volumes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # vol-...
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(64))
+    size_gib: Mapped[int] = mapped_column(Integer)
+    volume_type: Mapped[str] = mapped_column(String(16))
+    iops: Mapped[int | None] = mapped_column(Integer)
+    throughput: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    snapshot_id: Mapped[str] = mapped_column(String(32), default="")
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # where it is kept: the host whose storage backend holds it, and the backend's name for
+    # it there (a file path for `local`), reported by that host once made
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"), index=True)
+    backend: Mapped[str] = mapped_column(String(16), default="local")
+    backing_path: Mapped[str] = mapped_column(Text, default="")
+    # bytes the backing file holds; less than size_gib after ModifyVolume until grown
+    provisioned_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VolumeAttachment(Base):
+    """A volume's attachment to an instance; gone once detached. One per volume (no
+    multi-attach)."""
+
+    __tablename__ = "volume_attachments"
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    device: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    force: Mapped[bool] = mapped_column(Boolean, default=False)  # DetachVolume Force
+    error: Mapped[str] = mapped_column(Text, default="")  # why the host has not done it yet
+    attach_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
