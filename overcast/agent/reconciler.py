@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from overcast.agent.store import AgentStore
+from overcast.agent.volumes import VolumeWork
 from overcast.cloud.snapshots import SnapshotJob
 from overcast.db.models import Instance
 from overcast.drivers.base import (
@@ -29,6 +30,7 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
+from overcast.drivers.storage.base import StorageBackend
 from overcast.errors import CloudError
 from overcast.lifecycle import UNSETTLED, State, acts_on
 from overcast.metrics import AGENT_TICK
@@ -49,7 +51,8 @@ STAMP_OVERLAP = 0.5
 
 class Agent:
     def __init__(self, store: AgentStore, driver: Driver, host_name: str, zone: str,
-                 interval: float = 1.0, workers: int = 32) -> None:
+                 interval: float = 1.0, workers: int = 32,
+                 storage: StorageBackend | None = None) -> None:
         self.store, self.driver = store, driver
         self.host_name, self.zone, self.interval = host_name, zone, interval
         self.host_id = ""
@@ -73,6 +76,8 @@ class Agent:
         self._outcomes: list[tuple[str, str, State]] = []
         self._outcomes_lock = threading.Lock()
         self._specs: dict[str, LaunchSpec | Exception] = {}  # read ahead by the tick
+        self._volumes = (VolumeWork(store, driver, storage, self._submit)
+                         if storage is not None and driver.capabilities().volumes else None)
 
     # running --------------------------------------------------------------------------------
     def register(self) -> str:
@@ -133,6 +138,8 @@ class Agent:
                 self._sync_network(row, observed.get(row.id))
         if self._snapshots:
             self._write_images(full)
+        if self._volumes is not None:
+            self._volumes.tick(self.host_id, observed)
         strays = observed.keys() - self._rows.keys()
         if strays:
             self._remove_strays(sorted(strays))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud.service import Cloud
 from overcast.cloud.snapshots import SnapshotJob, WrittenImage
+from overcast.cloud.storage.jobs import VolumeJob
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
 from overcast.images.importer import digests
@@ -46,6 +47,9 @@ class AgentStore(Protocol):
     def snapshot_requests(self) -> int: ...
     def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
     def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
+    def volume_jobs(self, host_id: str) -> list[VolumeJob]: ...
+    def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
+                      reason: str = "") -> None: ...
 
 
 def boot_image(image: Image | None) -> BootImage:
@@ -133,7 +137,8 @@ class LocalStore:
                           disk_gib=row.disk_gib, image=boot_image(image),
                           network=self._network(row, rules), user_data=row.user_data or b"",
                           metadata_endpoint=self.metadata_endpoint,
-                          config_drive=self._config_drive(row.id) if wants_drive else None)
+                          config_drive=self._config_drive(row.id) if wants_drive else None,
+                          volumes=self.cloud.volume_jobs.attached_disks(s, row.id))
 
     def _config_drive(self, instance_id: str) -> dict[str, bytes] | None:
         facts = self.cloud.metadata.facts(instance_id)
@@ -188,6 +193,23 @@ class LocalStore:
         md5, sha512 = digests(Path(info.path))
         self.cloud.snapshots.finish(image_id, WrittenImage(
             os.path.getsize(info.path), info.virtual_size, info.format, md5, sha512))
+
+    def volume_jobs(self, host_id: str) -> list[VolumeJob]:
+        return self.cloud.volume_jobs.jobs(host_id)
+
+    def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
+                      reason: str = "") -> None:
+        """What the host did with a volume (see VolumeJobs: created, create_failed, grown,
+        deleted, attached, detached, held)."""
+        jobs = self.cloud.volume_jobs
+        if kind == "created":
+            jobs.created(volume_id, path, size_bytes)
+        elif kind == "grown":
+            jobs.grown(volume_id, size_bytes)
+        elif kind in ("create_failed", "held"):
+            getattr(jobs, kind)(volume_id, reason)
+        else:
+            getattr(jobs, kind)(volume_id)
 
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""

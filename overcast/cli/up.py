@@ -30,7 +30,7 @@ from overcast.cli.preflight import (
 from overcast.cli.runtime import add_data_dir, run_file
 from overcast.cloud.service import Cloud
 from overcast.config import Settings, load_settings
-from overcast.drivers.registry import LOCAL_DRIVERS, make_driver
+from overcast.drivers.registry import LOCAL_DRIVERS, make_driver, make_storage
 from overcast.identity.service import Credentials
 from overcast.images.builtin import ensure_builtin_image
 from overcast.logs import FORMATS, LEVELS
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: metadata service: {exc}") from exc
     agent = Agent(LocalStore(cloud, metadata.endpoint), driver, settings.host_name,
                   cloud.catalog.default_zone,
-                  settings.agent_interval)
+                  settings.agent_interval, storage=make_storage(settings))
     cloud.instances.console_readers[agent.register()] = driver.console_output
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()

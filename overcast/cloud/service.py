@@ -24,6 +24,10 @@ from overcast.cloud.root_volumes import RootVolumes
 from overcast.cloud.security_groups import SecurityGroups
 from overcast.cloud.snapshots import Snapshots
 from overcast.cloud.start_checks import StartChecks
+from overcast.cloud.storage.attachments import Attachments
+from overcast.cloud.storage.jobs import VolumeJobs
+from overcast.cloud.storage.quotas import VolumeQuotas
+from overcast.cloud.storage.volumes import Volumes
 from overcast.cloud.tags import Tags
 from overcast.cloud.vpc_attributes import VpcAttributes
 from overcast.cloud.vpc_changes import VpcChanges
@@ -77,6 +81,10 @@ class Cloud:
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
         self.snapshots = Snapshots(self.db, self.images, self.instances)
+        self.volumes = Volumes(self.db, VolumeQuotas(settings), self.root_volumes,
+                               self.catalog.availability_zones, self.instances.changed.set)
+        self.volume_attachments = Attachments(self.db, self.volumes, self.instances)
+        self.volume_jobs = VolumeJobs(self.db)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,
@@ -86,7 +94,7 @@ class Cloud:
             "subnet": self.vpcs.exists(Subnet),
             "network-interface": lambda s, ctx, rid: self.vpcs.exists(NetworkInterface)(
                 s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
-            "volume": RootVolumes.attached_exists,
+            "volume": self.volumes.exists,
             "launch-template": LaunchTemplates.exists,
             "elastic-ip": self.elastic_ips.exists,
         })

@@ -12,6 +12,7 @@ from overcast.drivers.ec2 import Ec2Driver
 from overcast.drivers.fake import FakeDriver
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.qemu import QemuDriver
+from overcast.drivers.storage.local import LocalBackend
 
 DRIVER_CLASSES: dict[str, type[FakeDriver | QemuDriver | HyperVDriver | Ec2Driver]] = {
     "fake": FakeDriver, "qemu": QemuDriver, "hyperv": HyperVDriver, "ec2": Ec2Driver}
@@ -47,6 +48,11 @@ def make_driver(settings: Settings) -> Driver:
                           relay_key_file=key_path(settings.data_dir))
     raise ValueError(f"unknown driver '{settings.driver}' "
                      f"(choose from {', '.join(LOCAL_DRIVERS)})")
+
+
+def make_storage(settings: Settings) -> LocalBackend:
+    """This host's storage backend for volumes: qcow2 files beside its VMs."""
+    return LocalBackend(settings.data_dir / "hosts" / settings.host_name / "volumes")
 
 
 def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:
