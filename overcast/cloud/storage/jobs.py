@@ -47,7 +47,7 @@ class VolumeJobs:
                          .outerjoin(Instance, Instance.id == VolumeAttachment.instance_id)
                          .where(Volume.host_id == host_id, or_(
                              Volume.state.in_([VolumeState.CREATING, VolumeState.DELETING]),
-                             Volume.provisioned_bytes < Volume.size_gib * GIB))).tuples()
+                             Volume.provisioned_bytes < Volume.size_gib * GIB)))
         for volume, instance_id, instance_state in rows:
             if volume.state == VolumeState.CREATING:
                 found.append(VolumeJob("create", volume.id, volume.size_gib))
@@ -67,7 +67,7 @@ class VolumeJobs:
                              [AttachmentState.ATTACHING, AttachmentState.DETACHING])))
         return [VolumeJob("attach" if a.state == AttachmentState.ATTACHING else "detach",
                           a.volume_id, 0, a.instance_id, state, path, a.force)
-                for a, state, path in rows.tuples()]
+                for a, state, path in rows]
 
     def _release_ended(self, host_id: str) -> None:
         """Attachments of terminated instances end: the volume is available again, or deleted

@@ -226,7 +226,7 @@ class Volumes:
                 select(Volume, VolumeAttachment)
                 .outerjoin(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
                 .where(Volume.project_id == ctx.project_id,
-                       Volume.state.in_([str(x) for x in VOLUME_LIVE]))).tuples())
+                       Volume.state.in_([str(x) for x in VOLUME_LIVE]))))
             tags = tagsvc.for_resources(s, ctx.project_id, [v.id for v, _ in rows])
         items += [flt.Tagged(volume_view(v, a), tags.get(v.id, {})) for v, a in rows]
         if ids:
