@@ -20,7 +20,7 @@ from overcast.cloud.storage.volumes import VolumeRequest
 from overcast.drivers.base import DriverError, HostCapacity, VolumeDisk
 from overcast.drivers.fake import FakeDriver
 from overcast.drivers.storage.local import LocalBackend
-from overcast.errors import Conflict
+from overcast.errors import Conflict, InvalidParameter
 from overcast.lifecycle import VolumeState, next_volume_state
 from tests.conftest import in_process_cloud
 
@@ -141,3 +141,14 @@ def test_device_names_and_volume_transitions() -> None:
     assert next_volume_state("vol-1", VolumeState.AVAILABLE, "attach") == VolumeState.IN_USE
     with pytest.raises(Conflict):
         next_volume_state("vol-1", VolumeState.CREATING, "attach")
+
+
+def test_attach_across_zones_is_a_zone_mismatch(world) -> None:
+    cloud, ctx, _driver, _backend, _agent, iid = world
+    cloud.hosts.heartbeat("h2", "fake", "overcast-1b", HostCapacity(4, 4096, 50))
+    vid = cloud.volumes.create(ctx, VolumeRequest("overcast-1b", 1)).id
+    cloud.volume_jobs.created(vid, "/nowhere/vol.qcow2", 1024**3)  # as h2's agent reports
+    with pytest.raises(InvalidParameter) as refused:
+        cloud.volume_attachments.attach(ctx, vid, iid, "/dev/sdf")
+    assert refused.value.code == "InvalidVolume.ZoneMismatch"
+    assert _volume(cloud, ctx, vid).state == "available"
