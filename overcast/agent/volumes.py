@@ -29,7 +29,12 @@ class VolumeWork:
         self._held_until: dict[str, float] = {}  # detaches a guest refused, by volume
 
     def tick(self, host_id: str, observed: dict[str, VmStatus]) -> None:
-        for job in self.store.volume_jobs(host_id):
+        try:
+            jobs = self.store.volume_jobs(host_id)
+        except Exception:  # the rest of the tick goes on; the next one asks again
+            log.exception("could not read this host's volume jobs")
+            return
+        for job in jobs:
             if job.kind in ("create", "delete") or (job.kind == "grow" and not job.instance_id):
                 self.submit(job.volume_id, partial(self._disk, job))
             elif job.instance_state in ENDING or job.instance_id not in observed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import BigInteger, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast.db import Database, utcnow
@@ -47,7 +47,7 @@ class VolumeJobs:
                          .outerjoin(Instance, Instance.id == VolumeAttachment.instance_id)
                          .where(Volume.host_id == host_id, or_(
                              Volume.state.in_([VolumeState.CREATING, VolumeState.DELETING]),
-                             Volume.provisioned_bytes < Volume.size_gib * GIB)))
+                             Volume.provisioned_bytes < cast(Volume.size_gib, BigInteger) * GIB)))
         for volume, instance_id, instance_state in rows:
             if volume.state == VolumeState.CREATING:
                 found.append(VolumeJob("create", volume.id, volume.size_gib))
@@ -72,12 +72,14 @@ class VolumeJobs:
     def _release_ended(self, host_id: str) -> None:
         """Attachments of terminated instances end: the volume is available again, or deleted
         with its instance when DeleteOnTermination says so."""
+        query = (select(VolumeAttachment)
+                 .join(Instance, Instance.id == VolumeAttachment.instance_id)
+                 .where(Instance.host_id == host_id, Instance.state == State.TERMINATED))
+        with self.db.read() as s:  # every tick: mostly nothing, so a read first
+            if s.scalar(query.with_only_columns(VolumeAttachment.volume_id).limit(1)) is None:
+                return
         with self.db.session() as s:
-            ended = list(s.scalars(select(VolumeAttachment)
-                                   .join(Instance, Instance.id == VolumeAttachment.instance_id)
-                                   .where(Instance.host_id == host_id,
-                                          Instance.state == State.TERMINATED)))
-            for attachment in ended:
+            for attachment in s.scalars(query.with_for_update()):
                 state = (VolumeState.DELETING if attachment.delete_on_termination
                          else VolumeState.AVAILABLE)
                 s.execute(update(Volume).where(Volume.id == attachment.volume_id)
