@@ -151,6 +151,30 @@ ATTACHMENT_TRANSITIONS: dict[tuple[str, AttachmentState], AttachmentState] = {
     ("detached", AttachmentState.DETACHING): AttachmentState.DETACHED,
 }
 
+class SnapshotState(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    ERROR = "error"
+    DELETING = "deleting"  # its file is being removed; no longer shown
+
+
+SNAPSHOT_TRANSITIONS: dict[tuple[str, SnapshotState], SnapshotState] = {
+    ("written", SnapshotState.PENDING): SnapshotState.COMPLETED,
+    ("failed", SnapshotState.PENDING): SnapshotState.ERROR,
+    ("delete", SnapshotState.COMPLETED): SnapshotState.DELETING,
+    ("delete", SnapshotState.ERROR): SnapshotState.DELETING,
+}
+
+
+def next_snapshot_state(snapshot_id: str, state: SnapshotState | str,
+                        event: str) -> SnapshotState:
+    target = SNAPSHOT_TRANSITIONS.get((event, SnapshotState(state)))
+    if target is None:
+        raise Conflict("IncorrectState", f"The snapshot '{snapshot_id}' is '{state}' and "
+                       f"cannot be {_past(event)}.")
+    return target
+
+
 # Instance states in which a volume may be attached or detached (EC2: running or stopped).
 ATTACHABLE_INSTANCE = frozenset({State.RUNNING, State.STOPPED})
 # Volumes that count against a project's quota and show in DescribeVolumes.

@@ -199,14 +199,17 @@ class LocalStore:
 
     def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
                       reason: str = "") -> None:
-        """What the host did with a volume (see VolumeJobs: created, create_failed, grown,
-        deleted, attached, detached, held)."""
+        """What the host did with a volume or snapshot (`volume_id` names the snapshot for
+        the snapshot_* kinds; see VolumeJobs: created, create_failed, grown, deleted,
+        attached, detached, held, snapshot_written, snapshot_failed, snapshot_deleted)."""
         jobs = self.cloud.volume_jobs
         if kind == "created":
             jobs.created(volume_id, path, size_bytes)
         elif kind == "grown":
             jobs.grown(volume_id, size_bytes)
-        elif kind in ("create_failed", "held"):
+        elif kind == "snapshot_written":
+            jobs.snapshot_written(volume_id, path)
+        elif kind in ("create_failed", "held", "snapshot_failed"):
             getattr(jobs, kind)(volume_id, reason)
         else:
             getattr(jobs, kind)(volume_id)

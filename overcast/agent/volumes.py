@@ -5,6 +5,7 @@ volume (disks) or per instance (plugging, beside its start, stop and reboot)."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -35,7 +36,10 @@ class VolumeWork:
             log.exception("could not read this host's volume jobs")
             return
         for job in jobs:
-            if job.kind in ("create", "delete") or (job.kind == "grow" and not job.instance_id):
+            if job.kind in ("snapshot", "delete_snapshot"):
+                self._snapshot(job, observed)
+            elif job.kind in ("create", "delete") or (job.kind == "grow" and
+                                                      not job.instance_id):
                 self.submit(job.volume_id, partial(self._disk, job))
             elif job.instance_state in ENDING or job.instance_id not in observed:
                 continue  # its VM is going, or not made yet: the launch brings the disk
@@ -49,7 +53,7 @@ class VolumeWork:
     def _disk(self, job: VolumeJob) -> None:
         try:
             if job.kind == "create":
-                path = self.backend.create(job.volume_id, job.size_gib)
+                path = self.backend.create(job.volume_id, job.size_gib, job.source or None)
                 self.store.volume_report("created", job.volume_id, path=path,
                                          size_bytes=job.size_gib * GIB)
             elif job.kind == "delete":
@@ -62,6 +66,40 @@ class VolumeWork:
             log.warning("volume %s: %s failed: %s", job.volume_id, job.kind, exc)
             if job.kind == "create":
                 self.store.volume_report("create_failed", job.volume_id, reason=str(exc))
+
+    def _snapshot(self, job: VolumeJob, observed: dict[str, VmStatus]) -> None:
+        """Written by the VM's block job while a running VM has the volume, else copied by
+        the backend; one at a time with the instance's (or the volume's) other operations."""
+        if job.kind == "delete_snapshot":
+            self.submit(job.snapshot_id, partial(self._forget_snapshot, job.snapshot_id))
+            return
+        vm = observed.get(job.instance_id) if job.instance_id else None
+        live = vm is not None and vm.state == PowerState.RUNNING
+        self.submit(job.instance_id or job.volume_id, partial(self._write_snapshot, job, live))
+
+    def _write_snapshot(self, job: VolumeJob, live: bool) -> None:
+        try:
+            if live:
+                dest = self.backend.snapshot_path(job.snapshot_id)
+                part = f"{dest}.part"
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                self.driver.snapshot_volume(job.instance_id, job.volume_id, part)
+                os.replace(part, dest)
+            else:
+                dest = self.backend.snapshot(job.volume_id, job.snapshot_id)
+        except (DriverError, OSError) as exc:
+            log.warning("snapshot %s of %s failed: %s", job.snapshot_id, job.volume_id, exc)
+            self.store.volume_report("snapshot_failed", job.snapshot_id, reason=str(exc))
+            return
+        self.store.volume_report("snapshot_written", job.snapshot_id, path=dest)
+
+    def _forget_snapshot(self, snapshot_id: str) -> None:
+        try:
+            self.backend.delete_snapshot(snapshot_id)
+        except (DriverError, OSError) as exc:
+            log.warning("snapshot %s: delete failed: %s", snapshot_id, exc)
+            return
+        self.store.volume_report("snapshot_deleted", snapshot_id)
 
     def _plug(self, job: VolumeJob, running: bool) -> None:
         try:

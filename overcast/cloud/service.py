@@ -27,6 +27,7 @@ from overcast.cloud.start_checks import StartChecks
 from overcast.cloud.storage.attachments import Attachments
 from overcast.cloud.storage.jobs import VolumeJobs
 from overcast.cloud.storage.quotas import VolumeQuotas
+from overcast.cloud.storage.snapshots import VolumeSnapshots
 from overcast.cloud.storage.volumes import Volumes
 from overcast.cloud.tags import Tags
 from overcast.cloud.vpc_attributes import VpcAttributes
@@ -85,6 +86,7 @@ class Cloud:
                                self.catalog.availability_zones, self.instances.changed.set)
         self.volume_attachments = Attachments(self.db, self.volumes, self.instances)
         self.volume_jobs = VolumeJobs(self.db)
+        self.volume_snapshots = VolumeSnapshots(self.db, self.volumes)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,
@@ -95,6 +97,7 @@ class Cloud:
             "network-interface": lambda s, ctx, rid: self.vpcs.exists(NetworkInterface)(
                 s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
             "volume": self.volumes.exists,
+            "snapshot": self.volume_snapshots.exists,
             "launch-template": LaunchTemplates.exists,
             "elastic-ip": self.elastic_ips.exists,
         })

@@ -1,4 +1,4 @@
-"""EBS volumes and their attachments to instances (migration 0921_volumes).
+"""EBS volumes, their attachments to instances and their snapshots (migration 0921_volumes).
 
 A volume lives on one host (the local storage backend keeps it as a qcow2 file there); its
 state and its attachments' states follow the tables in overcast/lifecycle.py."""
@@ -50,3 +50,19 @@ class VolumeAttachment(Base):
     force: Mapped[bool] = mapped_column(Boolean, default=False)  # DetachVolume Force
     error: Mapped[str] = mapped_column(Text, default="")  # why the host has not done it yet
     attach_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VolumeSnapshot(Base):
+    """A point-in-time copy of a volume, kept by the host that kept the volume."""
+
+    __tablename__ = "volume_snapshots"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # snap-...
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    volume_id: Mapped[str] = mapped_column(String(32), index=True)  # may be deleted since
+    volume_size: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_message: Mapped[str] = mapped_column(Text, default="")
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"), index=True)
+    backing_path: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -176,3 +176,7 @@ class Driver(Protocol):
     def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
         """Grow an attached volume of a running VM; the guest sees the new size (if
         volumes)."""
+
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        """Copy an attached volume of a running VM to `dest` as a standalone qcow2, live and
+        crash-consistent (if volumes)."""

@@ -172,6 +172,14 @@ class FakeDriver:
         if volume_id not in self.volumes.get(name, {}):
             raise DriverError(f"volume {volume_id} is not attached to {name}")
 
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        """A fake guest writes nothing: the copy is the volume's file as it is."""
+        self._require(name)
+        disk = self.volumes.get(name, {}).get(volume_id)
+        if disk is None:
+            raise DriverError(f"volume {volume_id} is not attached to {name}")
+        shutil.copyfile(disk.path, dest)
+
     # for tests: what a guest or a crash would do
     def power_off(self, name: str, crashed: bool = False) -> None:
         self._set(name, PowerState.CRASHED if crashed else PowerState.STOPPED)

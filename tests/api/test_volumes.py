@@ -265,3 +265,59 @@ def test_paging(api) -> None:
     assert set(made) <= set(seen) and len(seen) == len(set(seen))
     for vid in made:
         api.delete_volume(VolumeId=vid)
+
+
+def wait_snapshot(client, sid: str, state: str = "completed", timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        [found] = client.describe_snapshots(SnapshotIds=[sid])["Snapshots"]
+        if found["State"] == state:
+            return found
+        assert time.monotonic() < deadline, f"{sid} not {state}: {found}"
+        time.sleep(0.1)
+
+
+def test_snapshots_and_volumes_from_them(cloud: RunningCloud, api, other,
+                                         instance: str) -> None:
+    vid = _create(api, 2)
+    api.attach_volume(VolumeId=vid, InstanceId=instance, Device="/dev/sdm")
+    wait_volume(api, vid, "in-use", "attached")
+    made = api.create_snapshot(VolumeId=vid, Description="nightly", TagSpecifications=[
+        {"ResourceType": "snapshot", "Tags": [{"Key": "k", "Value": "v"}]}])
+    sid = made["SnapshotId"]
+    assert made["State"] == "pending" and made["VolumeSize"] == 2
+    snap = wait_snapshot(api, sid)  # copied from the running instance's disk
+    assert snap["Progress"] == "100%" and snap["Description"] == "nightly"
+    assert snap["Tags"] == [{"Key": "k", "Value": "v"}]
+    mine = {s["SnapshotId"] for s in api.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    assert sid in mine
+    found = api.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [vid]},
+                                            {"Name": "status", "Values": ["completed"]}])
+    assert [s["SnapshotId"] for s in found["Snapshots"]] == [sid]
+    assert not other.describe_snapshots()["Snapshots"]
+    _fails("InvalidSnapshot.NotFound", other.describe_snapshots, SnapshotIds=[sid])
+    _fails("InvalidSnapshot.NotFound", other.create_volume, AvailabilityZone=ZONE,
+           SnapshotId=sid)
+    _fails("InvalidSnapshotID.Malformed", api.delete_snapshot, SnapshotId="snap-x")
+
+    restored = api.create_volume(AvailabilityZone=ZONE, SnapshotId=sid)
+    assert restored["SnapshotId"] == sid and restored["Size"] == 2
+    wait_volume(api, restored["VolumeId"], "available")
+    bigger = _create(api, 4, SnapshotId=sid)
+    assert _volume(api, bigger)["Size"] == 4
+    assert restored["VolumeId"] in _ids(api, ("snapshot-id", sid))
+    _fails("InvalidParameterValue", api.create_volume, AvailabilityZone=ZONE, Size=1,
+           SnapshotId=sid)
+    files = Path(cloud.data_dir, "hosts").glob("*/volumes/snapshots/*.qcow2")
+    assert f"{sid}.qcow2" in {p.name for p in files}
+
+    api.delete_snapshot(SnapshotId=sid)
+    _fails("InvalidSnapshot.NotFound", api.describe_snapshots, SnapshotIds=[sid])
+    deadline = time.monotonic() + 30
+    while list(Path(cloud.data_dir, "hosts").glob(f"*/volumes/snapshots/{sid}.qcow2")):
+        assert time.monotonic() < deadline, "the snapshot's file stayed"
+        time.sleep(0.1)
+    api.detach_volume(VolumeId=vid)
+    wait_volume(api, vid, "available")
+    for volume in (vid, restored["VolumeId"], bigger):
+        api.delete_volume(VolumeId=volume)

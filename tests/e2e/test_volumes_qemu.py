@@ -1,6 +1,7 @@
 """EBS volumes with real qemu guests: a volume hot-plugged into a running guest appears in
 its /sys/block with the volume's serial, takes a write, leaves the guest when detached, and
-the second guest it is then attached to reads the same bytes."""
+the second guest it is then attached to reads the same bytes; a snapshot taken live from that
+guest restores into a volume the first guest reads them from."""
 
 from __future__ import annotations
 
@@ -92,12 +93,29 @@ def test_volume_moves_between_running_guests(qcloud: RunningCloud, tmp_path: Pat
     assert _until_guest(key, ips[second], read, MARKER).strip() == MARKER
     print(f"detach took {detach_seconds:.2f}s through the API")
 
+    sid = ec2.create_snapshot(VolumeId=vid)["SnapshotId"]  # a block job in the running VM
+    deadline = time.monotonic() + 60
+    while ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"] != "completed":
+        assert time.monotonic() < deadline, "the snapshot was never completed"
+        time.sleep(0.5)
+    copy = ec2.create_volume(AvailabilityZone=zone, SnapshotId=sid, Size=2)["VolumeId"]
+    wait_volume(ec2, copy, "available")
+    ec2.attach_volume(VolumeId=copy, InstanceId=first, Device="/dev/sdh")
+    wait_volume(ec2, copy, "in-use", "attached", timeout=60)
+    assert _until_guest(key, ips[first], read, MARKER).strip() == MARKER
+    size = ssh_until_ok(key, ips[first], "cat /sys/block/vdb/size").strip()
+    assert int(size) * 512 == 2 * 1024**3
+    ec2.delete_snapshot(SnapshotId=sid)
+
     ec2.modify_instance_attribute(InstanceId=second, BlockDeviceMappings=[
         {"DeviceName": "/dev/sdg", "Ebs": {"DeleteOnTermination": True}}])
+    ec2.modify_instance_attribute(InstanceId=first, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sdh", "Ebs": {"DeleteOnTermination": True}}])
     ec2.terminate_instances(InstanceIds=[first, second])
     wait_for_state(ec2, [first, second], "terminated", timeout=120)
     deadline = time.monotonic() + 60
-    while ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [vid]}])["Volumes"]:
+    while ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [vid, copy]}])[
+            "Volumes"]:
         assert time.monotonic() < deadline, "the volume outlived its DeleteOnTermination"
         time.sleep(0.5)
-    assert not list(Path(qcloud.data_dir, "hosts").glob("*/volumes/vol-*.qcow2"))
+    assert not list(Path(qcloud.data_dir, "hosts").glob("*/volumes/**/*.qcow2"))

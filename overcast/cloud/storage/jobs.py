@@ -11,22 +11,24 @@ from sqlalchemy.orm import Session
 
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
-from overcast.db.models_volumes import Volume, VolumeAttachment
+from overcast.db.models_volumes import Volume, VolumeAttachment, VolumeSnapshot
 from overcast.drivers.base import VolumeDisk
-from overcast.lifecycle import AttachmentState, State, VolumeState
+from overcast.lifecycle import AttachmentState, SnapshotState, State, VolumeState
 
 GIB = 1024**3
 
 
 @dataclass(frozen=True)
 class VolumeJob:
-    kind: str  # create | grow | delete | attach | detach
+    kind: str  # create | grow | delete | attach | detach | snapshot | delete_snapshot
     volume_id: str
     size_gib: int = 0
-    instance_id: str = ""  # attach, detach; grow when attached
+    instance_id: str = ""  # attach, detach; grow and snapshot when attached
     instance_state: str = ""
     path: str = ""
     force: bool = False
+    snapshot_id: str = ""  # snapshot, delete_snapshot; create from a snapshot
+    source: str = ""  # create: the snapshot's file
 
 
 class VolumeJobs:
@@ -37,7 +39,8 @@ class VolumeJobs:
         """What this host owes, after letting go of the volumes of its ended instances."""
         self._release_ended(host_id)
         with self.db.read() as s:
-            return self._disk_jobs(s, host_id) + self._attachment_jobs(s, host_id)
+            return (self._disk_jobs(s, host_id) + self._attachment_jobs(s, host_id)
+                    + self._snapshot_jobs(s, host_id))
 
     @staticmethod
     def _disk_jobs(s: Session, host_id: str) -> list[VolumeJob]:
@@ -50,7 +53,10 @@ class VolumeJobs:
                              Volume.provisioned_bytes < cast(Volume.size_gib, BigInteger) * GIB)))
         for volume, instance_id, instance_state in rows:
             if volume.state == VolumeState.CREATING:
-                found.append(VolumeJob("create", volume.id, volume.size_gib))
+                source = s.scalar(select(VolumeSnapshot.backing_path).where(
+                    VolumeSnapshot.id == volume.snapshot_id)) if volume.snapshot_id else ""
+                found.append(VolumeJob("create", volume.id, volume.size_gib,
+                                       snapshot_id=volume.snapshot_id, source=source or ""))
             elif volume.state == VolumeState.DELETING:
                 found.append(VolumeJob("delete", volume.id))
             elif volume.state in (VolumeState.AVAILABLE, VolumeState.IN_USE):
@@ -68,6 +74,19 @@ class VolumeJobs:
         return [VolumeJob("attach" if a.state == AttachmentState.ATTACHING else "detach",
                           a.volume_id, 0, a.instance_id, state, path, a.force)
                 for a, state, path in rows]
+
+    @staticmethod
+    def _snapshot_jobs(s: Session, host_id: str) -> list[VolumeJob]:
+        rows = s.execute(select(VolumeSnapshot, VolumeAttachment.instance_id, Instance.state)
+                         .outerjoin(VolumeAttachment,
+                                    VolumeAttachment.volume_id == VolumeSnapshot.volume_id)
+                         .outerjoin(Instance, Instance.id == VolumeAttachment.instance_id)
+                         .where(VolumeSnapshot.host_id == host_id, VolumeSnapshot.state.in_(
+                             [SnapshotState.PENDING, SnapshotState.DELETING])))
+        return [VolumeJob("snapshot" if snap.state == SnapshotState.PENDING
+                          else "delete_snapshot", snap.volume_id, snap.volume_size,
+                          instance_id or "", state or "", snapshot_id=snap.id)
+                for snap, instance_id, state in rows]
 
     def _release_ended(self, host_id: str) -> None:
         """Attachments of terminated instances end: the volume is available again, or deleted
@@ -138,6 +157,24 @@ class VolumeJobs:
             s.execute(update(Volume).where(Volume.id == volume_id,
                                            Volume.state == VolumeState.IN_USE)
                       .values(state=VolumeState.AVAILABLE, updated_at=utcnow()))
+
+    def snapshot_written(self, snapshot_id: str, path: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(VolumeSnapshot).where(VolumeSnapshot.id == snapshot_id,
+                                                   VolumeSnapshot.state == SnapshotState.PENDING)
+                      .values(state=SnapshotState.COMPLETED, backing_path=path))
+
+    def snapshot_failed(self, snapshot_id: str, reason: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(VolumeSnapshot).where(VolumeSnapshot.id == snapshot_id,
+                                                   VolumeSnapshot.state == SnapshotState.PENDING)
+                      .values(state=SnapshotState.ERROR, state_message=reason))
+
+    def snapshot_deleted(self, snapshot_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(delete(Tag).where(Tag.resource_id == snapshot_id))
+            s.execute(delete(VolumeSnapshot).where(
+                VolumeSnapshot.id == snapshot_id, VolumeSnapshot.state == SnapshotState.DELETING))
 
     def held(self, volume_id: str, reason: str) -> None:
         """A detach the guest has not allowed yet: retried; the reason is kept."""

@@ -15,16 +15,17 @@ from overcast.cloud import tags as tagsvc
 from overcast.cloud.launch import DryRunOk
 from overcast.cloud.root_volumes import RootVolumes, check_volume_ids
 from overcast.cloud.storage.quotas import VolumeQuotas
+from overcast.cloud.storage.snapshot_lookup import check_snapshot_ids, find_snapshot
 from overcast.cloud.storage.types import check_type
 from overcast.cloud.storage.views import VOLUME_FILTERS, VolumeView, root_view, volume_view
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Tag
-from overcast.db.models_volumes import Volume, VolumeAttachment
+from overcast.db.models_volumes import Volume, VolumeAttachment, VolumeSnapshot
 from overcast.drivers.registry import capabilities_of
 from overcast.errors import Conflict, InsufficientCapacity, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
-from overcast.ids import is_well_formed, new_id
-from overcast.lifecycle import VOLUME_LIVE, VolumeState, next_volume_state
+from overcast.ids import new_id
+from overcast.lifecycle import VOLUME_LIVE, SnapshotState, VolumeState, next_volume_state
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,28 @@ def volume_not_found(volume_id: str) -> NotFound:
     return NotFound("InvalidVolume.NotFound", f"The volume '{volume_id}' does not exist.")
 
 
-def check_snapshot_id(snapshot_id: str) -> None:
-    if not is_well_formed(snapshot_id, "snap"):
-        raise InvalidParameter("InvalidSnapshotID.Malformed",
-                               f'Invalid id: "{snapshot_id[:64]}" (expecting "snap-...")')
-    raise NotFound("InvalidSnapshot.NotFound", f"The snapshot '{snapshot_id}' does not exist.")
+def _size(req: VolumeRequest, source: VolumeSnapshot | None) -> int:
+    """The size asked for, else the snapshot's; never smaller than the snapshot."""
+    if source is None:
+        return int(req.size_gib or 0)
+    if source.state != SnapshotState.COMPLETED:
+        raise Conflict("IncorrectState", f"The snapshot '{source.id}' is '{source.state}'; "
+                       "a volume can be made only from a completed snapshot.")
+    if req.size_gib is not None and req.size_gib < source.volume_size:
+        raise invalid(f"The size of a volume ({req.size_gib} GiB) cannot be smaller than its "
+                      f"snapshot's ({source.volume_size} GiB).")
+    return source.volume_size if req.size_gib is None else req.size_gib
+
+
+def _snapshot_host(s: Session, source: VolumeSnapshot, zone: str) -> str:
+    """A volume from a snapshot lives on the host that keeps the snapshot (local backend)."""
+    host = s.get(Host, source.host_id) if source.host_id else None
+    if host is None or host.availability_zone != zone:
+        where = host.availability_zone if host else "no zone"
+        raise InvalidParameter("UnsupportedOperation", f"The snapshot '{source.id}' is kept "
+                               f"in {where}: volumes from it can be made only there "
+                               "(local storage backend).")
+    return host.id
 
 
 class Volumes:
@@ -72,10 +90,14 @@ class Volumes:
 
     # creating -------------------------------------------------------------------------------
     def create(self, ctx: Context, req: VolumeRequest, dry_run: bool = False) -> VolumeView:
-        size = self._check_request(req)
+        self._check_request(req)
         tagsvc.validate(req.tags or {})
         with self.db.session() as s:
-            host_id = self._host_in(s, str(req.zone))
+            source = find_snapshot(s, ctx, req.snapshot_id) if req.snapshot_id else None
+            size = _size(req, source)
+            check_type(req.volume_type, size, req.iops, req.throughput)
+            host_id = self._host_in(s, str(req.zone)) if source is None else \
+                _snapshot_host(s, source, str(req.zone))
             self.quotas.check_new(s, ctx.project_id, size)
             if dry_run:
                 raise DryRunOk()
@@ -84,7 +106,8 @@ class Volumes:
                          availability_zone=req.zone, size_gib=size,
                          volume_type=req.volume_type, iops=req.iops,
                          throughput=req.throughput, state=VolumeState.CREATING,
-                         state_reason="", snapshot_id="", encrypted=False, host_id=host_id,
+                         state_reason="", snapshot_id=source.id if source else "",
+                         encrypted=False, host_id=host_id,
                          backend="local", backing_path="", provisioned_bytes=0,
                          created_at=now, updated_at=now)
             s.add(row)
@@ -94,23 +117,23 @@ class Volumes:
         self.wake()
         return view
 
-    def _check_request(self, req: VolumeRequest) -> int:
+    def _check_request(self, req: VolumeRequest) -> None:
         if not req.zone:
             raise InvalidParameter("MissingParameter",
                                    "The request must contain the parameter AvailabilityZone")
         if req.snapshot_id:
-            check_snapshot_id(req.snapshot_id)
-        if req.size_gib is None:
+            check_snapshot_ids([req.snapshot_id])
+        elif req.size_gib is None:
             raise InvalidParameter("MissingParameter",
                                    "The request must contain the parameter size/snapshotId")
         if req.encrypted:
             raise invalid("Encrypted volumes are not offered by this cloud.")
         if req.multi_attach:
             raise invalid("Multi-attach volumes are not offered by this cloud.")
-        check_type(req.volume_type, req.size_gib, req.iops, req.throughput)
+        if not req.snapshot_id:  # else once the snapshot's size is known
+            check_type(req.volume_type, int(req.size_gib or 0), req.iops, req.throughput)
         if req.zone not in self.zones():
             raise invalid(f"Invalid availability zone: [{req.zone}]")
-        return req.size_gib
 
     @staticmethod
     def _host_in(s: Session, zone: str) -> str:
@@ -162,6 +185,11 @@ class Volumes:
                                f"{attached.instance_id}")
             if row.state == VolumeState.DELETING:
                 return
+            if s.scalar(select(VolumeSnapshot.id).where(
+                    VolumeSnapshot.volume_id == volume_id,
+                    VolumeSnapshot.state == SnapshotState.PENDING).limit(1)) is not None:
+                raise Conflict("IncorrectState", f"The volume '{volume_id}' has a snapshot "
+                               "being written; delete it once the snapshot is completed.")
             target = next_volume_state(volume_id, row.state, "delete")
             if dry_run:
                 raise DryRunOk()

@@ -226,6 +226,9 @@ class Ec2Driver:
     def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
         raise DriverError("volumes of burst instances are not attached yet (Capabilities.volumes)")
 
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        raise DriverError("volumes of burst instances are not attached yet")
+
     def sync_groups(self, name: str, ingress: tuple[IngressRule, ...]) -> None:
         groups.sync(self, name, ingress)
 

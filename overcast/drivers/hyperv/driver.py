@@ -272,6 +272,9 @@ class HyperVDriver:
     def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
         raise DriverError("volumes of Hyper-V instances are not attached yet")
 
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        raise DriverError("volumes of Hyper-V instances are not attached yet")
+
     # `overcast host check` ------------------------------------------------------------------
     def smoke_test(self) -> Iterator[CheckStep]:
         """Harmless checks, one step at a time; stops at the first that fails."""

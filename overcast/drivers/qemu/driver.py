@@ -222,6 +222,14 @@ class QemuDriver:
                 raise DriverError(f"instance {name} is not running")
             volumes.resize(str(inst.qmp_socket), volume_id, size_bytes)
 
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        """A backup job copies the attached volume live (crash-consistent)."""
+        inst = self._existing(name)
+        with self._lock(name):
+            if process.running_pid(inst) is None:
+                raise DriverError(f"instance {name} is not running")
+            volumes.backup(str(inst.qmp_socket), volume_id, dest, SNAPSHOT_TIMEOUT)
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _dir(self, name: str) -> InstanceDir:

@@ -97,3 +97,13 @@ def resize(sock: str, volume_id: str, size_bytes: int) -> None:
                                            "size": size_bytes})
     except qmp.QmpFailure as exc:
         raise DriverError(f"growing {volume_id} failed: {exc}") from exc
+
+
+def backup(sock: str, volume_id: str, dest: str, timeout: float) -> None:
+    """The volume as it is now, copied to a standalone qcow2 at `dest` by a block job while
+    the guest runs on."""
+    args = {"device": node_name(volume_id), "target": dest, "sync": "full", "format": "qcow2"}
+    try:
+        qmp.run_job(sock, "drive-backup", args, f"backup-{volume_id}", timeout)
+    except qmp.QmpFailure as exc:
+        raise DriverError(f"the snapshot of {volume_id} could not be written: {exc}") from exc

@@ -1,4 +1,4 @@
-"""EBS volumes, their attachments, and per-project limits on them
+"""EBS volumes, their attachments and snapshots, and per-project limits on volumes
 
 Revision ID: 0921_volumes
 Revises: 0851_elastic_ips
@@ -49,6 +49,21 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=False, server_default=""),
         sa.Column("attach_time", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "volume_snapshots",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("project_id", sa.String(32), sa.ForeignKey("projects.id"), nullable=False,
+                  index=True),
+        sa.Column("volume_id", sa.String(32), nullable=False, index=True),
+        sa.Column("volume_size", sa.Integer(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False, server_default=""),
+        sa.Column("state", sa.String(16), nullable=False, index=True),
+        sa.Column("state_message", sa.Text(), nullable=False, server_default=""),
+        sa.Column("host_id", sa.String(32), sa.ForeignKey("hosts.id"), nullable=True,
+                  index=True),
+        sa.Column("backing_path", sa.Text(), nullable=False, server_default=""),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("projects") as batch:
         batch.add_column(sa.Column("max_volumes", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("max_volume_gib", sa.Integer(), nullable=True))
@@ -58,5 +73,6 @@ def downgrade() -> None:
     with op.batch_alter_table("projects") as batch:
         batch.drop_column("max_volume_gib")
         batch.drop_column("max_volumes")
+    op.drop_table("volume_snapshots")
     op.drop_table("volume_attachments")
     op.drop_table("volumes")
