@@ -35,6 +35,10 @@ class Volume(Base):
     provisioned_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the last ModifyVolume: what the volume was, and when it was asked
+    modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    original_size_gib: Mapped[int | None] = mapped_column(Integer)
+    original_type: Mapped[str | None] = mapped_column(String(16))
 
 
 class VolumeAttachment(Base):

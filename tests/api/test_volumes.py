@@ -150,6 +150,18 @@ def test_cold_attach_to_stopped_instance_and_modify(api) -> None:
     assert (change["OriginalSize"], change["TargetSize"]) == (1, 3)
     assert (change["OriginalVolumeType"], change["TargetVolumeType"]) == ("gp2", "gp3")
     assert _volume(api, vid)["Size"] == 3
+    deadline = time.monotonic() + 30
+    while True:  # the host grows the disk of the running instance
+        [mod] = api.describe_volumes_modifications(VolumeIds=[vid])["VolumesModifications"]
+        if mod["ModificationState"] == "completed":
+            break
+        assert mod["ModificationState"] == "optimizing" and time.monotonic() < deadline
+        time.sleep(0.1)
+    assert (mod["OriginalSize"], mod["TargetSize"], mod["TargetVolumeType"]) == (1, 3, "gp3")
+    untouched = _create(api)
+    _fails("InvalidVolumeModification.NotFound", api.describe_volumes_modifications,
+           VolumeIds=[untouched])
+    api.delete_volume(VolumeId=untouched)
     _fails("InvalidParameterValue", api.modify_volume, VolumeId=vid, Size=2)
     api.detach_volume(VolumeId=vid, InstanceId=iid, Force=True)
     wait_volume(api, vid, "available")

@@ -1,9 +1,10 @@
-"""EC2 volume actions: Create/Delete/Describe/ModifyVolume, Attach/DetachVolume,
-DescribeVolumeStatus, DescribeVolumeAttribute. DescribeVolumes also lists each instance's
-root volume, which lives and dies with its instance."""
+"""EC2 volume actions: Create/Delete/Describe/ModifyVolume, DescribeVolumesModifications,
+Attach/DetachVolume, DescribeVolumeStatus, DescribeVolumeAttribute. DescribeVolumes also
+lists each instance's root volume, which lives and dies with its instance."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, required, tag_list, tags_for
@@ -16,7 +17,7 @@ from overcast.cloud.storage.views import (
     io_enabled,
     volume_status,
 )
-from overcast.cloud.storage.volumes import VolumeChange, VolumeRequest
+from overcast.cloud.storage.volumes import Modification, VolumeChange, VolumeRequest
 from overcast.errors import InvalidParameter
 
 
@@ -74,11 +75,52 @@ def modify_volume(call: Call) -> dict[str, Any]:
         throughput=call.get("Throughput")), dry_run=bool(call.get("DryRun")))
     return {"VolumeModification": {
         "VolumeId": after.id, "ModificationState": "modifying", "Progress": 0,
-        "StartTime": after.created, "TargetSize": after.size_gib, "TargetIops": after.iops,
-        "TargetVolumeType": after.volume_type, "TargetThroughput": after.throughput,
-        "TargetMultiAttachEnabled": False, "OriginalSize": before.size_gib,
-        "OriginalIops": before.iops, "OriginalVolumeType": before.volume_type,
-        "OriginalThroughput": before.throughput, "OriginalMultiAttachEnabled": False}}
+        "StartTime": datetime.now(UTC), "TargetSize": after.size_gib,
+        "TargetIops": after.iops, "TargetVolumeType": after.volume_type,
+        "TargetThroughput": after.throughput, "TargetMultiAttachEnabled": False,
+        "OriginalSize": before.size_gib, "OriginalIops": before.iops,
+        "OriginalVolumeType": before.volume_type, "OriginalThroughput": before.throughput,
+        "OriginalMultiAttachEnabled": False}}
+
+
+@action("DescribeVolumesModifications")
+def describe_volumes_modifications(call: Call) -> dict[str, Any]:
+    """Each volume's last ModifyVolume: optimizing (the new size is usable) until its host
+    has grown the disk, then completed."""
+    found = call.cloud.volumes.modifications(call.ctx, call.get("VolumeIds", []))
+    items = [flt.Tagged(m, {}) for m in found]
+    chosen = flt.apply(items, flt.parse_filters(call.get("Filters")), MODIFICATION_FILTERS)
+    flt.check_max_results(call.get("MaxResults"), 5, 500)
+    page, token = flt.page(chosen, lambda t: t.item.volume.id, call.get("MaxResults"),
+                           call.get("NextToken"))
+    dry_run_check(call)
+    return {"VolumesModifications": [_modification(t.item) for t in page],
+            "NextToken": token}
+
+
+def _state(item: Modification) -> str:
+    return "completed" if item.done else "optimizing"
+
+
+MODIFICATION_FILTERS: dict[str, flt.Extractor] = {
+    "volume-id": lambda t: t.item.volume.id,
+    "modification-state": lambda t: _state(t.item),
+    "target-size": lambda t: str(t.item.volume.size_gib),
+    "target-volume-type": lambda t: t.item.volume.volume_type,
+    "original-size": lambda t: str(t.item.original_size_gib),
+    "original-volume-type": lambda t: t.item.original_type,
+}
+
+
+def _modification(item: Modification) -> dict[str, Any]:
+    volume = item.volume
+    return {"VolumeId": volume.id, "ModificationState": _state(item),
+            "Progress": 100 if item.done else 50, "StartTime": item.started,
+            "EndTime": item.started if item.done else None,
+            "TargetSize": volume.size_gib, "TargetVolumeType": volume.volume_type,
+            "TargetIops": volume.iops, "TargetThroughput": volume.throughput,
+            "OriginalSize": item.original_size_gib, "OriginalVolumeType": item.original_type,
+            "TargetMultiAttachEnabled": False, "OriginalMultiAttachEnabled": False}
 
 
 @action("AttachVolume")

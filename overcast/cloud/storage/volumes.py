@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from overcast.cloud.storage.quotas import VolumeQuotas
 from overcast.cloud.storage.snapshot_lookup import check_snapshot_ids, find_snapshot
 from overcast.cloud.storage.types import check_type
 from overcast.cloud.storage.views import VOLUME_FILTERS, VolumeView, root_view, volume_view
-from overcast.db import Database, utcnow
+from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Host, Tag
 from overcast.db.models_volumes import Volume, VolumeAttachment, VolumeSnapshot
 from overcast.drivers.registry import capabilities_of
@@ -49,6 +50,15 @@ class VolumeChange:
     throughput: int | None = None
 
 
+@dataclass(frozen=True)
+class Modification:
+    volume: VolumeView  # as it is now: the target
+    original_size_gib: int
+    original_type: str
+    started: datetime
+    done: bool
+
+
 def volume_not_found(volume_id: str) -> NotFound:
     return NotFound("InvalidVolume.NotFound", f"The volume '{volume_id}' does not exist.")
 
@@ -75,6 +85,9 @@ def _snapshot_host(s: Session, source: VolumeSnapshot, zone: str) -> str:
                                f"in {where}: volumes from it can be made only there "
                                "(local storage backend).")
     return host.id
+
+
+GIB = 1024**3
 
 
 class Volumes:
@@ -228,9 +241,10 @@ class Volumes:
                 raise DryRunOk()
             attached = s.get(VolumeAttachment, volume_id)
             before = volume_view(row, attached)
+            row.original_size_gib, row.original_type = row.size_gib, row.volume_type
             row.size_gib, row.volume_type, row.iops, row.throughput = size, kind, iops, \
                 throughput
-            row.updated_at = utcnow()
+            row.updated_at = row.modified_at = utcnow()
             after = volume_view(row, attached)
         self.wake()
         return before, after
@@ -266,3 +280,21 @@ class Volumes:
             items = [t for t in items if t.item.id in set(ids)]
         found_items = [t for t in items if flt.matches(t, filters, known)]
         return flt.page(found_items, lambda t: t.item.id, max_results, token)
+
+    def modifications(self, ctx: Context, ids: Sequence[str]) -> list[Modification]:
+        """The last ModifyVolume of each (named) volume: optimizing until its host has grown
+        the disk, then completed."""
+        check_volume_ids(ids)
+        with self.db.read() as s:
+            query = select(Volume).where(Volume.project_id == ctx.project_id,
+                                         Volume.state.in_([str(x) for x in VOLUME_LIVE]))
+            rows = {r.id: r for r in s.scalars(query.where(Volume.id.in_(ids)) if ids
+                                               else query.where(Volume.modified_at.is_not(None)))}
+        for volume_id in ids:
+            if volume_id not in rows or rows[volume_id].modified_at is None:
+                raise NotFound("InvalidVolumeModification.NotFound", "Modification for volume "
+                               f"'{volume_id}' does not exist.")
+        return [Modification(volume_view(r, None), r.original_size_gib or r.size_gib,
+                             r.original_type or r.volume_type, as_utc(r.modified_at),
+                             r.provisioned_bytes >= r.size_gib * GIB)
+                for r in sorted(rows.values(), key=lambda r: r.id) if r.modified_at]

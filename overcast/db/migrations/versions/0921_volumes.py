@@ -35,6 +35,9 @@ def upgrade() -> None:
         sa.Column("provisioned_bytes", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("modified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("original_size_gib", sa.Integer(), nullable=True),
+        sa.Column("original_type", sa.String(16), nullable=True),
     )
     op.create_table(
         "volume_attachments",
