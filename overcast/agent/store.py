@@ -19,7 +19,14 @@ from overcast.cloud.service import Cloud
 from overcast.cloud.snapshots import SnapshotJob, WrittenImage
 from overcast.cloud.storage.jobs import VolumeJob
 from overcast.db.models import Image, Instance
-from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
+from overcast.drivers.base import (
+    BootImage,
+    HostCapacity,
+    LaunchSpec,
+    NetworkSpec,
+    PortForward,
+    VolumeDisk,
+)
 from overcast.images.importer import digests
 from overcast.images.probe import UnsafeImage, probe
 from overcast.lifecycle import State
@@ -128,9 +135,12 @@ class LocalStore:
         share their image and their groups); a row that cannot have one gets its error."""
         with self.cloud.db.read() as s:
             rules = self.cloud.security_groups.open_ports_of([r.id for r in rows], s)
-            return spec_per_row(rows, lambda row: self._spec(s, row, rules.get(row.id, [])))
+            disks = self.cloud.volume_jobs.attached_disks(s, [r.id for r in rows])
+            return spec_per_row(rows, lambda row: self._spec(
+                s, row, rules.get(row.id, []), disks.get(row.id, ())))
 
-    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]]) -> LaunchSpec:
+    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]],
+              volumes: tuple[VolumeDisk, ...] = ()) -> LaunchSpec:
         image = s.get(Image, row.image_id)
         wants_drive = row.config_drive or bool(image and image.config_drive)
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
@@ -138,7 +148,7 @@ class LocalStore:
                           network=self._network(row, rules), user_data=row.user_data or b"",
                           metadata_endpoint=self.metadata_endpoint,
                           config_drive=self._config_drive(row.id) if wants_drive else None,
-                          volumes=self.cloud.volume_jobs.attached_disks(s, row.id))
+                          volumes=volumes)
 
     def _config_drive(self, instance_id: str) -> dict[str, bytes] | None:
         facts = self.cloud.metadata.facts(instance_id)

@@ -107,16 +107,26 @@ class VolumeJobs:
                     s.execute(delete(Tag).where(Tag.resource_id == attachment.volume_id))
                 s.delete(attachment)
 
-    def attached_disks(self, s: Session, instance_id: str) -> tuple[VolumeDisk, ...]:
-        """The volumes a VM should start with (cold attach), in the order they were attached."""
-        rows = s.execute(select(VolumeAttachment.volume_id, Volume.backing_path)
+    @staticmethod
+    def attached_disks(s: Session, instance_ids: list[str],
+                       ) -> dict[str, tuple[VolumeDisk, ...]]:
+        """The volumes each VM should start with (cold attach), in the order they were
+        attached; one query for a launch storm's rows."""
+        found: dict[str, list[VolumeDisk]] = {}
+        if not instance_ids:
+            return {}
+        rows = s.execute(select(VolumeAttachment.instance_id, VolumeAttachment.volume_id,
+                                Volume.backing_path)
                          .join(Volume, Volume.id == VolumeAttachment.volume_id)
-                         .where(VolumeAttachment.instance_id == instance_id,
+                         .where(VolumeAttachment.instance_id.in_(instance_ids),
                                 VolumeAttachment.state.in_([AttachmentState.ATTACHING,
                                                             AttachmentState.ATTACHED,
                                                             AttachmentState.DETACHING]))
                          .order_by(VolumeAttachment.attach_time))
-        return tuple(VolumeDisk(volume_id, path) for volume_id, path in rows if path)
+        for instance_id, volume_id, path in rows:
+            if path:
+                found.setdefault(instance_id, []).append(VolumeDisk(volume_id, path))
+        return {instance_id: tuple(disks) for instance_id, disks in found.items()}
 
     # reports --------------------------------------------------------------------------------
     def _set_volume(self, volume_id: str, expected: VolumeState, **values: object) -> None:
