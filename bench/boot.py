@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from overcast.cloud.metadata import InstanceFacts, MetadataOptions
+from overcast.cloud.compute.metadata import InstanceFacts, MetadataOptions
 from overcast.drivers.qemu.network import relay_command
 from overcast.images.testimage import MANIFEST
 from overcast.metadata import relayauth

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
+
+from overcast.errors import InvalidParameter
 
 PREFIXES = {
     "i": "instance", "r": "reservation", "ami": "image", "key": "key-pair",
@@ -46,3 +49,24 @@ def resource_type(resource_id: str) -> str | None:
     """The EC2 resource type of an ID (for tags), or None if it names nothing we know."""
     match = _EC2_ID.match(resource_id or "")
     return PREFIXES.get(match.group(1)) if match else None
+
+
+def root_volume_id(instance_id: str) -> str:
+    """An instance's root EBS volume ID: fixed for its lifetime, like its interface's."""
+    return "vol-" + instance_id.removeprefix("i-")
+
+
+def primary_interface_id(instance_id: str) -> str:
+    """An instance's primary network interface ID: fixed for its lifetime."""
+    return "eni-" + instance_id.removeprefix("i-")
+
+
+def new_mac() -> str:
+    """A locally administered MAC in QEMU's range."""
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+
+
+def check_instance_ids(ids: Sequence[str]) -> None:
+    for iid in ids:
+        if not is_well_formed(iid, "i"):
+            raise InvalidParameter("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')

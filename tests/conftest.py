@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from overcast.cloud.images import ImageFiles
+from overcast.cloud.images.images import ImageFiles
 from overcast.cloud.service import Cloud
 from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity

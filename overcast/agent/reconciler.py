@@ -20,7 +20,7 @@ from pathlib import Path
 
 from overcast.agent.store import AgentStore
 from overcast.agent.volumes import VolumeWork
-from overcast.cloud.snapshots import SnapshotJob
+from overcast.cloud.compute import SnapshotJob
 from overcast.db.models import Instance
 from overcast.drivers.base import (
     Driver,

@@ -3,7 +3,7 @@ host added with `overcast host add`, each with the Hyper-V driver over PowerShel
 
 A host that does not answer is retried in the background: `overcast up` starts whatever
 the hosts' state. While it stays silent its agent cannot heartbeat, so after
-overcast.cloud.hosts.ALIVE_FOR the scheduler stops placing there and its running instances
+overcast.cloud.compute.hosts.ALIVE_FOR the scheduler stops placing there and its running instances
 read as impaired; their rows stay as they are and are reconciled when it answers again.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore, spec_per_row
-from overcast.cloud.hyperv_hosts import HyperVHosts
+from overcast.cloud.compute import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.db.models import Instance
 from overcast.db.models_hyperv import HyperVHost

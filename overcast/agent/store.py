@@ -15,9 +15,9 @@ from typing import Protocol, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
-from overcast.cloud.snapshots import SnapshotJob, WrittenImage
-from overcast.cloud.storage.jobs import VolumeJob
+from overcast.cloud.storage import VolumeJob
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import (
     BootImage,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 
 from overcast.agent.store import AgentStore
-from overcast.cloud.storage.jobs import GIB, VolumeJob
+from overcast.cloud.storage import GIB, VolumeJob
 from overcast.drivers.base import Driver, DriverError, PowerState, VmStatus, VolumeDisk
 from overcast.drivers.storage.base import StorageBackend
 from overcast.lifecycle import State

@@ -7,7 +7,7 @@ import getpass
 import os
 
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
-from overcast.cloud.burst import KEEP, NewTarget, TargetChange
+from overcast.cloud.compute import KEEP, NewTarget, TargetChange
 
 SECRET_ENV = "OVERCAST_BURST_SECRET_KEY"
 

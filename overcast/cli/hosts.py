@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
-from overcast.cloud.hyperv_hosts import HyperVHosts
+from overcast.cloud.compute import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.hyperv.config import AUTH_METHODS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
-from overcast.cloud.catalog import HOST_DRIVERS
+from overcast.cloud.compute import HOST_DRIVERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
-from overcast.cloud.image_quotas import GIB, image_limits
-from overcast.cloud.launch import quotas
-from overcast.cloud.storage.quotas import volume_limits
+from overcast.cloud.compute import quotas
+from overcast.cloud.images import GIB, image_limits
+from overcast.cloud.storage import volume_limits
 from overcast.identity.access_keys import ACTIVE, INACTIVE
 
 

@@ -9,8 +9,8 @@ import urllib.request
 from datetime import datetime
 
 from overcast.cli.runtime import add_data_dir, endpoint, open_existing_cloud
+from overcast.clock import as_utc
 from overcast.cloud.service import Cloud
-from overcast.db import as_utc
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -28,11 +28,11 @@ from overcast.cli.preflight import (
     shown_url,
 )
 from overcast.cli.runtime import add_data_dir, run_file
+from overcast.cloud.images import ensure_builtin_image
 from overcast.cloud.service import Cloud
 from overcast.config import Settings, load_settings
 from overcast.drivers.registry import LOCAL_DRIVERS, make_driver, make_storage
 from overcast.identity.service import Credentials
-from overcast.images.builtin import ensure_builtin_image
 from overcast.logs import FORMATS, LEVELS
 from overcast.logs import configure as configure_logging
 from overcast.metadata.listen import MetadataListenError, start_metadata_server
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     cloud.tidy()  # before serving: uploads a crash cut short, files nothing uses
     made = cloud.identity.bootstrap()
     _step("checking the built-in image")
-    ensure_builtin_image(cloud)
+    ensure_builtin_image(cloud.images, cloud.settings)
     _step(f"starting the agent ({settings.driver} driver)")
     driver = make_driver(settings)
     try:

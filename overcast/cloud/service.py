@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
-from overcast.cloud.addresses import Addresses
-from overcast.cloud.burst import Burst
-from overcast.cloud.catalog import Catalog
-from overcast.cloud.eip_associations import Associations
-from overcast.cloud.elastic_ips import ElasticIps
-from overcast.cloud.hosts import Hosts
-from overcast.cloud.image_members import ImageMembers
-from overcast.cloud.image_quotas import ImageQuotas
-from overcast.cloud.image_store import ImageStore
-from overcast.cloud.image_uploads import ImageUploads
-from overcast.cloud.images import Images
-from overcast.cloud.instances import Instances
-from overcast.cloud.keypairs import KeyPairs
-from overcast.cloud.launch import Launched, Launcher, Networking, RunRequest
-from overcast.cloud.launch_templates import LaunchTemplates
-from overcast.cloud.metadata import InstanceMetadata
-from overcast.cloud.metadefs import Metadefs
-from overcast.cloud.network_interfaces import NetworkInterfaces
-from overcast.cloud.root_volumes import RootVolumes
-from overcast.cloud.security_groups import SecurityGroups
-from overcast.cloud.snapshots import Snapshots
-from overcast.cloud.start_checks import StartChecks
-from overcast.cloud.storage.attachments import Attachments
-from overcast.cloud.storage.jobs import VolumeJobs
-from overcast.cloud.storage.quotas import VolumeQuotas
-from overcast.cloud.storage.snapshots import VolumeSnapshots
-from overcast.cloud.storage.volumes import Volumes
+from overcast.cloud.compute import (
+    Burst,
+    Catalog,
+    Hosts,
+    InstanceMetadata,
+    Instances,
+    KeyPairs,
+    Launched,
+    Launcher,
+    LaunchTemplates,
+    Networking,
+    NovaActions,
+    RunRequest,
+    ServerCreate,
+    Snapshots,
+    StartChecks,
+    Usage,
+)
+from overcast.cloud.images import (
+    ImageMembers,
+    ImageQuotas,
+    Images,
+    ImageStore,
+    ImageUploads,
+    Metadefs,
+)
+from overcast.cloud.network import (
+    Addresses,
+    Associations,
+    ElasticIps,
+    NetworkInterfaces,
+    SecurityGroups,
+    VpcAttributes,
+    VpcChanges,
+    Vpcs,
+)
+from overcast.cloud.storage import (
+    Attachments,
+    RootVolumes,
+    VolumeJobs,
+    VolumeQuotas,
+    Volumes,
+    VolumeSnapshots,
+)
 from overcast.cloud.tags import Tags
-from overcast.cloud.vpc_attributes import VpcAttributes
-from overcast.cloud.vpc_changes import VpcChanges
-from overcast.cloud.vpcs import Vpcs
 from overcast.config import Settings
 from overcast.db import Database
 from overcast.db.models_network import NetworkInterface, Subnet, Vpc
@@ -82,6 +96,8 @@ class Cloud:
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
         self.snapshots = Snapshots(self.db, self.images, self.instances)
+        self.nova_actions = NovaActions(self.db)  # locks and instance actions
+        self.usage = Usage(self.db)
         self.volumes = Volumes(self.db, VolumeQuotas(settings), self.root_volumes,
                                self.catalog.availability_zones, self.instances.changed.set)
         self.volume_attachments = Attachments(self.db, self.volumes, self.instances)
@@ -116,5 +132,11 @@ class Cloud:
 
     def run_instances(self, ctx: Context, req: RunRequest) -> Launched:
         launched = self.launcher.run(ctx, req)
+        self.instances.changed.set()
+        return launched
+
+    def create_server(self, ctx: Context, req: ServerCreate) -> Launched:
+        """Nova's server create: every check and the launch in one transaction."""
+        launched = self.launcher.create_server(ctx, req)
         self.instances.changed.set()
         return launched

@@ -1,5 +1,5 @@
 """Hyper-V hosts Overcast reaches over PowerShell remoting (migration 0301_hyperv_hosts).
-The password is stored sealed; overcast.cloud.hyperv_hosts keeps the rows."""
+The password is stored sealed; overcast.cloud.compute.hyperv_hosts keeps the rows."""
 
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ class AccessKeys:
                                                  == AccessKey.project_id))
                  .where(AccessKey.access_key_id == access_key_id,
                         AccessKey.status == ACTIVE))
-        with self.db.session() as s:
+        with self.db.read() as s:
             rows = s.execute(query).all()
         if not rows:
             return None

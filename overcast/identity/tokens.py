@@ -14,8 +14,7 @@ from sqlalchemy import delete, select
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Project, User
 from overcast.db.models_openstack import AppCredential, Token
-from overcast.identity.context import Context
-from overcast.identity.service import ADMIN_PROJECT
+from overcast.identity.context import ADMIN_PROJECT, Context
 
 TOKEN_LIFETIME = timedelta(hours=1)
 PURGE_EVERY = 600.0  # seconds between sweeps of expired tokens
@@ -92,7 +91,7 @@ class Tokens:
         project or application credential gone)."""
         if not token or len(token) > 256:
             return None
-        with self.db.session() as s:
+        with self.db.read() as s:
             found = s.execute(
                 select(Token, User, Project)
                 .join(User, User.id == Token.user_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Union
 
-from overcast.cloud.metadata import InstanceFacts
+from overcast.metadata.facts import InstanceFacts
 
 Tree = dict[str, Union[str, "Tree"]]
 EC2_VERSIONS = ("1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007-12-15",

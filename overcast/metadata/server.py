@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
-from overcast.cloud.metadata import InstanceFacts
 from overcast.metadata import documents as docs
 from overcast.metadata import relayauth
+from overcast.metadata.facts import InstanceFacts
 
 log = logging.getLogger("overcast.metadata")
 # How long a relay may take to answer the challenge.

@@ -14,9 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.agent.store import LocalStore
-from overcast.cloud.eip_associations import AssociateRequest
-from overcast.cloud.launch import RunRequest
-from overcast.cloud.sg_rules import Permission
+from overcast.cloud.compute.launch import RunRequest
+from overcast.cloud.network.eip_associations import AssociateRequest
+from overcast.cloud.network.group_rules import Permission
 from overcast.drivers.base import HostCapacity
 from overcast.metadata.documents import ec2_meta_data
 from tests.conftest import RunningCloud, in_process_cloud, wait_for_state

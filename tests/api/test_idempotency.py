@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import func, select
 
-from overcast.cloud.launch import Launcher, RunRequest
+from overcast.cloud.compute.launch import Launcher, RunRequest
 from overcast.db.models import Instance
 from overcast.drivers.base import HostCapacity
 from tests.conftest import RunningCloud, in_process_cloud, start_cloud

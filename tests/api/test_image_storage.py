@@ -16,7 +16,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from overcast.cloud.image_uploads import NewImage
+from overcast.cloud.images.uploads import NewImage
 from overcast.db.models_openstack import GlanceImage
 from tests.conftest import RunningCloud, in_process_cloud, start_cloud, wait_for_state
 

@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore
-from overcast.cloud.instances import InstanceOptions
-from overcast.cloud.launch import RunRequest
+from overcast.cloud.compute.instances import InstanceOptions
+from overcast.cloud.compute.launch import RunRequest
 from overcast.drivers.base import HostCapacity
 from overcast.drivers.fake import FakeDriver
 from tests.conftest import RunningCloud, in_process_cloud, wait_for_state

@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.agent.store import LocalStore
-from overcast.cloud.launch import RunRequest
-from overcast.cloud.sg_rules import Permission
+from overcast.cloud.compute.launch import RunRequest
+from overcast.cloud.network.group_rules import Permission
 from overcast.drivers.base import HostCapacity
 from tests.conftest import RunningCloud, in_process_cloud, wait_for_state
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from overcast.cloud.launch import RunRequest
-from overcast.cloud.snapshots import SnapshotRequest
+from overcast.cloud.compute.launch import RunRequest
+from overcast.cloud.compute.snapshots import SnapshotRequest
 from overcast.drivers.base import HostCapacity
 from overcast.errors import CloudError
 from tests.conftest import RunningCloud, in_process_cloud, wait_for_state

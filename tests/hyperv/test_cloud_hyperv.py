@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.api.app import App
 from overcast.api.server import HttpServer
-from overcast.cloud import hosts as hosts_module
-from overcast.cloud.hyperv_hosts import HyperVHosts
-from overcast.cloud.images import ImageFiles
+from overcast.cloud.compute import hosts as hosts_module
+from overcast.cloud.compute.hyperv_hosts import HyperVHosts
+from overcast.cloud.images.images import ImageFiles
 from overcast.cloud.service import Cloud
 from overcast.config import load_settings
 from overcast.drivers.hyperv import HostConfig

@@ -9,7 +9,7 @@ import pytest
 from werkzeug.test import Client
 
 from overcast.api.app import App
-from overcast.cloud.images import ImageFiles
+from overcast.cloud.images.images import ImageFiles
 from overcast.cloud.service import Cloud
 from overcast.config import load_settings
 from overcast.drivers.base import HostCapacity

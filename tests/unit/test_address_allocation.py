@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from overcast.cloud import addresses
-from overcast.cloud.launch import RunRequest
+from overcast.cloud.compute.launch import RunRequest
+from overcast.cloud.network import addresses
 from overcast.drivers.base import HostCapacity
 from overcast.lifecycle import State
 from tests.conftest import in_process_cloud

@@ -9,7 +9,7 @@ import pytest
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore
-from overcast.cloud.launch import RunRequest
+from overcast.cloud.compute.launch import RunRequest
 from overcast.cloud.service import Cloud
 from overcast.drivers.base import HostCapacity
 from overcast.drivers.fake import FakeDriver

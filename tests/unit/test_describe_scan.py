@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from overcast.cloud import filters as flt
-from overcast.cloud import instances as instances_module
-from overcast.cloud.launch import RunRequest
+from overcast.cloud.compute import instances as instances_module
+from overcast.cloud.compute.launch import RunRequest
 from overcast.cloud.service import Cloud
 from overcast.drivers.base import HostCapacity
 from tests.conftest import in_process_cloud

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from overcast.cloud.elastic_ips import elastic_pool
+from overcast.cloud.network.elastic_ips import elastic_pool
 from overcast.config import Settings
 from overcast.errors import CloudError
 from tests.conftest import in_process_cloud

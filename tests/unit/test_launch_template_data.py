@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from overcast.cloud.launch_template_data import check_data, merge
+from overcast.cloud.compute.launch_template_data import check_data, merge
 from overcast.errors import InvalidParameter
 
 RUN = {"MinCount": 1, "MaxCount": 1}

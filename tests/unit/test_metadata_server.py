@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from overcast.cloud.metadata import InstanceFacts, MetadataOptions
+from overcast.cloud.compute.metadata import InstanceFacts, MetadataOptions
 from overcast.metadata import relayauth
 from overcast.metadata.documents import config_drive_files
 from overcast.metadata.server import MetadataServer

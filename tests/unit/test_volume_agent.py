@@ -13,8 +13,8 @@ import pytest
 from overcast.agent import volumes as agent_volumes
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore
+from overcast.cloud.compute import RunRequest
 from overcast.cloud.filters import Filter
-from overcast.cloud.launch import RunRequest
 from overcast.cloud.storage.attachments import device_key
 from overcast.cloud.storage.volumes import VolumeRequest
 from overcast.drivers.base import DriverError, HostCapacity, VolumeDisk

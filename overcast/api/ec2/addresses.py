@@ -7,8 +7,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.eip_associations import AssociateRequest
-from overcast.cloud.elastic_ips import POOL_NAME, AddressView, check_allocation_ids
+from overcast.cloud.network import POOL_NAME, AddressView, AssociateRequest, check_allocation_ids
 from overcast.errors import InvalidParameter
 
 PTR_ATTRIBUTE = "domain-name"

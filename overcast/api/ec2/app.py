@@ -30,9 +30,8 @@ from overcast.api.ec2 import (  # noqa: F401
 )
 from overcast.api.ec2.dispatch import ACTIONS, Call, DryRunOperation
 from overcast.api.requestnote import new_request_id
-from overcast.cloud.launch import DryRunOk
 from overcast.cloud.service import Cloud
-from overcast.errors import CloudError
+from overcast.errors import CloudError, DryRunOk
 from overcast.identity import policy
 from overcast.identity.context import Context
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.cloud import filters as flt
+from overcast.cloud.compute import SnapshotRequest
 from overcast.cloud.images import (
     DescribeRequest,
     ImageView,
@@ -16,7 +17,6 @@ from overcast.cloud.images import (
     owner_alias,
     volume_size,
 )
-from overcast.cloud.snapshots import SnapshotRequest
 from overcast.errors import InvalidParameter, invalid
 
 # Attributes DescribeImageAttribute answers, and the ones ModifyImageAttribute can change.

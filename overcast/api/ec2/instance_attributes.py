@@ -10,10 +10,9 @@ from typing import Any
 from overcast.api.ec2.dispatch import Call, action, dry_run_check
 from overcast.api.ec2.instances import block_device_mappings, metadata_options
 from overcast.api.ec2.run_options import metadata_request
+from overcast.clock import utcnow
 from overcast.cloud import filters as flt
-from overcast.cloud.instances import AttributeChange, check_shutdown_behavior
-from overcast.db import utcnow
-from overcast.db.models import Instance
+from overcast.cloud.compute import AttributeChange, InstanceRecord, check_shutdown_behavior
 from overcast.errors import InvalidParameter, invalid
 from overcast.lifecycle import State
 
@@ -143,12 +142,12 @@ def _delete_on_termination(call: Call, instance_id: str, raw: Any) -> None:
             dry_run=bool(call.get("DryRun")))
 
 
-def _groups(call: Call, row: Instance) -> list[dict[str, str]]:
+def _groups(call: Call, row: InstanceRecord) -> list[dict[str, str]]:
     found = call.cloud.security_groups.of_instances(call.ctx, [row.id]).get(row.id, [])
     return [{"GroupId": gid, "GroupName": name} for gid, name in found]
 
 
-def _attribute(call: Call, row: Instance, name: str) -> dict[str, Any]:
+def _attribute(call: Call, row: InstanceRecord, name: str) -> dict[str, Any]:
     simple: dict[str, tuple[str, Any]] = {
         "instanceType": ("InstanceType", {"Value": row.instance_type}),
         "userData": ("UserData", {"Value": base64.b64encode(row.user_data).decode()}

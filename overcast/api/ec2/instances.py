@@ -17,22 +17,21 @@ from overcast.api.ec2.dispatch import (
     tags_for,
 )
 from overcast.api.ec2.run_options import instance_options, network_request
+from overcast.clock import as_utc, utcnow
 from overcast.cloud import filters as flt
-from overcast.cloud.instance_filters import primary_interface_id, root_volume_id
-from overcast.cloud.instances import (
+from overcast.cloud.compute import (
     DEFAULT_ROOT_DEVICE,
+    InstanceRecord,
     InstanceView,
+    RunRequest,
     StateChange,
-    check_instance_ids,
+    TemplateRef,
+    merge,
     private_dns_name,
 )
-from overcast.cloud.launch import RunRequest
-from overcast.cloud.launch_template_data import merge
-from overcast.cloud.launch_templates import TemplateRef
-from overcast.cloud.storage.views import AttachmentView
-from overcast.db import as_utc, utcnow
-from overcast.db.models import Instance
+from overcast.cloud.storage import AttachmentView
 from overcast.errors import invalid
+from overcast.ids import check_instance_ids, primary_interface_id, root_volume_id
 from overcast.lifecycle import STATE_CODES, State
 
 RUN_TAG_TYPES = {"instance", "volume", "network-interface"}
@@ -46,12 +45,12 @@ def _group_list(groups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"GroupId": gid, "GroupName": name} for gid, name in groups]
 
 
-def eni_id(row: Instance) -> str:
+def eni_id(row: InstanceRecord) -> str:
     """The primary network interface's ID: fixed for the instance's lifetime."""
-    return primary_interface_id(row)
+    return primary_interface_id(row.id)
 
 
-def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
+def network_interfaces(row: InstanceRecord, groups: Sequence[tuple[str, str]],
                        owner: str) -> list[dict[str, Any]]:
     if not row.subnet_id or not row.private_ip or row.state == State.TERMINATED:
         return []  # a terminated instance's interface is deleted with it
@@ -74,7 +73,7 @@ def network_interfaces(row: Instance, groups: Sequence[tuple[str, str]],
     }]
 
 
-def block_device_mappings(row: Instance, root_device: str,
+def block_device_mappings(row: InstanceRecord, root_device: str,
                           volumes: Sequence[AttachmentView] = ()) -> list[dict[str, Any]]:
     """The root EBS volume, attached from launch until the instance is terminated (when it
     is deleted with it, as DeleteOnTermination says), then the volumes attached to it."""
@@ -82,20 +81,20 @@ def block_device_mappings(row: Instance, root_device: str,
         return []
     return [{"DeviceName": root_device, "Ebs": {
         "AttachTime": as_utc(row.launch_time), "DeleteOnTermination": True,
-        "Status": "attached", "VolumeId": root_volume_id(row)}}] + [
+        "Status": "attached", "VolumeId": root_volume_id(row.id)}}] + [
         {"DeviceName": v.device, "Ebs": {
             "AttachTime": v.attach_time, "DeleteOnTermination": v.delete_on_termination,
             "Status": v.state, "VolumeId": v.volume_id}} for v in volumes]
 
 
-def metadata_options(row: Instance, state: str = "applied") -> dict[str, Any]:
+def metadata_options(row: InstanceRecord, state: str = "applied") -> dict[str, Any]:
     return {"State": state, "HttpTokens": row.metadata_http_tokens,
             "HttpPutResponseHopLimit": row.metadata_hop_limit,
             "HttpEndpoint": row.metadata_http_endpoint, "HttpProtocolIpv6": "disabled",
             "InstanceMetadataTags": row.metadata_instance_tags}
 
 
-def render_instance(row: Instance, tags: dict[str, str],
+def render_instance(row: InstanceRecord, tags: dict[str, str],
                     groups: Sequence[tuple[str, str]] = (), owner: str = "",
                     root_device: str = DEFAULT_ROOT_DEVICE,
                     volumes: Sequence[AttachmentView] = ()) -> dict[str, Any]:
@@ -156,13 +155,13 @@ def _with_template(call: Call) -> Call:
     return replace(call, params=merge(data, call.params))
 
 
-def _tag_attached(call: Call, rows: Sequence[Instance]) -> None:
+def _tag_attached(call: Call, rows: Sequence[InstanceRecord]) -> None:
     """TagSpecifications for the root volumes and primary interfaces just made."""
     for resource_type, id_of in (("volume", root_volume_id),
                                  ("network-interface", primary_interface_id)):
         tags = tags_for(call, resource_type)
         if tags and rows:
-            call.cloud.tags.create(call.ctx, [id_of(r) for r in rows], tags)
+            call.cloud.tags.create(call.ctx, [id_of(r.id) for r in rows], tags)
 
 
 @action("RunInstances")
@@ -269,14 +268,14 @@ STATUS_FILTERS: dict[str, flt.Extractor] = {
 REACHABILITY = {"ok": "passed", "impaired": "failed"}
 
 
-def _health(row: Instance, unreachable: Container[str] = ()) -> str:
+def _health(row: InstanceRecord, unreachable: Container[str] = ()) -> str:
     """A running instance on a host that stopped answering reads as impaired."""
     if row.state != State.RUNNING:
         return "not-applicable"
     return "impaired" if row.host_id in unreachable else "ok"
 
 
-def _status(row: Instance, unreachable: Container[str] = ()) -> dict[str, Any]:
+def _status(row: InstanceRecord, unreachable: Container[str] = ()) -> dict[str, Any]:
     health = _health(row, unreachable)
     check = {"ok": "passed", "impaired": "failed"}.get(health)
     detail = [{"Name": "reachability", "Status": check}] if check else []

@@ -7,7 +7,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, required, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.launch_templates import LaunchTemplate, TemplateRef, VersionView
+from overcast.cloud.compute import LaunchTemplate, TemplateRef, VersionView
 
 
 def _ref(call: Call) -> TemplateRef:

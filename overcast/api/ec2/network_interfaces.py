@@ -15,7 +15,7 @@ from overcast.api.ec2.dispatch import (
     tagged_on_create,
 )
 from overcast.cloud import filters as flt
-from overcast.cloud.network_interfaces import InterfaceView
+from overcast.cloud.network import InterfaceView
 
 
 def _render(tagged: flt.Tagged[InterfaceView]) -> dict[str, Any]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from overcast.api.ec2.dispatch import Call
-from overcast.cloud.instances import InstanceOptions, MetadataOptions
-from overcast.cloud.launch import NetworkRequest
+from overcast.cloud.compute import InstanceOptions, MetadataOptions, NetworkRequest
 from overcast.errors import NotFound, invalid
 
 

@@ -7,9 +7,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.security_groups import GroupView
-from overcast.cloud.sg_rule_edits import RuleEdits
-from overcast.cloud.sg_rules import GroupSource, Permission
+from overcast.cloud.network import GroupSource, GroupView, Permission, RuleEdits
 from overcast.db.models_network import SecurityGroupRule
 from overcast.errors import InvalidParameter, invalid
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, required, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.storage.snapshot_lookup import check_snapshot_ids
-from overcast.cloud.storage.snapshots import SnapshotView, progress
+from overcast.cloud.storage import SnapshotView, check_snapshot_ids, progress
 from overcast.errors import InvalidParameter
 
 

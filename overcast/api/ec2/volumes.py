@@ -9,15 +9,17 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, required, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.root_volumes import check_volume_ids
-from overcast.cloud.storage.views import (
+from overcast.cloud.storage import (
     STATUS_FILTERS,
     AttachmentView,
+    Modification,
+    VolumeChange,
+    VolumeRequest,
     VolumeView,
+    check_volume_ids,
     io_enabled,
     volume_status,
 )
-from overcast.cloud.storage.volumes import Modification, VolumeChange, VolumeRequest
 from overcast.errors import InvalidParameter
 
 

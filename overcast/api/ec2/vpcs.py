@@ -14,7 +14,7 @@ from overcast.api.ec2.dispatch import (
     tagged_on_create,
 )
 from overcast.cloud import filters as flt
-from overcast.cloud.vpcs import DHCP_OPTIONS_ID, SubnetView, VpcView
+from overcast.cloud.network import DHCP_OPTIONS_ID, SubnetView, VpcView
 from overcast.errors import InvalidParameter
 
 

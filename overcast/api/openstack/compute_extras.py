@@ -19,7 +19,7 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.launch import quotas
+from overcast.cloud.compute import quotas
 from overcast.lifecycle import HOLDS_CPU, State
 
 router = Router()

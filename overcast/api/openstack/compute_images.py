@@ -86,10 +86,10 @@ def list_images_detail(req: Req) -> Response:
 
 
 def _find(req: Req) -> ImageView:
-    for view in visible_images(req):
-        if view.item.uuid == req.args["image_id"]:
-            return view
-    raise Fault(404, "Image not found.")
+    view = req.cloud.images.by_uuid(req.ctx, req.args["image_id"])
+    if view is None:
+        raise Fault(404, "Image not found.")
+    return view
 
 
 @router.route(f"{V21}/images/<image_id>")

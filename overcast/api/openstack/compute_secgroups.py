@@ -21,10 +21,10 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud import sg_rules
+from overcast.cloud.compute import InstanceRecord
 from overcast.cloud.filters import Tagged
-from overcast.cloud.security_groups import GroupView
-from overcast.db.models import Instance
+from overcast.cloud.network import GroupView
+from overcast.cloud.network import group_rules as sg_rules
 from overcast.db.models_network import SecurityGroupRule
 from overcast.errors import CloudError
 from overcast.ids import is_valid
@@ -162,7 +162,8 @@ def server_groups(req: Req) -> Response:
                                               if v.group.id in ids]})
 
 
-def change_server_groups(req: Req, tagged: Tagged[Instance], spec: Any, add: bool) -> Response:
+def change_server_groups(req: Req, tagged: Tagged[InstanceRecord], spec: Any,
+                         add: bool) -> Response:
     """addSecurityGroup / removeSecurityGroup: {"name": group name or ID}."""
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise bad_request("The action needs a security group name.")

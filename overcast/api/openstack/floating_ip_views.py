@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from overcast.api.openstack.wsgi import iso
-from overcast.cloud.elastic_ips import AddressView
+from overcast.cloud.network import AddressView
 
 _NAMESPACE = uuid.UUID("0b3d6f0e-51a4-4c55-8f0e-4f8a3c1e9d27")
 EXTERNAL_NETWORK_NAME = "public"

@@ -12,7 +12,7 @@ from overcast.api.openstack import floating_ip_views as views
 from overcast.api.openstack.network import V20, _listing, _one, _spec, router
 from overcast.api.openstack.network_views import port_id
 from overcast.api.openstack.wsgi import Fault, Need, Req, bad_request, json_response, no_content
-from overcast.cloud.eip_associations import AssociateRequest
+from overcast.cloud.network import AssociateRequest
 from overcast.errors import QuotaExceeded
 from overcast.lifecycle import State
 

@@ -19,8 +19,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.clock import as_utc
 from overcast.cloud.service import Cloud
-from overcast.db import as_utc
 from overcast.db.models import Project, User
 from overcast.errors import AuthenticationFailed, CloudError
 from overcast.identity.tokens import Scope, TokenRequest

@@ -18,7 +18,7 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.db import as_utc
+from overcast.clock import as_utc
 from overcast.db.models import Project, User
 from overcast.db.models_openstack import AppCredential
 from overcast.errors import CloudError

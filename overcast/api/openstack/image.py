@@ -25,10 +25,9 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.image_uploads import NewImage
-from overcast.cloud.images import DescribeRequest, ImageView
+from overcast.clock import as_utc
+from overcast.cloud.images import DescribeRequest, ImageView, NewImage
 from overcast.cloud.service import Cloud
-from overcast.db import as_utc
 from overcast.db.models_openstack import GlanceImage
 
 router = Router()
@@ -91,10 +90,10 @@ def _views(req: Req) -> list[ImageView]:
 
 
 def _find(req: Req, image_id: str) -> ImageView:
-    for view in _views(req):
-        if view.item.uuid == image_id:
-            return view
-    raise Fault(404, f"No image found with ID {image_id}")
+    view = req.cloud.images.by_uuid(req.ctx, image_id)
+    if view is None:
+        raise Fault(404, f"No image found with ID {image_id}")
+    return view
 
 
 def _attrs(req: Req, view: ImageView) -> GlanceImage | None:

@@ -16,8 +16,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.images import DescribeRequest, ImageView
-from overcast.db import as_utc
+from overcast.clock import as_utc
+from overcast.cloud.images import ImageView
 from overcast.db.models_openstack import ImageMember
 
 router = Router()
@@ -32,10 +32,10 @@ def _render(view: ImageView, member: ImageMember) -> dict[str, Any]:
 
 
 def _image(req: Req) -> ImageView:
-    for view in req.cloud.images.describe(req.ctx, DescribeRequest()):
-        if view.item.uuid == req.args["image_id"]:
-            return view
-    raise Fault(404, f"No image found with ID {req.args['image_id']}")
+    view = req.cloud.images.by_uuid(req.ctx, req.args["image_id"])
+    if view is None:
+        raise Fault(404, f"No image found with ID {req.args['image_id']}")
+    return view
 
 
 def _member(req: Req, view: ImageView) -> ImageMember:

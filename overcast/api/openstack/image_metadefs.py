@@ -21,8 +21,8 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud.metadefs import RESOURCE_TYPES, Namespace, check_name
-from overcast.db import as_utc, utcnow
+from overcast.clock import as_utc, utcnow
+from overcast.cloud.images import RESOURCE_TYPES, Namespace, check_namespace_name
 
 router = Router()
 V2 = f"{IMAGE}/v2"
@@ -105,7 +105,7 @@ def list_namespaces(req: Req) -> Response:
 @router.route(f"{V2}/metadefs/namespaces", "POST", Need.ADMIN)
 def create_namespace(req: Req) -> Response:
     spec = _spec(req)
-    name = check_name(spec.get("namespace"))
+    name = check_namespace_name(spec.get("namespace"))
     associations = spec.get("resource_type_associations") or []
     if not isinstance(associations, list):
         raise bad_request("resource_type_associations must be a list.")

@@ -24,7 +24,7 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.cloud import sg_rules
+from overcast.cloud.network import group_rules as sg_rules
 from overcast.cloud.service import Cloud
 from overcast.lifecycle import State
 

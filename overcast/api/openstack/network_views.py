@@ -8,9 +8,8 @@ import uuid
 from typing import Any
 
 from overcast.api.openstack.wsgi import iso
-from overcast.cloud.security_groups import GroupView
-from overcast.cloud.vpcs import SubnetView, VpcView
-from overcast.db.models import Instance
+from overcast.cloud.compute import InstanceRecord
+from overcast.cloud.network import GroupView, SubnetView, VpcView
 from overcast.db.models_network import SecurityGroupRule
 from overcast.lifecycle import State
 
@@ -56,7 +55,7 @@ def port_id(instance_uuid: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"port:{instance_uuid}"))
 
 
-def port(row: Instance, group_ids: list[str]) -> dict[str, Any]:
+def port(row: InstanceRecord, group_ids: list[str]) -> dict[str, Any]:
     fixed = [{"subnet_id": row.subnet_id, "ip_address": row.private_ip}] \
         if row.private_ip else []
     return {**_common(port_id(row.uuid), row.project_id, row.launch_time), "name": "",

@@ -10,8 +10,8 @@ from typing import Any
 
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.wsgi import iso
-from overcast.db import as_utc
-from overcast.db.models import Instance, InstanceType, KeyPair
+from overcast.clock import as_utc
+from overcast.cloud.compute import InstanceRecord, InstanceTypeRecord, KeyPairRecord
 from overcast.lifecycle import State
 
 NAME_TAG = "Name"  # Nova's server name is the EC2 Name tag
@@ -21,11 +21,12 @@ DELETED_TAG = "os:deleted"
 
 
 def reserved(key: str) -> bool:
-    """Tags that carry server fields, not metadata."""
-    return key in (NAME_TAG, DELETED_TAG) or key in ACCESS_TAGS.values()
+    """Tags that carry server fields, not metadata: the name and every `os:` key (access
+    IPs, the deleted mark, server tags, the description)."""
+    return key == NAME_TAG or key.startswith("os:")
 
 
-def failed(row: Instance) -> bool:
+def failed(row: InstanceRecord) -> bool:
     """An instance the cloud could not launch (or lost): Nova's ERROR."""
     return row.state == State.TERMINATED and row.state_reason_code.startswith("Server.")
 
@@ -38,7 +39,7 @@ class NovaState:
     power_state: int  # 0 NOSTATE, 1 RUNNING, 4 SHUTDOWN
 
 
-def nova_state(row: Instance) -> NovaState:
+def nova_state(row: InstanceRecord) -> NovaState:
     state = State(row.state)
     if state == State.PENDING:
         return NovaState("BUILD", "building", "spawning", 0)
@@ -81,7 +82,7 @@ def metadata_of(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if not reserved(k)}
 
 
-def addresses(row: Instance, network_name: str) -> dict[str, list[dict[str, Any]]]:
+def addresses(row: InstanceRecord, network_name: str) -> dict[str, list[dict[str, Any]]]:
     found = []
     if row.private_ip:
         found.append({"version": 4, "addr": row.private_ip, "OS-EXT-IPS:type": "fixed",
@@ -92,18 +93,18 @@ def addresses(row: Instance, network_name: str) -> dict[str, list[dict[str, Any]
     return {network_name: found} if found else {}
 
 
-def host_id(row: Instance) -> str:
+def host_id(row: InstanceRecord) -> str:
     if not row.host_id:
         return ""
     return hashlib.sha224((row.project_id + row.host_id).encode()).hexdigest()
 
 
-def server_summary(row: Instance, view: ServerView) -> dict[str, Any]:
+def server_summary(row: InstanceRecord, view: ServerView) -> dict[str, Any]:
     return {"id": row.uuid, "name": view.tags.get(NAME_TAG, ""),
             "links": server_links(view.host_url, row.uuid)}
 
 
-def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
+def server_common(row: InstanceRecord, view: ServerView) -> dict[str, Any]:
     """The fields every server body has (what PUT answers with)."""
     compute = compute_url(view.host_url)
     image: dict[str, Any] | str = ""
@@ -135,7 +136,7 @@ def server_common(row: Instance, view: ServerView) -> dict[str, Any]:
     return body
 
 
-def server_detail(row: Instance, view: ServerView,
+def server_detail(row: InstanceRecord, view: ServerView,
                   security_groups: list[str] | None = None) -> dict[str, Any]:
     state = nova_state(row)
     launched = None if row.state == State.PENDING else \
@@ -153,14 +154,14 @@ def server_detail(row: Instance, view: ServerView,
     }
 
 
-def flavor_summary(host_url: str, itype: InstanceType) -> dict[str, Any]:
+def flavor_summary(host_url: str, itype: InstanceTypeRecord) -> dict[str, Any]:
     compute = compute_url(host_url)
     return {"id": itype.name, "name": itype.name,
             "links": [link(f"{compute}/v2.1/flavors/{itype.name}"),
                       link(f"{compute}/flavors/{itype.name}", "bookmark")]}
 
 
-def flavor_detail(host_url: str, itype: InstanceType) -> dict[str, Any]:
+def flavor_detail(host_url: str, itype: InstanceTypeRecord) -> dict[str, Any]:
     return {**flavor_summary(host_url, itype), "ram": itype.memory_mib, "vcpus": itype.vcpus,
             "disk": itype.disk_gib, "swap": "", "OS-FLV-EXT-DATA:ephemeral": 0,
             "OS-FLV-DISABLED:disabled": False, "os-flavor-access:is_public": True,
@@ -177,12 +178,12 @@ def nova_fingerprint(public_key: str) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, 32, 2))
 
 
-def keypair_summary(pair: KeyPair) -> dict[str, Any]:
+def keypair_summary(pair: KeyPairRecord) -> dict[str, Any]:
     return {"name": pair.name, "public_key": pair.public_key,
             "fingerprint": nova_fingerprint(pair.public_key)}
 
 
-def keypair_detail(pair: KeyPair, user_id: str) -> dict[str, Any]:
+def keypair_detail(pair: KeyPairRecord, user_id: str) -> dict[str, Any]:
     number = int(hashlib.sha256(pair.id.encode()).hexdigest()[:7], 16)
     return {**keypair_summary(pair), "user_id": user_id, "id": number, "deleted": False,
             "created_at": as_utc(pair.created_at).strftime("%Y-%m-%dT%H:%M:%S.%f"),

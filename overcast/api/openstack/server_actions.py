@@ -8,10 +8,12 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.compute_secgroups import change_server_groups
 from overcast.api.openstack.servers import V21, find_server, view_for
 from overcast.api.openstack.wsgi import (
+    REQUEST_ID_KEY,
     Fault,
     Need,
     Req,
@@ -20,18 +22,19 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.cloud.compute import InstanceRecord, SnapshotRequest
 from overcast.cloud.filters import Tagged
-from overcast.cloud.snapshots import SnapshotRequest
-from overcast.db.models import Instance
 from overcast.lifecycle import acts_on
 
 router = Router()
 # Nova action -> our event; Nova refuses an action that would change nothing (409)
 EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot"}
 MAX_CONSOLE_LINES = 10000
+RECORDED_ACTIONS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot",
+                    "lock": "lock", "unlock": "unlock", "createImage": "createImage"}
 
 
-def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
+def _change(req: Req, tagged: Tagged[InstanceRecord], action: str) -> Response:
     event = EVENTS[action]
     row = tagged.item
     if not acts_on(row.state, event):
@@ -42,14 +45,14 @@ def _change(req: Req, tagged: Tagged[Instance], action: str) -> Response:
     return no_content(202)
 
 
-def _reboot(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+def _reboot(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Response:
     if not isinstance(spec, dict) or str(spec.get("type", "")).upper() not in ("SOFT",
                                                                                 "HARD"):
         raise bad_request("reboot needs a type of SOFT or HARD.")
     return _change(req, tagged, "reboot")
 
 
-def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+def _console(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Response:
     length = (spec or {}).get("length") if isinstance(spec, dict) else None
     if length is not None:
         try:
@@ -71,7 +74,7 @@ def _console(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
 MAX_IMAGE_PROPERTIES = 128
 
 
-def _image_request(row: Instance, spec: Any) -> SnapshotRequest:
+def _image_request(row: InstanceRecord, spec: Any) -> SnapshotRequest:
     name = spec.get("name") if isinstance(spec, dict) else None
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise bad_request("createImage needs a name of 1 to 255 characters.")
@@ -84,7 +87,7 @@ def _image_request(row: Instance, spec: Any) -> SnapshotRequest:
     return SnapshotRequest(instance_id=row.id, name=name, properties=metadata)
 
 
-def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
+def _create_image(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Response:
     """The image is made by the instance's host; Glance shows it saving, then active. At
     microversion 2.1 the answer is 202 with the image's address in Location."""
     row = tagged.item
@@ -93,11 +96,13 @@ def _create_image(req: Req, tagged: Tagged[Instance], spec: Any) -> Response:
         raise Fault(409, f"Cannot 'createImage' instance {row.uuid} while it is in vm_state "
                     f"{views.nova_state(row).vm_state}")
     image = req.cloud.snapshots.create(req.ctx, image_req, unique_name=False)
+    if mv.at_least(req, "create_image_body"):  # 2.45: the ID in the body, no Location
+        return json_response({"image_id": image.uuid}, 202)
     location = f"{views.compute_url(req.host_url)}/images/{image.uuid}"
     return Response(b"", status=202, headers={"Location": location})
 
 
-ACTIONS: dict[str, Callable[[Req, Tagged[Instance], Any], Response]] = {
+ACTIONS: dict[str, Callable[[Req, Tagged[InstanceRecord], Any], Response]] = {
     "os-start": lambda req, t, _spec: _change(req, t, "os-start"),
     "os-stop": lambda req, t, _spec: _change(req, t, "os-stop"),
     "reboot": _reboot,
@@ -117,7 +122,11 @@ def server_action(req: Req) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise bad_request(f"There is no such action: {name[:64]}")
-    return handler(req, server, spec)
+    response = handler(req, server, spec)
+    if name in RECORDED_ACTIONS:  # Nova's instance actions (server_extras.py)
+        req.cloud.nova_actions.record(req.ctx, server.item.id, RECORDED_ACTIONS[name],
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
+    return response
 
 
 @router.route(f"{V21}/servers/<server_id>/ips")

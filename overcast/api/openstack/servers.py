@@ -12,10 +12,13 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
+from overcast.api.openstack import server_versions as versions
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.network_views import network_name
 from overcast.api.openstack.wsgi import (
+    REQUEST_ID_KEY,
     Fault,
     Need,
     Req,
@@ -25,12 +28,11 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
+from overcast.clock import as_utc
+from overcast.cloud.compute import InstanceRecord, NetworkRequest, RunRequest, ServerCreate
 from overcast.cloud.filters import Tagged
 from overcast.cloud.images import DescribeRequest, ImageView
-from overcast.cloud.launch import NetworkRequest, RunRequest
-from overcast.db import as_utc
-from overcast.db.models import Instance
-from overcast.errors import CloudError
+from overcast.errors import CloudError, TooSmallForImage
 from overcast.lifecycle import State
 
 router = Router()
@@ -41,7 +43,7 @@ _UUID = re.compile(r"^[0-9a-fA-F-]{32,36}$")
 
 # finding ----------------------------------------------------------------------------------
 
-def visible(tagged: Tagged[Instance]) -> bool:
+def visible(tagged: Tagged[InstanceRecord]) -> bool:
     """Live servers, and failed ones (ERROR) until the user deletes them."""
     row = tagged.item
     if row.state != State.TERMINATED:
@@ -49,16 +51,16 @@ def visible(tagged: Tagged[Instance]) -> bool:
     return views.failed(row) and views.DELETED_TAG not in tagged.tags
 
 
-def all_servers(req: Req) -> list[Tagged[Instance]]:
+def all_servers(req: Req) -> list[Tagged[InstanceRecord]]:
     items, _ = req.cloud.instances.describe(req.ctx, [], [])
     return list(items)
 
 
-def find_server(req: Req, server_id: str) -> Tagged[Instance]:
-    for tagged in all_servers(req):
-        if tagged.item.uuid == server_id and visible(tagged):
-            return tagged
-    raise Fault(404, f"Instance {server_id} could not be found.")
+def find_server(req: Req, server_id: str) -> Tagged[InstanceRecord]:
+    tagged = req.cloud.instances.by_uuid(req.ctx, server_id)
+    if tagged is None or not visible(tagged):
+        raise Fault(404, f"Instance {server_id} could not be found.")
+    return tagged
 
 
 def visible_images(req: Req) -> list[ImageView]:
@@ -76,7 +78,7 @@ def network_names(req: Req) -> dict[str, str]:
     return {t.item.vpc.id: network_name(t.item, t.tags) for t in found}
 
 
-def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str],
+def view_for(req: Req, tagged: Tagged[InstanceRecord], uuids: dict[str, str],
              networks: dict[str, str] | None = None) -> views.ServerView:
     names = networks if networks is not None else network_names(req)
     return views.ServerView(req.host_url, tagged.item.user_id or req.ctx.user_id,
@@ -84,13 +86,13 @@ def view_for(req: Req, tagged: Tagged[Instance], uuids: dict[str, str],
                             names.get(tagged.item.vpc_id or "", "default"), tagged.tags)
 
 
-def groups_of(tagged: Tagged[Instance]) -> list[str]:
+def groups_of(tagged: Tagged[InstanceRecord]) -> list[str]:
     return [name for _gid, name in getattr(tagged, "groups", [])]
 
 
 # listing --------------------------------------------------------------------------------------
 
-def _matches(tagged: Tagged[Instance], query: Any, uuids: dict[str, str]) -> bool:
+def _matches(tagged: Tagged[InstanceRecord], query: Any, uuids: dict[str, str]) -> bool:
     row = tagged.item
     name = query.get("name")
     if name:
@@ -117,12 +119,13 @@ def _matches(tagged: Tagged[Instance], query: Any, uuids: dict[str, str]) -> boo
     return not (ip and not re.search(re.escape(ip), row.private_ip or ""))
 
 
-def _listed(req: Req) -> tuple[list[Tagged[Instance]], dict[str, str]]:
+def _listed(req: Req) -> tuple[list[Tagged[InstanceRecord]], dict[str, str]]:
     query = req.query
     uuids = image_uuids(req)
     since = query.get("changes-since")
+    versions.check_list_query(req)
     items = [t for t in all_servers(req) if (since or visible(t))
-             and _matches(t, query, uuids)]
+             and _matches(t, query, uuids) and versions.list_match(req, t.item, t.tags)]
     if since:
         items = [t for t in items if _changed_since(t.item, since)]
     items.sort(key=lambda t: (as_utc(t.item.launch_time), t.item.uuid), reverse=True)
@@ -135,7 +138,7 @@ def _listed(req: Req) -> tuple[list[Tagged[Instance]], dict[str, str]]:
     return items, uuids
 
 
-def _changed_since(row: Instance, since: str) -> bool:
+def _changed_since(row: InstanceRecord, since: str) -> bool:
     from datetime import UTC, datetime
 
     try:
@@ -147,7 +150,7 @@ def _changed_since(row: Instance, since: str) -> bool:
     return (row.updated_at or 0) >= moment.timestamp()
 
 
-def _page(req: Req, items: list[Tagged[Instance]], path: str) -> tuple[list, list]:
+def _page(req: Req, items: list[Tagged[InstanceRecord]], path: str) -> tuple[list, list]:
     limit = int_arg(req.query.get("limit"), "limit")
     if limit is None or len(items) <= limit:
         return items, []
@@ -174,9 +177,8 @@ def list_servers_detail(req: Req) -> Response:
     items, uuids = _listed(req)
     chunk, links = _page(req, items, "servers/detail")
     names = network_names(req)
-    body: dict[str, Any] = {"servers": [views.server_detail(t.item, view_for(req, t, uuids,
-                                                                             names),
-                                                            groups_of(t)) for t in chunk]}
+    body: dict[str, Any] = {"servers": [detail_at_version(req, t, uuids, False, names)
+                                        for t in chunk]}
     if links:
         body["servers_links"] = links
     return json_response(body)
@@ -185,8 +187,20 @@ def list_servers_detail(req: Req) -> Response:
 @router.route(f"{V21}/servers/<server_id>")
 def show_server(req: Req) -> Response:
     tagged = find_server(req, req.args["server_id"])
-    return json_response({"server": views.server_detail(
-        tagged.item, view_for(req, tagged, image_uuids(req)), groups_of(tagged))})
+    return json_response({"server": detail_at_version(req, tagged, image_uuids(req),
+                                                      show=True)})
+
+
+def detail_at_version(req: Req, tagged: Tagged[InstanceRecord], uuids: dict[str, str],
+                      show: bool, networks: dict[str, str] | None = None) -> dict[str, Any]:
+    """A server's detail as the request's microversion writes it."""
+    body = views.server_detail(tagged.item, view_for(req, tagged, uuids, networks),
+                               groups_of(tagged))
+    versions.add_version_fields(req, tagged.item, tagged.tags, body, show)
+    host = tagged.item.host_id
+    versions.add_host_status(req, body, None if not host else
+                             host not in req.cloud.hosts.unreachable_ids())
+    return body
 
 
 # creating -----------------------------------------------------------------------------------
@@ -215,32 +229,27 @@ def _image_from(spec: dict[str, Any]) -> str:
     return _ref(image_ref, "imageRef")
 
 
-def _ami_for(req: Req, image_uuid: str) -> str:
-    for view in visible_images(req):
-        if view.item.uuid == image_uuid or view.item.id == image_uuid:
-            if view.item.state != "available":
-                raise bad_request(f"Image {image_uuid} is not active.")
-            return view.item.id
-    raise bad_request(f"Image {image_uuid} could not be found.")
-
-
-def _network_request(req: Req, spec: dict[str, Any]) -> NetworkRequest:
-    """Which network (the project's VPCs; the default one when none is named), a fixed IP,
-    and the security groups by name or ID."""
+def _networks(spec: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """The networks named (VPC IDs; checked with the launch) and a fixed IP."""
     networks = spec.get("networks")
+    named: list[str] = []
     private_ip = None
     if networks not in (None, "auto", "none"):
         if not isinstance(networks, list):
             raise bad_request("networks must be a list, 'auto' or 'none'.")
-        mine = network_names(req)
         for entry in networks:
             if not isinstance(entry, dict):
                 raise bad_request("Each network must be an object.")
             if entry.get("port"):
                 raise bad_request("Booting with an existing port is not supported.")
-            if entry.get("uuid") and entry["uuid"] not in mine:
-                raise bad_request(f"Network {entry['uuid']} could not be found.")
+            if entry.get("uuid"):
+                named.append(str(entry["uuid"]))
             private_ip = entry.get("fixed_ip") or private_ip
+    return tuple(named), private_ip
+
+
+def _network_request(spec: dict[str, Any], private_ip: str | None) -> NetworkRequest:
+    """A fixed IP, and the security groups by name or ID."""
     groups = spec.get("security_groups") or []
     if not isinstance(groups, list) or any(not isinstance(g, dict) or
                                            not isinstance(g.get("name"), str)
@@ -309,36 +318,42 @@ def _name(value: Any) -> str:
     return value
 
 
-def _run_request(req: Req, spec: dict[str, Any]) -> RunRequest:
+def _server_create(req: Req, spec: dict[str, Any]) -> ServerCreate:
+    """The request as the service layer takes it; the image, key pair and networks are
+    checked there, with the launch."""
     name = _name(spec.get("name"))
-    image_id = _ami_for(req, _image_from(spec))
+    image_ref = _image_from(spec)
     flavor = _ref(spec.get("flavorRef"), "flavorRef")
     zone = spec.get("availability_zone")
     if zone is not None and not isinstance(zone, str):
         raise bad_request("availability_zone must be a string.")
     key_name = spec.get("key_name")
-    if key_name is not None and req.cloud.keypairs.find(req.ctx, str(key_name)) is None:
-        raise bad_request("Invalid key_name provided.")
     tags = {views.NAME_TAG: name, **check_metadata(spec.get("metadata") or {}),
-            **_access_ips(spec)}
-    return RunRequest(image_id=image_id, instance_type=flavor,
-                      min_count=_count(spec, "min_count", 1),
-                      max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
-                      key_name=key_name, user_data=_user_data(spec.get("user_data")),
-                      tags=tags, availability_zone=(zone or "").split(":")[0] or None,
-                      network=_network_request(req, spec))
+            **_access_ips(spec), **versions.create_tags(req, spec)}
+    network_ids, private_ip = _networks(spec)
+    run = RunRequest(image_id=image_ref, instance_type=flavor,
+                     min_count=_count(spec, "min_count", 1),
+                     max_count=_count(spec, "max_count", _count(spec, "min_count", 1)),
+                     key_name=None if key_name is None else str(key_name),
+                     user_data=_user_data(spec.get("user_data")),
+                     tags=tags, availability_zone=(zone or "").split(":")[0] or None,
+                     network=_network_request(spec, private_ip))
+    return ServerCreate(run, network_ids)
 
 
-def _check_fits(req: Req, run: RunRequest) -> None:
-    """The flavor must be as large as the image asks (Glance's min_ram and min_disk)."""
-    flavor = req.cloud.catalog.instance_types().get(run.instance_type)
-    attrs = req.cloud.image_uploads.attributes([run.image_id]).get(run.image_id)
-    if flavor is None or attrs is None:
-        return
-    if flavor.memory_mib < attrs.min_ram:
-        raise bad_request("Flavor's memory is too small for requested image.")
-    if flavor.disk_gib < attrs.min_disk:
-        raise bad_request("Flavor's disk is too small for requested image.")
+def _create_fault(exc: CloudError, image_ref: str) -> Fault:
+    """Nova's words for what the launch refused."""
+    if isinstance(exc, TooSmallForImage):
+        return bad_request(f"Flavor's {exc.subject} is too small for requested image.")
+    if exc.code in ("InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
+        return bad_request(f"Image {image_ref} could not be found.")
+    if exc.code == "InvalidAMIID.Unavailable":
+        return bad_request(f"Image {image_ref} is not active.")
+    if exc.code == "InvalidKeyPair.NotFound":
+        return bad_request("Invalid key_name provided.")
+    if exc.code == "InvalidVpcID.NotFound":
+        return bad_request(f"Network {exc.subject} could not be found.")
+    return bad_request(exc.message)
 
 
 def _admin_pass(spec: dict[str, Any]) -> str:
@@ -357,18 +372,21 @@ def create_server(req: Req) -> Response:
     spec = req.body().get("server")
     if not isinstance(spec, dict):
         raise bad_request("The request body needs a 'server' object.")
-    run = _run_request(req, spec)
-    _check_fits(req, run)
+    create = _server_create(req, spec)
+    run = create.launch
     admin_pass = _admin_pass(spec)
     try:
-        launched = req.cloud.run_instances(req.ctx, run)
+        launched = req.cloud.create_server(req.ctx, create)
     except CloudError as exc:
         if exc.kind in ("quota", "capacity"):
             raise
-        raise bad_request(exc.message) from exc
+        raise _create_fault(exc, run.image_id) from exc
     if spec.get("return_reservation_id"):
         return json_response({"reservation_id": launched.reservation_id}, 202)
     first = launched.instances[0]
+    for made in launched.instances:  # Nova's instance action "create"
+        req.cloud.nova_actions.record(req.ctx, made.id, "create",
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
     return json_response({"server": {
         "id": first.uuid, "links": views.server_links(req.host_url, first.uuid),
         "OS-DCF:diskConfig": "MANUAL",
@@ -383,17 +401,22 @@ def update_server(req: Req) -> Response:
     spec = req.body().get("server")
     if not isinstance(spec, dict):
         raise bad_request("The request body needs a 'server' object.")
-    unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
+    unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
+                           "description"}
     if unknown:
         raise bad_request(f"Additional properties are not allowed ({sorted(unknown)[0]}).")
-    changes = _access_ips(spec)
+    changes = {**_access_ips(spec), **versions.update_tags(req, spec)}
     if "name" in spec:
         changes[views.NAME_TAG] = _name(spec["name"])
     if changes:
         req.cloud.tags.create(req.ctx, [tagged.item.id], changes)
         tagged.tags.update(changes)
-    return json_response({"server": views.server_common(
-        tagged.item, view_for(req, tagged, image_uuids(req)))})
+    if mv.at_least(req, "strict_schema"):  # 2.75: the whole server, as a show
+        return json_response({"server": detail_at_version(req, tagged, image_uuids(req),
+                                                          show=True)})
+    body = views.server_common(tagged.item, view_for(req, tagged, image_uuids(req)))
+    return json_response({"server": versions.add_version_fields(req, tagged.item,
+                                                                tagged.tags, body, True)})
 
 
 @router.route(f"{V21}/servers/<server_id>", "DELETE", Need.MEMBER)
@@ -403,6 +426,8 @@ def delete_server(req: Req) -> Response:
         req.cloud.tags.create(req.ctx, [tagged.item.id], {views.DELETED_TAG: "true"})
     else:
         req.cloud.instances.change(req.ctx, [tagged.item.id], "terminate")
+        req.cloud.nova_actions.record(req.ctx, tagged.item.id, "delete",
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
     return no_content()
 
 
@@ -413,7 +438,7 @@ def _metadata_response(req: Req, instance_id: str) -> Response:
     return json_response({"metadata": views.metadata_of(tagged.tags)})
 
 
-def find_server_by_instance(req: Req, instance_id: str) -> Tagged[Instance]:
+def find_server_by_instance(req: Req, instance_id: str) -> Tagged[InstanceRecord]:
     items, _ = req.cloud.instances.describe(req.ctx, [instance_id], [])
     return items[0]
 

@@ -10,16 +10,15 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.cloud.instances import Instances
-from overcast.cloud.launch import DryRunOk
-from overcast.cloud.root_volumes import RootVolumes, check_volume_ids
+from overcast.cloud.compute import Instances
+from overcast.cloud.storage.root_volumes import RootVolumes, check_volume_ids
 from overcast.cloud.storage.views import AttachmentView, attachment_view
 from overcast.cloud.storage.volumes import Volumes, volume_not_found
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Instance
 from overcast.db.models_volumes import Volume, VolumeAttachment
 from overcast.drivers.registry import capabilities_of
-from overcast.errors import Conflict, InvalidParameter, NotFound, QuotaExceeded, invalid
+from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, QuotaExceeded, invalid
 from overcast.identity.context import Context
 from overcast.lifecycle import (
     ATTACHABLE_INSTANCE,

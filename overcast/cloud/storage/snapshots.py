@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.launch import DryRunOk
-from overcast.cloud.root_volumes import check_volume_ids
+from overcast.cloud.storage.root_volumes import check_volume_ids
 from overcast.cloud.storage.snapshot_lookup import (
     SHOWN,
     check_snapshot_ids,
@@ -25,7 +24,7 @@ from overcast.cloud.storage.volumes import Volumes
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Tag
 from overcast.db.models_volumes import VolumeSnapshot
-from overcast.errors import InvalidParameter, invalid
+from overcast.errors import DryRunOk, InvalidParameter, invalid
 from overcast.identity.context import Context
 from overcast.ids import new_id
 from overcast.lifecycle import SnapshotState, VolumeState, next_snapshot_state

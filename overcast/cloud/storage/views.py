@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from overcast.cloud import filters as flt
-from overcast.cloud.root_volumes import VOLUME_IOPS, VOLUME_THROUGHPUT, VOLUME_TYPE, RootVolume
+from overcast.cloud.storage.root_volumes import (
+    VOLUME_IOPS,
+    VOLUME_THROUGHPUT,
+    VOLUME_TYPE,
+    RootVolume,
+)
 from overcast.cloud.storage.types import reported_iops, reported_throughput
 from overcast.db import as_utc
 from overcast.db.models_volumes import Volume, VolumeAttachment

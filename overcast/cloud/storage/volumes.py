@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.launch import DryRunOk
-from overcast.cloud.root_volumes import RootVolumes, check_volume_ids
 from overcast.cloud.storage.quotas import VolumeQuotas
+from overcast.cloud.storage.root_volumes import RootVolumes, check_volume_ids
 from overcast.cloud.storage.snapshot_lookup import check_snapshot_ids, find_snapshot
 from overcast.cloud.storage.types import check_type
 from overcast.cloud.storage.views import VOLUME_FILTERS, VolumeView, root_view, volume_view
@@ -23,7 +22,14 @@ from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Host, Tag
 from overcast.db.models_volumes import Volume, VolumeAttachment, VolumeSnapshot
 from overcast.drivers.registry import capabilities_of
-from overcast.errors import Conflict, InsufficientCapacity, InvalidParameter, NotFound, invalid
+from overcast.errors import (
+    Conflict,
+    DryRunOk,
+    InsufficientCapacity,
+    InvalidParameter,
+    NotFound,
+    invalid,
+)
 from overcast.identity.context import Context
 from overcast.ids import new_id
 from overcast.lifecycle import VOLUME_LIVE, SnapshotState, VolumeState, next_volume_state

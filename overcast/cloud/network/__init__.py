@@ -1,0 +1,39 @@
+"""The network wing: VPCs, subnets, security groups, interfaces and public addresses.
+
+vpcs (default VPC and subnets, private addresses), vpc_changes (Create/Delete VPC and subnet,
+VPC attributes), security_groups (groups, membership, open ports) and group_rules (rule
+parsing and in-place edits), interfaces (network interfaces), addresses (per-instance public
+loopback addresses), elastic_ips, eip_associations and eip_links (Elastic IPs and what they
+are associated with).
+"""
+
+from __future__ import annotations
+
+from overcast.cloud.network.addresses import Addresses
+from overcast.cloud.network.eip_associations import AssociateRequest, Associations
+from overcast.cloud.network.eip_links import forget_instance
+from overcast.cloud.network.elastic_ips import (
+    POOL_NAME,
+    AddressView,
+    ElasticIps,
+    check_allocation_ids,
+)
+from overcast.cloud.network.group_rules import GroupSource, Permission, RuleEdits
+from overcast.cloud.network.interfaces import InterfaceView, NetworkInterfaces
+from overcast.cloud.network.security_groups import GroupView, SecurityGroups
+from overcast.cloud.network.vpc_changes import VpcAttributes, VpcChanges
+from overcast.cloud.network.vpcs import (
+    DEFAULT_VPC_CIDR,
+    DHCP_OPTIONS_ID,
+    SubnetView,
+    Vpcs,
+    VpcView,
+)
+
+__all__ = [
+    "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
+    "DHCP_OPTIONS_ID", "ElasticIps", "GroupSource", "GroupView", "InterfaceView",
+    "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "SecurityGroups",
+    "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs", "check_allocation_ids",
+    "forget_instance",
+]
