@@ -126,6 +126,7 @@ class Cloud:
     def tidy(self) -> None:
         """Housekeeping, at start and now and then: forget long-terminated instances, undo
         uploads that died, remove deleted images' files that nothing uses any more."""
+        self.volume_jobs.release_ended()  # before their instances' rows go
         self.instances.purge_terminated()
         self.image_store.recover_uploads()
         self.image_store.collect()

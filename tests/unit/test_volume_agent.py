@@ -152,3 +152,21 @@ def test_attach_across_zones_is_a_zone_mismatch(world) -> None:
         cloud.volume_attachments.attach(ctx, vid, iid, "/dev/sdf")
     assert refused.value.code == "InvalidVolume.ZoneMismatch"
     assert _volume(cloud, ctx, vid).state == "available"
+
+
+def test_forgetting_terminated_instances_releases_their_volumes(tmp_path: Path) -> None:
+    """Without any agent: the housekeeping pass lets go of the volume before the instance's
+    row is purged (the attachment's foreign key would refuse the purge)."""
+    cloud, ctx, image = in_process_cloud(tmp_path, HostCapacity(4, 4096, 50),
+                                         terminated_retention=0)
+    iid = cloud.run_instances(ctx, RunRequest(image, "t3.micro")).instances[0].id
+    vid = cloud.volumes.create(ctx, VolumeRequest("overcast-1a", 1)).id
+    cloud.volume_jobs.created(vid, str(tmp_path / "v.qcow2"), 1024**3)
+    cloud.instances.observe(iid, "booted")
+    cloud.volume_attachments.attach(ctx, vid, iid, "/dev/sdf")
+    cloud.instances.change(ctx, [iid], "terminate")
+    cloud.instances.observe(iid, "destroyed")
+    cloud.tidy()
+    view = _volume(cloud, ctx, vid)
+    assert view.state == "available" and view.attachment is None
+    assert cloud.instances.describe(ctx, [], [])[0] == []

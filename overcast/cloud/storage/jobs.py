@@ -37,7 +37,7 @@ class VolumeJobs:
 
     def jobs(self, host_id: str) -> list[VolumeJob]:
         """What this host owes, after letting go of the volumes of its ended instances."""
-        self._release_ended(host_id)
+        self.release_ended(host_id)
         with self.db.read() as s:
             return (self._disk_jobs(s, host_id) + self._attachment_jobs(s, host_id)
                     + self._snapshot_jobs(s, host_id))
@@ -88,12 +88,16 @@ class VolumeJobs:
                           instance_id or "", state or "", snapshot_id=snap.id)
                 for snap, instance_id, state in rows]
 
-    def _release_ended(self, host_id: str) -> None:
-        """Attachments of terminated instances end: the volume is available again, or deleted
-        with its instance when DeleteOnTermination says so."""
+    def release_ended(self, host_id: str | None = None) -> None:
+        """Attachments of terminated instances (of this host, or of every host) end: the
+        volume is available again, or deleted with its instance when DeleteOnTermination
+        says so. Also before terminated instances are forgotten: no attachment outlives its
+        instance's row, whatever became of its host's agent."""
         query = (select(VolumeAttachment)
                  .join(Instance, Instance.id == VolumeAttachment.instance_id)
-                 .where(Instance.host_id == host_id, Instance.state == State.TERMINATED))
+                 .where(Instance.state == State.TERMINATED))
+        if host_id is not None:
+            query = query.where(Instance.host_id == host_id)
         with self.db.read() as s:  # every tick: mostly nothing, so a read first
             if s.scalar(query.with_only_columns(VolumeAttachment.volume_id).limit(1)) is None:
                 return
