@@ -55,6 +55,8 @@ class Settings:
     default_max_images: int = 100  # images a project holds (any state but deleted)
     default_max_image_gib: float = 500.0  # the sizes of those images, together
     default_max_elastic_ips: int = 5  # as AWS's default per region
+    default_max_volumes: int = 50  # EBS volumes a project holds (any state but deleted)
+    default_max_volume_gib: int = 1000  # the sizes of those volumes, together
     # the cloud's public addresses that Elastic IPs come from; in user-mode networking they
     # must be addresses this host can bind (loopback), apart from the auto-assigned 127.100/16
     elastic_ip_pool: str = "127.101.0.0/16"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from overcast.agent.netsync import NetworkSync
 from overcast.agent.store import AgentStore
+from overcast.agent.volumes import VolumeWork
 from overcast.cloud.compute import SnapshotJob
 from overcast.db.models import Instance
 from overcast.drivers.base import (
@@ -31,6 +32,7 @@ from overcast.drivers.base import (
     VmStatus,
 )
 from overcast.drivers.network.base import NetworkDriver
+from overcast.drivers.storage.base import StorageBackend
 from overcast.errors import CloudError
 from overcast.lifecycle import UNSETTLED, State, acts_on
 from overcast.metrics import AGENT_TICK
@@ -52,7 +54,8 @@ STAMP_OVERLAP = 0.5
 class Agent:
     def __init__(self, store: AgentStore, driver: Driver, host_name: str, zone: str,
                  interval: float = 1.0, workers: int = 32,
-                 network: NetworkDriver | None = None) -> None:
+                 network: NetworkDriver | None = None,
+                 storage: StorageBackend | None = None) -> None:
         self.store, self.driver = store, driver
         # the data plane (kernel networking); None: the hypervisor wires guests itself
         self.network = NetworkSync(store, network) if network is not None else None
@@ -78,6 +81,8 @@ class Agent:
         self._outcomes: list[tuple[str, str, State]] = []
         self._outcomes_lock = threading.Lock()
         self._specs: dict[str, LaunchSpec | Exception] = {}  # read ahead by the tick
+        self._volumes = (VolumeWork(store, driver, storage, self._submit)
+                         if storage is not None and driver.capabilities().volumes else None)
 
     # running --------------------------------------------------------------------------------
     def register(self) -> str:
@@ -146,6 +151,8 @@ class Agent:
             self.network.tick(self.host_id, full)
         if self._snapshots:
             self._write_images(full)
+        if self._volumes is not None:
+            self._volumes.tick(self.host_id, observed)
         strays = observed.keys() - self._rows.keys()
         if strays:
             self._remove_strays(sorted(strays))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
+from overcast.cloud.storage import VolumeJob
 from overcast.db.models import Image, Instance
 from overcast.drivers.base import (
     KERNEL_NETWORK,
@@ -26,6 +27,7 @@ from overcast.drivers.base import (
     LaunchSpec,
     NetworkSpec,
     PortForward,
+    VolumeDisk,
 )
 from overcast.drivers.network.spec import DesiredNetwork, tap_device
 from overcast.images.importer import digests
@@ -56,6 +58,9 @@ class AgentStore(Protocol):
     def snapshot_requests(self) -> int: ...
     def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
     def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
+    def volume_jobs(self, host_id: str) -> list[VolumeJob]: ...
+    def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
+                      reason: str = "") -> None: ...
 
 
 def boot_image(image: Image | None) -> BootImage:
@@ -144,9 +149,12 @@ class LocalStore:
         share their image and their groups); a row that cannot have one gets its error."""
         with self.cloud.db.read() as s:
             rules = self.cloud.security_groups.open_ports_of([r.id for r in rows], s)
-            return spec_per_row(rows, lambda row: self._spec(s, row, rules.get(row.id, [])))
+            disks = self.cloud.volume_jobs.attached_disks(s, [r.id for r in rows])
+            return spec_per_row(rows, lambda row: self._spec(
+                s, row, rules.get(row.id, []), disks.get(row.id, ())))
 
-    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]]) -> LaunchSpec:
+    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]],
+              volumes: tuple[VolumeDisk, ...] = ()) -> LaunchSpec:
         image = s.get(Image, row.image_id)
         # on kernel networking every guest gets a config drive too: its data without asking
         wants_drive = row.config_drive or bool(image and image.config_drive) or \
@@ -155,7 +163,8 @@ class LocalStore:
                           disk_gib=row.disk_gib, image=boot_image(image),
                           network=self._network(row, rules), user_data=row.user_data or b"",
                           metadata_endpoint=self.metadata_endpoint,
-                          config_drive=self._config_drive(row.id) if wants_drive else None)
+                          config_drive=self._config_drive(row.id) if wants_drive else None,
+                          volumes=volumes)
 
     def _config_drive(self, instance_id: str) -> dict[str, bytes] | None:
         facts = self.cloud.metadata.facts(instance_id)
@@ -211,6 +220,26 @@ class LocalStore:
         md5, sha512 = digests(Path(info.path))
         self.cloud.snapshots.finish(image_id, WrittenImage(
             os.path.getsize(info.path), info.virtual_size, info.format, md5, sha512))
+
+    def volume_jobs(self, host_id: str) -> list[VolumeJob]:
+        return self.cloud.volume_jobs.jobs(host_id)
+
+    def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
+                      reason: str = "") -> None:
+        """What the host did with a volume or snapshot (`volume_id` names the snapshot for
+        the snapshot_* kinds; see VolumeJobs: created, create_failed, grown, deleted,
+        attached, detached, held, snapshot_written, snapshot_failed, snapshot_deleted)."""
+        jobs = self.cloud.volume_jobs
+        if kind == "created":
+            jobs.created(volume_id, path, size_bytes)
+        elif kind == "grown":
+            jobs.grown(volume_id, size_bytes)
+        elif kind == "snapshot_written":
+            jobs.snapshot_written(volume_id, path)
+        elif kind in ("create_failed", "held", "snapshot_failed"):
+            getattr(jobs, kind)(volume_id, reason)
+        else:
+            getattr(jobs, kind)(volume_id)
 
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""

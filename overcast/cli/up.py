@@ -33,7 +33,12 @@ from overcast.cloud.images import ensure_builtin_image
 from overcast.cloud.service import Cloud
 from overcast.config import Settings, load_settings
 from overcast.drivers.base import NETWORK_MODES
-from overcast.drivers.registry import LOCAL_DRIVERS, make_driver, make_network_driver
+from overcast.drivers.registry import (
+    LOCAL_DRIVERS,
+    make_driver,
+    make_network_driver,
+    make_storage,
+)
 from overcast.identity.service import Credentials
 from overcast.logs import FORMATS, LEVELS
 from overcast.logs import configure as configure_logging
@@ -153,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
                        settings.underlay_ip or None)
     agent = Agent(store, driver, settings.host_name, cloud.catalog.default_zone,
                   settings.agent_interval,
-                  network=make_network_driver(settings, metadata.endpoint))
+                  network=make_network_driver(settings, metadata.endpoint),
+                  storage=make_storage(settings))
     cloud.instances.console_readers[agent.register()] = driver.console_output
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()

@@ -37,6 +37,8 @@ class Project(Base):
     max_image_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     max_elastic_ips: Mapped[int | None] = mapped_column(Integer)  # 0851_elastic_ips
+    max_volumes: Mapped[int | None] = mapped_column(Integer)  # 0921_volumes
+    max_volume_gib: Mapped[int | None] = mapped_column(Integer)  # 0921_volumes
 
 
 class User(Base):

@@ -22,6 +22,7 @@ from overcast.drivers.network.base import NetworkDriver
 from overcast.drivers.network.kernel import KernelNetwork
 from overcast.drivers.network.kernel.metadata import MetadataRelays
 from overcast.drivers.qemu import QemuDriver
+from overcast.drivers.storage.local import LocalBackend
 
 DRIVER_CLASSES: dict[str, type[FakeDriver | QemuDriver | HyperVDriver | Ec2Driver]] = {
     "fake": FakeDriver, "qemu": QemuDriver, "hyperv": HyperVDriver, "ec2": Ec2Driver}
@@ -73,6 +74,9 @@ def make_network_driver(settings: Settings, metadata_endpoint: tuple[str, int] |
               if metadata_endpoint is not None else None)
     return KernelNetwork(settings.data_dir / "hosts" / settings.host_name / "network",
                          metadata=relays)
+def make_storage(settings: Settings) -> LocalBackend:
+    """This host's storage backend for volumes: qcow2 files beside its VMs."""
+    return LocalBackend(settings.data_dir / "hosts" / settings.host_name / "volumes")
 
 
 def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:
