@@ -39,9 +39,9 @@ def _bars(page: Page) -> list[Bar]:
     size_limit, size_used = usage["image_size_total"]
     return [Bar("Instances", len(live), max_instances),
             Bar("vCPUs", sum(i.vcpus for i in holding), max_vcpus),
-            Bar("RAM in use", sum(i.memory_mib for i in holding), None, "MiB"),
+            Bar("RAM in use", round(sum(i.memory_mib for i in holding) / 1024), None, "GiB"),
             Bar("Images", image_count, image_limit),
-            Bar("Image storage", size_used, size_limit, "MiB")]
+            Bar("Image storage", round(size_used / 1024), round(size_limit / 1024), "GiB")]
 
 
 def show(page: Page) -> Response:
