@@ -19,6 +19,7 @@ from overcast.web import assets
 from overcast.web.session import CSRF_FIELD, Visitor, projects_of
 
 BASE = "/dashboard"
+CSRF_PLACEHOLDER = "csrf-placeholder-0c7e"
 POLL_SECONDS = 2
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -72,7 +73,7 @@ class Page:
 
     # answers --------------------------------------------------------------------------------
     def text(self, name: str, **values: Any) -> str:
-        return self.templates.get_template(name).render(**self._common(), **values)
+        return self.templates.get_template(name).render({**self._common(), **values})
 
     def render(self, name: str, status: int = 200, **values: Any) -> Response:
         response = Response(self.text(name, **values), status=status,
@@ -83,8 +84,10 @@ class Page:
     def live(self, name: str, url: str, element_id: str, **values: Any) -> tuple[Markup, str]:
         """A fragment that polls `url` for itself, sending its ETag as If-None-Match: the
         server answers 304 (htmx then keeps what it has) until the content changes."""
-        inner = self.text(name, **values)
-        etag = etag_of(inner)
+        inner = self.text(name, **{"csrf": CSRF_PLACEHOLDER, **values})
+        etag = etag_of(inner)  # over the content, not the CSRF token's fresh mask
+        if self.visitor is not None:
+            inner = inner.replace(CSRF_PLACEHOLDER, self.visitor.csrf)
         wrapper = self.templates.get_template("_live.html").render(
             url=url, element_id=element_id, etag=etag, inner=Markup(inner))
         return Markup(wrapper), etag

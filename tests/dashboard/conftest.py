@@ -72,5 +72,5 @@ def log_in(browser: Browser, dash: DashCloud, user: str = "admin") -> Page:
     return page
 
 
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+def shot(page: Page, name: str, full_page: bool = True) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
