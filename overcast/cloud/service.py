@@ -13,10 +13,12 @@ from overcast.cloud.compute import (
     Launcher,
     LaunchTemplates,
     Networking,
+    NovaActions,
     RunRequest,
     ServerCreate,
     Snapshots,
     StartChecks,
+    Usage,
 )
 from overcast.cloud.images import (
     ImageMembers,
@@ -87,6 +89,8 @@ class Cloud:
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
         self.snapshots = Snapshots(self.db, self.images, self.instances)
+        self.nova_actions = NovaActions(self.db)  # locks and instance actions
+        self.usage = Usage(self.db)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,

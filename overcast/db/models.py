@@ -185,6 +185,9 @@ class Instance(Base):
     user_id: Mapped[str | None] = mapped_column(String(64))
     # added by 0701_launch_tokens: a digest of the RunInstances request that made it
     launch_digest: Mapped[str | None] = mapped_column(String(64))
+    # added by 0931_nova_actions: a Nova lock ("owner" or "admin": who may lift it)
+    locked_by: Mapped[str | None] = mapped_column(String(16))
+    locked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Tag(Base):

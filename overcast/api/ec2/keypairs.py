@@ -8,7 +8,7 @@ from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tag
 from overcast.clock import as_utc
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.db.models import KeyPair
+from overcast.cloud.compute import KeyPairRecord
 from overcast.errors import InvalidParameter
 
 
@@ -20,7 +20,7 @@ def _name(call: Call) -> str:
     return name
 
 
-def _tag(call: Call, pair: KeyPair) -> dict[str, str]:
+def _tag(call: Call, pair: KeyPairRecord) -> dict[str, str]:
     tags = tags_for(call, "key-pair")
     if tags:
         call.cloud.tags.create(call.ctx, [pair.id], tags)
@@ -54,7 +54,7 @@ def import_key_pair(call: Call) -> dict[str, Any]:
             "Tags": tag_list(_tag(call, pair))}
 
 
-def _render(tagged: flt.Tagged[KeyPair], with_public: bool) -> dict[str, Any]:
+def _render(tagged: flt.Tagged[KeyPairRecord], with_public: bool) -> dict[str, Any]:
     pair = tagged.item
     return {"KeyPairId": pair.id, "KeyFingerprint": pair.fingerprint, "KeyName": pair.name,
             "KeyType": pair.key_type, "CreateTime": as_utc(pair.created_at),

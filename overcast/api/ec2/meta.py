@@ -8,7 +8,7 @@ from typing import Any
 from overcast.api.ec2 import images as _images  # noqa: F401 - registers the image actions
 from overcast.api.ec2.dispatch import Call, action, dry_run_check
 from overcast.cloud import filters as flt
-from overcast.db.models import InstanceType
+from overcast.cloud.compute import InstanceTypeRecord
 from overcast.errors import InvalidParameter
 
 ZONE_FILTERS: dict[str, flt.Extractor] = {
@@ -70,7 +70,7 @@ def describe_availability_zones(call: Call) -> dict[str, Any]:
         for t in items]}
 
 
-def _render_type(itype: InstanceType) -> dict[str, Any]:
+def _render_type(itype: InstanceTypeRecord) -> dict[str, Any]:
     return {
         "InstanceType": itype.name, "CurrentGeneration": True, "FreeTierEligible": False,
         "SupportedUsageClasses": ["on-demand"], "SupportedRootDeviceTypes": ["ebs"],

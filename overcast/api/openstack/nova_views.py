@@ -11,8 +11,7 @@ from typing import Any
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.wsgi import iso
 from overcast.clock import as_utc
-from overcast.cloud.compute import InstanceRecord
-from overcast.db.models import InstanceType, KeyPair
+from overcast.cloud.compute import InstanceRecord, InstanceTypeRecord, KeyPairRecord
 from overcast.lifecycle import State
 
 NAME_TAG = "Name"  # Nova's server name is the EC2 Name tag
@@ -22,8 +21,9 @@ DELETED_TAG = "os:deleted"
 
 
 def reserved(key: str) -> bool:
-    """Tags that carry server fields, not metadata."""
-    return key in (NAME_TAG, DELETED_TAG) or key in ACCESS_TAGS.values()
+    """Tags that carry server fields, not metadata: the name and every `os:` key (access
+    IPs, the deleted mark, server tags, the description)."""
+    return key == NAME_TAG or key.startswith("os:")
 
 
 def failed(row: InstanceRecord) -> bool:
@@ -154,14 +154,14 @@ def server_detail(row: InstanceRecord, view: ServerView,
     }
 
 
-def flavor_summary(host_url: str, itype: InstanceType) -> dict[str, Any]:
+def flavor_summary(host_url: str, itype: InstanceTypeRecord) -> dict[str, Any]:
     compute = compute_url(host_url)
     return {"id": itype.name, "name": itype.name,
             "links": [link(f"{compute}/v2.1/flavors/{itype.name}"),
                       link(f"{compute}/flavors/{itype.name}", "bookmark")]}
 
 
-def flavor_detail(host_url: str, itype: InstanceType) -> dict[str, Any]:
+def flavor_detail(host_url: str, itype: InstanceTypeRecord) -> dict[str, Any]:
     return {**flavor_summary(host_url, itype), "ram": itype.memory_mib, "vcpus": itype.vcpus,
             "disk": itype.disk_gib, "swap": "", "OS-FLV-EXT-DATA:ephemeral": 0,
             "OS-FLV-DISABLED:disabled": False, "os-flavor-access:is_public": True,
@@ -178,12 +178,12 @@ def nova_fingerprint(public_key: str) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, 32, 2))
 
 
-def keypair_summary(pair: KeyPair) -> dict[str, Any]:
+def keypair_summary(pair: KeyPairRecord) -> dict[str, Any]:
     return {"name": pair.name, "public_key": pair.public_key,
             "fingerprint": nova_fingerprint(pair.public_key)}
 
 
-def keypair_detail(pair: KeyPair, user_id: str) -> dict[str, Any]:
+def keypair_detail(pair: KeyPairRecord, user_id: str) -> dict[str, Any]:
     number = int(hashlib.sha256(pair.id.encode()).hexdigest()[:7], 16)
     return {**keypair_summary(pair), "user_id": user_id, "id": number, "deleted": False,
             "created_at": as_utc(pair.created_at).strftime("%Y-%m-%dT%H:%M:%S.%f"),

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from overcast.cloud.compute.records import InstanceTypeRecord
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Image, Instance, InstanceType, Project
 from overcast.db.models_burst import (
@@ -247,7 +248,7 @@ class Burst:
                 BurstProject.project_id == project_id)))
             return {t.zone for t in s.scalars(select(BurstTarget)) if t.id not in allowed}
 
-    def place(self, s: Session, project_id: str, image_id: str, itype: InstanceType,
+    def place(self, s: Session, project_id: str, image_id: str, itype: InstanceTypeRecord,
               count: int, zone: str | None) -> list[HostSnapshot]:
         """Up to `count` places on the targets this project may use that hold the image and
         have room, those that answer their agent first, then by name; one entry per

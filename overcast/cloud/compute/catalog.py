@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.cloud.compute.records import InstanceTypeRecord
 from overcast.db import Database
 from overcast.db.models import Host, InstanceType
 from overcast.drivers.registry import HYPERVISOR_DRIVERS
@@ -66,22 +67,22 @@ class Catalog:
                     s.add(InstanceType(name=name, vcpus=vcpus, memory_mib=memory,
                                        disk_gib=DEFAULT_DISK_GIB, builtin=True))
 
-    def instance_types(self) -> dict[str, InstanceType]:
+    def instance_types(self) -> dict[str, InstanceTypeRecord]:
         """Read every time: admins add types from another process."""
-        with self.db.session() as s:
-            return {t.name: t for t in s.scalars(select(InstanceType))}
+        with self.db.read() as s:
+            return {t.name: InstanceTypeRecord.of(t) for t in s.scalars(select(InstanceType))}
 
-    def instance_type(self, name: str, s: Session | None = None) -> InstanceType:
+    def instance_type(self, name: str, s: Session | None = None) -> InstanceTypeRecord:
         if s is None:
             with self.db.read() as s:
                 return self.instance_type(name, s)
         found = s.get(InstanceType, name)
         if found is None:
             raise invalid(f"The instance type '{name}' is not supported in this region.")
-        return found
+        return InstanceTypeRecord.of(found)
 
     def create_instance_type(self, name: str, vcpus: int, memory_mib: int,
-                             disk_gib: int, driver: str | None = None) -> InstanceType:
+                             disk_gib: int, driver: str | None = None) -> InstanceTypeRecord:
         """An admin's instance type; with `driver`, only hosts of that driver run it."""
         if not _TYPE_NAME.match(name):
             raise invalid(f"Invalid instance type name '{name}': use up to 64 letters, digits, "
@@ -96,7 +97,7 @@ class Catalog:
             itype = InstanceType(name=name, vcpus=vcpus, memory_mib=memory_mib,
                                  disk_gib=disk_gib, builtin=False, driver=driver)
             s.add(itype)
-        return itype
+            return InstanceTypeRecord.of(itype)
 
     def delete_instance_type(self, name: str) -> None:
         with self.db.session() as s:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.compute.records import KeyPairRecord
 from overcast.db import Database, utcnow
 from overcast.db.models import KeyPair
 from overcast.errors import Conflict, InvalidParameter, NotFound, invalid
@@ -36,7 +37,7 @@ KEY_FILTERS: dict[str, flt.Extractor] = {
 
 @dataclass(frozen=True)
 class NewKeyPair:
-    pair: KeyPair
+    pair: KeyPairRecord
     material: str  # the private key, shown once
 
 
@@ -107,7 +108,7 @@ class KeyPairs:
         self.db = db
 
     def _store(self, ctx: Context, name: str, key_type: str, public: str,
-               fingerprint: str) -> KeyPair:
+               fingerprint: str) -> KeyPairRecord:
         _check_name(name)
         with self.db.session() as s:
             if s.scalar(select(KeyPair.id).where(KeyPair.project_id == ctx.project_id,
@@ -117,7 +118,7 @@ class KeyPairs:
                            key_type=key_type, fingerprint=fingerprint, public_key=public,
                            created_at=utcnow())
             s.add(pair)
-        return pair
+            return KeyPairRecord.of(pair)
 
     def create(self, ctx: Context, name: str, key_type: str = "rsa") -> NewKeyPair:
         if key_type not in ("rsa", "ed25519"):
@@ -129,32 +130,35 @@ class KeyPairs:
         return NewKeyPair(self._store(ctx, name, key_type, public, fingerprint), material)
 
     def import_key(self, ctx: Context, name: str, material: bytes,
-                   allow_ecdsa: bool = False) -> KeyPair:
+                   allow_ecdsa: bool = False) -> KeyPairRecord:
         key_type, public, fingerprint = parse_public_key(material, allow_ecdsa)
         return self._store(ctx, name, key_type, public, fingerprint)
 
-    def find(self, ctx: Context, name: str, s: Session | None = None) -> KeyPair | None:
+    def find(self, ctx: Context, name: str, s: Session | None = None) -> KeyPairRecord | None:
         if s is None:
             with self.db.read() as s:
                 return self.find(ctx, name, s)
-        return s.scalar(select(KeyPair).where(KeyPair.project_id == ctx.project_id,
-                                              KeyPair.name == name))
+        found = s.scalar(select(KeyPair).where(KeyPair.project_id == ctx.project_id,
+                                               KeyPair.name == name))
+        return None if found is None else KeyPairRecord.of(found)
 
-    def get(self, ctx: Context, name: str, s: Session | None = None) -> KeyPair:
+    def get(self, ctx: Context, name: str, s: Session | None = None) -> KeyPairRecord:
         pair = self.find(ctx, name, s)
         if pair is None:
             raise NotFound("InvalidKeyPair.NotFound", f"The key pair '{name}' does not exist")
         return pair
 
-    def list(self, ctx: Context) -> list[KeyPair]:
-        with self.db.session() as s:
-            return list(s.scalars(select(KeyPair).where(KeyPair.project_id == ctx.project_id)))
+    def list(self, ctx: Context) -> list[KeyPairRecord]:
+        with self.db.read() as s:
+            return [KeyPairRecord.of(p) for p in s.scalars(
+                select(KeyPair).where(KeyPair.project_id == ctx.project_id))]
 
     def describe(self, ctx: Context, names: builtins.list[str], ids: builtins.list[str],
-                 filters: builtins.list[flt.Filter]) -> builtins.list[flt.Tagged[KeyPair]]:
+                 filters: builtins.list[flt.Filter]) -> builtins.list[flt.Tagged[KeyPairRecord]]:
         flt.check_filters(filters, KEY_FILTERS)
-        with self.db.session() as s:
-            pairs = list(s.scalars(select(KeyPair).where(KeyPair.project_id == ctx.project_id)))
+        with self.db.read() as s:
+            pairs = [KeyPairRecord.of(p) for p in s.scalars(
+                select(KeyPair).where(KeyPair.project_id == ctx.project_id))]
             tags = tagsvc.for_resources(s, ctx.project_id, [p.id for p in pairs])
         for wanted, attr in ((names, "name"), (ids, "id")):
             missing = set(wanted) - {getattr(p, attr) for p in pairs}

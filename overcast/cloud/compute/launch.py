@@ -17,12 +17,12 @@ from overcast.cloud.compute.hosts import Hosts, local_hosts
 from overcast.cloud.compute.instances import InstanceOptions
 from overcast.cloud.compute.keypairs import KeyPairs
 from overcast.cloud.compute.launch_tokens import earlier_launch, request_digest
-from overcast.cloud.compute.records import InstanceRecord
+from overcast.cloud.compute.records import InstanceRecord, InstanceTypeRecord
 from overcast.cloud.images import Images
 from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
 from overcast.config import Settings
 from overcast.db import Database, utcnow
-from overcast.db.models import Instance, InstanceType, Project
+from overcast.db.models import Instance, Project
 from overcast.db.models_network import SecurityGroup, Subnet, Vpc
 from overcast.db.models_openstack import GlanceImage
 from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
@@ -148,7 +148,7 @@ def wanted_driver(s: Session, image_id: str) -> str | None:
     return HYPERVISOR_TYPES.get(str(wanted).lower()) if wanted else None
 
 
-def check_fits(s: Session, image_id: str, itype: InstanceType) -> None:
+def check_fits(s: Session, image_id: str, itype: InstanceTypeRecord) -> None:
     """The instance type must be as large as the image asks (Glance's min_ram, min_disk)."""
     minimums = s.execute(_IMAGE_MINIMUMS, {"image": image_id}).first()
     if minimums is None:
@@ -174,7 +174,7 @@ def _check_networks(s: Session, ctx: Context, vpc_ids: tuple[str, ...]) -> None:
                            subject=vpc_id)
 
 
-def _driver_for(itype: InstanceType, image_wants: str | None) -> str | None:
+def _driver_for(itype: InstanceTypeRecord, image_wants: str | None) -> str | None:
     """The driver whose hosts may run the launch: the instance type's or the image's."""
     if itype.driver and image_wants and itype.driver != image_wants:
         raise invalid(f"The instance type '{itype.name}' runs on {itype.driver} hosts and the "
@@ -276,7 +276,7 @@ class Launcher:
         return earlier_launch(s, ctx.project_id, req.client_token, digest)
 
     def _allowed_count(self, s: Session, ctx: Context, req: RunRequest,
-                       itype: InstanceType) -> int:
+                       itype: InstanceTypeRecord) -> int:
         project = s.scalar(_PROJECT_LOCKED, {"project": ctx.project_id})
         assert project is not None
         live, used_vcpus = s.execute(_PROJECT_USAGE, {"project": ctx.project_id}).one()
@@ -297,7 +297,7 @@ class Launcher:
                 f"type belongs to.")
         return min(req.max_count, by_count, by_vcpus)
 
-    def _place(self, s: Session, req: RunRequest, itype: InstanceType, count: int,
+    def _place(self, s: Session, req: RunRequest, itype: InstanceTypeRecord, count: int,
                zone: str | None, project_id: str = "") -> list:
         demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone,
                         _driver_for(itype, wanted_driver(s, req.image_id)))
@@ -334,7 +334,7 @@ class Launcher:
         with s.no_autoflush:
             return self.networking.addresses.free_address(s, host.id)
 
-    def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceType,
+    def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceTypeRecord,
                      hosts: list, where: Placement) -> list[Instance]:
         reservation, digest = new_id("r"), request_digest(req)
         now = utcnow()
