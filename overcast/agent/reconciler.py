@@ -98,6 +98,10 @@ class Agent:
         except Exception:  # the next start reads them back from the hypervisor
             log.exception("could not record the last operations' outcomes")
 
+    def stopped(self) -> bool:
+        """Asked to stop, and its loop has ended: it ticks, and heartbeats, no more."""
+        return self._stop.is_set() and (self._thread is None or not self._thread.is_alive())
+
     def _loop(self) -> None:
         tick_seconds = AGENT_TICK.labels(self.host_name)
         while not self._stop.is_set():

@@ -40,14 +40,21 @@ class Hosts:
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
         """Register the host or refresh it; returns its ID."""
         with self.db.session() as s:
-            host = s.scalar(select(Host).where(Host.name == name))
-            if host is None:
-                host = Host(id=new_hex(), name=name, enabled=True)
-                s.add(host)
-            host.driver, host.availability_zone = driver, zone
-            host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
-            host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
-            return host.id
+            return self.heartbeat_in(s, name, driver, zone, capacity)
+
+    @staticmethod
+    def heartbeat_in(s: Session, name: str, driver: str, zone: str,
+                     capacity: HostCapacity) -> str:
+        """`heartbeat` inside an open transaction."""
+        host = s.scalar(select(Host).where(Host.name == name))
+        if host is None:
+            host = Host(id=new_hex(), name=name, enabled=True)
+            s.add(host)
+        host.driver, host.availability_zone = driver, zone
+        host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
+        host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
+        s.flush()
+        return host.id
 
     def snapshots(self, s: Session) -> list[HostSnapshot]:
         usage: dict[str, tuple[int, int, int]] = defaultdict(lambda: (0, 0, 0))
