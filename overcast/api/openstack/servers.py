@@ -338,7 +338,7 @@ def _server_create(req: Req, spec: dict[str, Any]) -> ServerCreate:
                      user_data=_user_data(spec.get("user_data")),
                      tags=tags, availability_zone=(zone or "").split(":")[0] or None,
                      network=_network_request(spec, private_ip))
-    return ServerCreate(run, network_ids)
+    return ServerCreate(run, network_ids, req.request.environ.get(REQUEST_ID_KEY, ""))
 
 
 def _create_fault(exc: CloudError, image_ref: str) -> Fault:
@@ -384,9 +384,6 @@ def create_server(req: Req) -> Response:
     if spec.get("return_reservation_id"):
         return json_response({"reservation_id": launched.reservation_id}, 202)
     first = launched.instances[0]
-    for made in launched.instances:  # Nova's instance action "create"
-        req.cloud.nova_actions.record(req.ctx, made.id, "create",
-                                      req.request.environ.get(REQUEST_ID_KEY, ""))
     return json_response({"server": {
         "id": first.uuid, "links": views.server_links(req.host_url, first.uuid),
         "OS-DCF:diskConfig": "MANUAL",

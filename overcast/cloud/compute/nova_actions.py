@@ -20,6 +20,17 @@ from overcast.lifecycle import UNSETTLED, State
 SETTLING_ACTIONS = frozenset({"create", "start", "stop", "delete", "reboot"})
 
 
+def add_action(s: Session, ctx: Context, instance_id: str, action: str,
+               request_id: str) -> None:
+    """Record a Nova instance action in the caller's transaction."""
+    now = utcnow()
+    settles = action in SETTLING_ACTIONS
+    s.add(InstanceAction(instance_id=instance_id, action=action, request_id=request_id,
+                         user_id=ctx.user_id or None, project_id=ctx.project_id,
+                         start_time=now, finish_time=None if settles else now,
+                         result=None if settles else "Success"))
+
+
 @dataclass(frozen=True)
 class ActionView:
     action: str
@@ -71,14 +82,8 @@ class NovaActions:
             row.updated_at = utcnow().timestamp()
 
     def record(self, ctx: Context, instance_id: str, action: str, request_id: str) -> None:
-        now = utcnow()
-        settles = action in SETTLING_ACTIONS
         with self.db.session() as s:
-            s.add(InstanceAction(instance_id=instance_id, action=action,
-                                 request_id=request_id, user_id=ctx.user_id or None,
-                                 project_id=ctx.project_id, start_time=now,
-                                 finish_time=None if settles else now,
-                                 result=None if settles else "Success"))
+            add_action(s, ctx, instance_id, action, request_id)
 
     def list(self, ctx: Context, instance_id: str) -> list[ActionView]:
         """The instance's actions, newest first; one that waited for the instance to settle
