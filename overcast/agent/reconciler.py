@@ -110,6 +110,10 @@ class Agent:
         if self.network is not None:
             self.network.release(self.driver.list())
 
+    def stopped(self) -> bool:
+        """Asked to stop, and its loop has ended: it ticks, and heartbeats, no more."""
+        return self._stop.is_set() and (self._thread is None or not self._thread.is_alive())
+
     def _loop(self) -> None:
         tick_seconds = AGENT_TICK.labels(self.host_name)
         while not self._stop.is_set():

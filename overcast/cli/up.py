@@ -106,6 +106,8 @@ def _banner(settings: Settings, listen: str, made: Credentials | None) -> None:
     """The admin secret only on the start that made it; later starts say where to get it."""
     lines = [f"Overcast is up ({settings.driver} driver, data in {settings.data_dir})",
              f"  EC2 endpoint:      http://{listen}",
+             f"  dashboard:         http://{listen}/dashboard (log in as a user: "
+             "`overcast user set-password NAME`)",
              f"  region:            {settings.region}"]
     if made is not None:
         lines += [f"  project:           {made.project} (account {made.account_id})",

@@ -42,15 +42,22 @@ class Hosts:
         """Register the host or refresh it, with its network mode and underlay address;
         returns its ID."""
         with self.db.session() as s:
-            host = s.scalar(select(Host).where(Host.name == name))
-            if host is None:
-                host = Host(id=new_hex(), name=name, enabled=True)
-                s.add(host)
-            host.driver, host.availability_zone = driver, zone
-            host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
-            host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
-            host.network_mode, host.underlay_ip = network
-            return host.id
+            return self.heartbeat_in(s, name, driver, zone, capacity, network)
+
+    @staticmethod
+    def heartbeat_in(s: Session, name: str, driver: str, zone: str, capacity: HostCapacity,
+                     network: tuple[str, str | None] = (USER_NETWORK, None)) -> str:
+        """`heartbeat` inside an open transaction."""
+        host = s.scalar(select(Host).where(Host.name == name))
+        if host is None:
+            host = Host(id=new_hex(), name=name, enabled=True)
+            s.add(host)
+        host.driver, host.availability_zone = driver, zone
+        host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
+        host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
+        host.network_mode, host.underlay_ip = network
+        s.flush()
+        return host.id
 
     def snapshots(self, s: Session) -> list[HostSnapshot]:
         usage: dict[str, tuple[int, int, int]] = defaultdict(lambda: (0, 0, 0))

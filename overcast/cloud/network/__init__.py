@@ -22,6 +22,7 @@ from overcast.cloud.network.elastic_ips import (
 )
 from overcast.cloud.network.group_rules import GroupSource, Permission, RuleEdits
 from overcast.cloud.network.interfaces import InterfaceView, NetworkInterfaces
+from overcast.cloud.network.records import RuleRecord
 from overcast.cloud.network.security_groups import GroupView, SecurityGroups
 from overcast.cloud.network.vpc_changes import VpcAttributes, VpcChanges
 from overcast.cloud.network.vpcs import (
@@ -36,7 +37,7 @@ __all__ = [
     "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
     "DataPlane",
     "DHCP_OPTIONS_ID", "ElasticIps", "GroupSource", "GroupView", "InterfaceView",
-    "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "SecurityGroups",
-    "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs", "check_allocation_ids",
-    "forget_instance",
+    "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "RuleRecord",
+    "SecurityGroups", "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs",
+    "check_allocation_ids", "forget_instance",
 ]
