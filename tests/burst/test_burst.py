@@ -276,7 +276,7 @@ def test_a_burst_server_through_the_openstack_face(shared: Bursting) -> None:
     shared.cloud.overcast("project", "create", "os-other")
     assert BURST_ZONE not in [z.name for z in connect("os-other").compute.availability_zones()]
     image = conn.image.find_image("overcast-testimage")
-    server = conn.compute.create_server(name="os-burst", image_id=image.id,
+    server = conn.compute.create_server(networks="auto", name="os-burst", image_id=image.id,
                                         flavor_id="t3.micro", availability_zone=BURST_ZONE)
     server = conn.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
     assert server.availability_zone == BURST_ZONE

@@ -12,9 +12,9 @@ from tests.conftest import wait_for_state
 from tests.openstack.conftest import OsCloud, wait_status
 
 
-def test_version_document_is_plain_2_1(osc: OsCloud) -> None:
+def test_version_document_offers_2_1_to_2_79(osc: OsCloud) -> None:
     found = requests.get(f"{osc.cloud.endpoint}/compute/v2.1", timeout=10).json()["version"]
-    assert (found["id"], found["version"], found["min_version"]) == ("v2.1", "2.1", "2.1")
+    assert (found["id"], found["version"], found["min_version"]) == ("v2.1", "2.79", "2.1")
     assert found["updated"]
 
 
@@ -71,7 +71,7 @@ def test_nova_imports_ecdsa_keys_and_ec2_does_not(osc: OsCloud, admin) -> None:
 
 
 def test_server_lifecycle_and_ec2_crossing(osc: OsCloud, admin, image_id) -> None:
-    server = admin.compute.create_server(name="sdk-vm", image_id=image_id,
+    server = admin.compute.create_server(networks="auto", name="sdk-vm", image_id=image_id,
                                          flavor_id="m1.tiny", metadata={"role": "web"})
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
     assert server.addresses["default"][0]["addr"].startswith("172.31.")

@@ -7,7 +7,7 @@ from tests.openstack.conftest import OsCloud
 
 
 def test_server_image_is_a_glance_snapshot_that_boots(osc: OsCloud, admin, image_id) -> None:
-    server = admin.compute.create_server(name="snap-source", image_id=image_id,
+    server = admin.compute.create_server(networks="auto", name="snap-source", image_id=image_id,
                                          flavor_id="m1.tiny")
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
     image = admin.compute.create_server_image(server, "sdk-snapshot",
@@ -19,7 +19,7 @@ def test_server_image_is_a_glance_snapshot_that_boots(osc: OsCloud, admin, image
     assert image.instance_uuid == server.id
     assert image.properties["purpose"] == "test"
     assert image.size > 0 and image.checksum
-    copy = admin.compute.create_server(name="snap-copy", image_id=image.id,
+    copy = admin.compute.create_server(networks="auto", name="snap-copy", image_id=image.id,
                                        flavor_id="m1.tiny")
     copy = admin.compute.wait_for_server(copy, status="ACTIVE", wait=30, interval=0.2)
     assert copy.image.id == image.id
@@ -32,7 +32,7 @@ def test_server_image_is_a_glance_snapshot_that_boots(osc: OsCloud, admin, image
 
 
 def test_create_image_faults(admin, image_id) -> None:
-    server = admin.compute.create_server(name="snap-faults", image_id=image_id,
+    server = admin.compute.create_server(networks="auto", name="snap-faults", image_id=image_id,
                                          flavor_id="m1.tiny")
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.2)
     url = f"/servers/{server.id}/action"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 IDENTITY, COMPUTE, IMAGE, NETWORK = "/identity", "/compute", "/image", "/network"
-COMPUTE_VERSION = "2.1"
 IDENTITY_VERSION = "v3.14"
 
 SERVICES = (  # type, name, path

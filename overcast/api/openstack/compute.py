@@ -1,23 +1,27 @@
-"""Nova's compute API at the 2.1 profile: version documents, microversion negotiation,
-flavors (the instance-type table) and the fault format. Servers, actions, key pairs,
-limits and zones live in their own modules."""
+"""Nova's compute API, microversions 2.1 to 2.79 (see microversions.py): version documents,
+microversion negotiation, flavors (the instance-type table) and the fault format. Servers,
+actions, key pairs, limits and zones live in their own modules."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from overcast.api.openstack import (
+    compute_admin,
     compute_extras,
     compute_images,
     compute_secgroups,
+    flavor_extras,
     server_actions,
+    server_extras,
+    server_tags,
     servers,
 )
+from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
-from overcast.api.openstack.catalog import COMPUTE, COMPUTE_VERSION, link
+from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.wsgi import (
     Face,
     Fault,
@@ -37,16 +41,13 @@ V21 = f"{COMPUTE}/v2.1"
 FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
                405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest",
                413: "overLimit", 501: "notImplemented"}
-_MICROVERSION = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
-VERSION_HEADERS = {"OpenStack-API-Version": f"compute {COMPUTE_VERSION}",
-                   "X-OpenStack-Nova-API-Version": COMPUTE_VERSION,
-                   "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version"}
+_VERSION_KEY = "overcast.compute_microversion"  # the negotiated version, in the environ
 
 
 def _v21(req: Req, detail: bool) -> dict[str, Any]:
     version: dict[str, Any] = {
-        "id": "v2.1", "status": "CURRENT", "version": COMPUTE_VERSION,
-        "min_version": COMPUTE_VERSION, "updated": "2013-07-23T11:33:21Z",
+        "id": "v2.1", "status": "CURRENT", "version": mv.text(mv.MAX_VERSION),
+        "min_version": mv.text(mv.MIN_VERSION), "updated": "2013-07-23T11:33:21Z",
         "links": [link(f"{req.host_url}{V21}/")]}
     if detail:
         version["media-types"] = [{"base": "application/json",
@@ -133,7 +134,7 @@ def list_flavors(req: Req) -> Response:
 @router.route(f"{V21}/flavors/detail")
 def list_flavors_detail(req: Req) -> Response:
     found, links = _flavors(req)
-    body: dict[str, Any] = {"flavors": [views.flavor_detail(req.host_url, t) for t in found]}
+    body: dict[str, Any] = {"flavors": [flavor_extras.flavor_body(req, t) for t in found]}
     if links:
         body["flavors_links"] = links
     return json_response(body)
@@ -148,8 +149,8 @@ def _flavor(req: Req, flavor_id: str) -> InstanceTypeRecord:
 
 @router.route(f"{V21}/flavors/<flavor_id>")
 def show_flavor(req: Req) -> Response:
-    return json_response({"flavor": views.flavor_detail(
-        req.host_url, _flavor(req, req.args["flavor_id"]))})
+    return json_response({"flavor": flavor_extras.flavor_body(
+        req, flavor_extras.find_flavor(req, req.args["flavor_id"]))})
 
 
 def _positive(spec: dict[str, Any], key: str, minimum: int) -> int:
@@ -171,17 +172,22 @@ def create_flavor(req: Req) -> Response:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise bad_request("The request body needs a 'flavor' object with a name.")
     name = spec["name"]
+    if spec.get("description") is not None:
+        raise bad_request("A flavor's description is not supported here." if
+                          mv.at_least(req, "flavor_description") else
+                          "Additional properties are not allowed ('description' was "
+                          "unexpected).")
     if spec.get("id") not in (None, "auto", name):
         raise bad_request("A flavor's ID here is its name: leave 'id' out or make it equal.")
     itype = req.cloud.catalog.create_instance_type(
         name, _positive(spec, "vcpus", 1), _positive(spec, "ram", 1),
         max(_positive(spec, "disk", 0), 1))
-    return json_response({"flavor": views.flavor_detail(req.host_url, itype)})
+    return json_response({"flavor": flavor_extras.flavor_body(req, itype)})
 
 
 @router.route(f"{V21}/flavors/<flavor_id>", "DELETE", Need.ADMIN)
 def delete_flavor(req: Req) -> Response:
-    itype = _flavor(req, req.args["flavor_id"])
+    itype = flavor_extras.find_flavor(req, req.args["flavor_id"])
     req.cloud.catalog.delete_instance_type(itype.name)
     return no_content(202)
 
@@ -192,25 +198,32 @@ class ComputeFace(Face):
     def __init__(self, cloud: Cloud) -> None:
         super().__init__(cloud, [router, servers.router, server_actions.router,
                                  compute_extras.router, compute_images.router,
-                                 compute_secgroups.router])
+                                 compute_secgroups.router, flavor_extras.router,
+                                 server_extras.router, server_tags.router,
+                                 compute_admin.router])
 
     def fault(self, status: int, message: str) -> Response:
         name = FAULT_NAMES.get(status, "computeFault")
-        response = json_response({name: {"code": status, "message": message}}, status)
-        response.headers.extend(VERSION_HEADERS)
+        return json_response({name: {"code": status, "message": message}}, status)
+
+    def handle(self, request: Request) -> Response:
+        """Every answer, faults too, names the version it was made at."""
+        response = super().handle(request)
+        response.headers.extend(mv.headers_for(request.environ.get(_VERSION_KEY,
+                                                                   mv.MIN_VERSION)))
         return response
 
     def before(self, req: Req) -> None:
-        wanted = req.request.headers.get("OpenStack-API-Version", "")
-        if wanted:
-            service, _, wanted = wanted.strip().partition(" ")
-            if service.lower() != "compute":
-                wanted = ""
-        wanted = (wanted or req.request.headers.get("X-OpenStack-Nova-API-Version", "")).strip()
-        req.headers.update(VERSION_HEADERS)
-        if not wanted or wanted.lower() == "latest" or wanted == COMPUTE_VERSION:
-            return
-        if not _MICROVERSION.match(wanted):
-            raise bad_request(f"Invalid API version request string {wanted[:32]}.")
-        raise Fault(406, f"Version {wanted} is not supported by the API. Minimum is "
-                    f"{COMPUTE_VERSION} and maximum is {COMPUTE_VERSION}.")
+        req.microversion = mv.negotiate(mv.requested(req.request.headers))
+        req.request.environ[_VERSION_KEY] = req.microversion
+        if mv.at_least(req, "no_proxies") and _is_proxy(req.request.path):
+            raise Fault(404, "The resource could not be found.")
+
+
+_PROXIES = ("/images", "/os-security-groups", "/os-security-group-rules", "/os-networks",
+            "/os-floating-ips", "/os-fixed-ips")
+
+
+def _is_proxy(path: str) -> bool:
+    """The proxy APIs 2.36 removed (servers' own security groups stay)."""
+    return path.removeprefix(V21).startswith(_PROXIES)

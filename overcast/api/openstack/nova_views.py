@@ -21,8 +21,9 @@ DELETED_TAG = "os:deleted"
 
 
 def reserved(key: str) -> bool:
-    """Tags that carry server fields, not metadata."""
-    return key in (NAME_TAG, DELETED_TAG) or key in ACCESS_TAGS.values()
+    """Tags that carry server fields, not metadata: the name and every `os:` key (access
+    IPs, the deleted mark, server tags, the description)."""
+    return key == NAME_TAG or key.startswith("os:")
 
 
 def failed(row: InstanceRecord) -> bool:

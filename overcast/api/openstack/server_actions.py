@@ -8,10 +8,12 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
 from overcast.api.openstack.compute_secgroups import change_server_groups
 from overcast.api.openstack.servers import V21, find_server, view_for
 from overcast.api.openstack.wsgi import (
+    REQUEST_ID_KEY,
     Fault,
     Need,
     Req,
@@ -28,6 +30,8 @@ router = Router()
 # Nova action -> our event; Nova refuses an action that would change nothing (409)
 EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot"}
 MAX_CONSOLE_LINES = 10000
+RECORDED_ACTIONS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot",
+                    "lock": "lock", "unlock": "unlock", "createImage": "createImage"}
 
 
 def _change(req: Req, tagged: Tagged[InstanceRecord], action: str) -> Response:
@@ -92,6 +96,8 @@ def _create_image(req: Req, tagged: Tagged[InstanceRecord], spec: Any) -> Respon
         raise Fault(409, f"Cannot 'createImage' instance {row.uuid} while it is in vm_state "
                     f"{views.nova_state(row).vm_state}")
     image = req.cloud.snapshots.create(req.ctx, image_req, unique_name=False)
+    if mv.at_least(req, "create_image_body"):  # 2.45: the ID in the body, no Location
+        return json_response({"image_id": image.uuid}, 202)
     location = f"{views.compute_url(req.host_url)}/images/{image.uuid}"
     return Response(b"", status=202, headers={"Location": location})
 
@@ -116,7 +122,11 @@ def server_action(req: Req) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise bad_request(f"There is no such action: {name[:64]}")
-    return handler(req, server, spec)
+    response = handler(req, server, spec)
+    if name in RECORDED_ACTIONS:  # Nova's instance actions (server_extras.py)
+        req.cloud.nova_actions.record(req.ctx, server.item.id, RECORDED_ACTIONS[name],
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
+    return response
 
 
 @router.route(f"{V21}/servers/<server_id>/ips")

@@ -12,10 +12,13 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
+from overcast.api.openstack import server_versions as versions
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.network_views import network_name
 from overcast.api.openstack.wsgi import (
+    REQUEST_ID_KEY,
     Fault,
     Need,
     Req,
@@ -120,8 +123,9 @@ def _listed(req: Req) -> tuple[list[Tagged[InstanceRecord]], dict[str, str]]:
     query = req.query
     uuids = image_uuids(req)
     since = query.get("changes-since")
+    versions.check_list_query(req)
     items = [t for t in all_servers(req) if (since or visible(t))
-             and _matches(t, query, uuids)]
+             and _matches(t, query, uuids) and versions.list_match(req, t.item, t.tags)]
     if since:
         items = [t for t in items if _changed_since(t.item, since)]
     items.sort(key=lambda t: (as_utc(t.item.launch_time), t.item.uuid), reverse=True)
@@ -173,9 +177,8 @@ def list_servers_detail(req: Req) -> Response:
     items, uuids = _listed(req)
     chunk, links = _page(req, items, "servers/detail")
     names = network_names(req)
-    body: dict[str, Any] = {"servers": [views.server_detail(t.item, view_for(req, t, uuids,
-                                                                             names),
-                                                            groups_of(t)) for t in chunk]}
+    body: dict[str, Any] = {"servers": [detail_at_version(req, t, uuids, False, names)
+                                        for t in chunk]}
     if links:
         body["servers_links"] = links
     return json_response(body)
@@ -184,8 +187,20 @@ def list_servers_detail(req: Req) -> Response:
 @router.route(f"{V21}/servers/<server_id>")
 def show_server(req: Req) -> Response:
     tagged = find_server(req, req.args["server_id"])
-    return json_response({"server": views.server_detail(
-        tagged.item, view_for(req, tagged, image_uuids(req)), groups_of(tagged))})
+    return json_response({"server": detail_at_version(req, tagged, image_uuids(req),
+                                                      show=True)})
+
+
+def detail_at_version(req: Req, tagged: Tagged[InstanceRecord], uuids: dict[str, str],
+                      show: bool, networks: dict[str, str] | None = None) -> dict[str, Any]:
+    """A server's detail as the request's microversion writes it."""
+    body = views.server_detail(tagged.item, view_for(req, tagged, uuids, networks),
+                               groups_of(tagged))
+    versions.add_version_fields(req, tagged.item, tagged.tags, body, show)
+    host = tagged.item.host_id
+    versions.add_host_status(req, body, None if not host else
+                             host not in req.cloud.hosts.unreachable_ids())
+    return body
 
 
 # creating -----------------------------------------------------------------------------------
@@ -303,7 +318,7 @@ def _name(value: Any) -> str:
     return value
 
 
-def _server_create(spec: dict[str, Any]) -> ServerCreate:
+def _server_create(req: Req, spec: dict[str, Any]) -> ServerCreate:
     """The request as the service layer takes it; the image, key pair and networks are
     checked there, with the launch."""
     name = _name(spec.get("name"))
@@ -314,7 +329,7 @@ def _server_create(spec: dict[str, Any]) -> ServerCreate:
         raise bad_request("availability_zone must be a string.")
     key_name = spec.get("key_name")
     tags = {views.NAME_TAG: name, **check_metadata(spec.get("metadata") or {}),
-            **_access_ips(spec)}
+            **_access_ips(spec), **versions.create_tags(req, spec)}
     network_ids, private_ip = _networks(spec)
     run = RunRequest(image_id=image_ref, instance_type=flavor,
                      min_count=_count(spec, "min_count", 1),
@@ -323,7 +338,7 @@ def _server_create(spec: dict[str, Any]) -> ServerCreate:
                      user_data=_user_data(spec.get("user_data")),
                      tags=tags, availability_zone=(zone or "").split(":")[0] or None,
                      network=_network_request(spec, private_ip))
-    return ServerCreate(run, network_ids)
+    return ServerCreate(run, network_ids, req.request.environ.get(REQUEST_ID_KEY, ""))
 
 
 def _create_fault(exc: CloudError, image_ref: str) -> Fault:
@@ -357,7 +372,7 @@ def create_server(req: Req) -> Response:
     spec = req.body().get("server")
     if not isinstance(spec, dict):
         raise bad_request("The request body needs a 'server' object.")
-    create = _server_create(spec)
+    create = _server_create(req, spec)
     run = create.launch
     admin_pass = _admin_pass(spec)
     try:
@@ -383,17 +398,22 @@ def update_server(req: Req) -> Response:
     spec = req.body().get("server")
     if not isinstance(spec, dict):
         raise bad_request("The request body needs a 'server' object.")
-    unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
+    unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
+                           "description"}
     if unknown:
         raise bad_request(f"Additional properties are not allowed ({sorted(unknown)[0]}).")
-    changes = _access_ips(spec)
+    changes = {**_access_ips(spec), **versions.update_tags(req, spec)}
     if "name" in spec:
         changes[views.NAME_TAG] = _name(spec["name"])
     if changes:
         req.cloud.tags.create(req.ctx, [tagged.item.id], changes)
         tagged.tags.update(changes)
-    return json_response({"server": views.server_common(
-        tagged.item, view_for(req, tagged, image_uuids(req)))})
+    if mv.at_least(req, "strict_schema"):  # 2.75: the whole server, as a show
+        return json_response({"server": detail_at_version(req, tagged, image_uuids(req),
+                                                          show=True)})
+    body = views.server_common(tagged.item, view_for(req, tagged, image_uuids(req)))
+    return json_response({"server": versions.add_version_fields(req, tagged.item,
+                                                                tagged.tags, body, True)})
 
 
 @router.route(f"{V21}/servers/<server_id>", "DELETE", Need.MEMBER)
@@ -403,6 +423,8 @@ def delete_server(req: Req) -> Response:
         req.cloud.tags.create(req.ctx, [tagged.item.id], {views.DELETED_TAG: "true"})
     else:
         req.cloud.instances.change(req.ctx, [tagged.item.id], "terminate")
+        req.cloud.nova_actions.record(req.ctx, tagged.item.id, "delete",
+                                      req.request.environ.get(REQUEST_ID_KEY, ""))
     return no_content()
 
 

@@ -24,6 +24,7 @@ MAX_JSON = 1024 * 1024
 MAX_NESTING = 64  # levels of arrays and objects a body may have
 _TOO_DEEP = f"Malformed request body: nested too deeply (more than {MAX_NESTING} levels)."
 _UNSET: Any = object()
+REQUEST_ID_KEY = "overcast.openstack_request_id"  # the X-OpenStack-Request-ID answered
 STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "conflict": 409, "quota": 403,
                   "capacity": 409, "forbidden": 403, "auth": 401}
 
@@ -62,6 +63,7 @@ class Req:
     args: dict[str, Any]
     scope: Scope | None = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the response
+    microversion: tuple[int, int] = (2, 1)  # the compute face's negotiated version
     _json: Any = field(default=_UNSET, repr=False)
 
     @property
@@ -195,6 +197,7 @@ class Face:
 
     def handle(self, request: Request) -> Response:
         request_id = new_request_id(request.environ, "req-")
+        request.environ[REQUEST_ID_KEY] = request_id
         try:
             response = self._dispatch(request)
         except Fault as exc:

@@ -5,7 +5,8 @@ filters), launch (RunInstances: checks, quotas, placement, pending rows), launch
 (ClientToken idempotency), launch_templates and launch_template_data, keypairs, catalog
 (instance types, region, zones), hosts and hyperv_hosts, start_checks (room to start a stopped
 instance), snapshots (images made from instances), burst (remote EC2 targets), metadata (what
-an instance is told about itself).
+an instance is told about itself), nova_actions (locks and Nova's instance actions), usage
+(os-simple-tenant-usage).
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ from overcast.cloud.compute.launch_templates import (
     VersionView,
 )
 from overcast.cloud.compute.metadata import InstanceFacts, InstanceMetadata
+from overcast.cloud.compute.nova_actions import ActionView, NovaActions, check_unlocked
 from overcast.cloud.compute.records import InstanceRecord, InstanceTypeRecord, KeyPairRecord
 from overcast.cloud.compute.snapshots import SnapshotJob, SnapshotRequest, Snapshots, WrittenImage
 from overcast.cloud.compute.start_checks import StartChecks
+from overcast.cloud.compute.usage import InstanceUsage, Usage
 
 __all__ = [
     "InstanceRecord", "InstanceTypeRecord", "KeyPairRecord",
@@ -55,5 +58,6 @@ __all__ = [
     "Launcher", "MetadataOptions", "NetworkRequest", "Networking", "NewTarget", "RunRequest",
     "ServerCreate", "SnapshotJob", "SnapshotRequest", "Snapshots", "StartChecks",
     "StateChange", "TargetChange", "TemplateRef", "VersionView", "WrittenImage",
+    "ActionView", "InstanceUsage", "NovaActions", "Usage", "check_unlocked",
     "check_shutdown_behavior", "merge", "private_dns_name", "quotas",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.compute.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
+from overcast.cloud.compute.nova_actions import check_unlocked
 from overcast.cloud.compute.records import INSTANCE_COLUMNS, InstanceRecord
 from overcast.cloud.network import SecurityGroups, forget_instance
 from overcast.db import Database, as_utc, utcnow
@@ -327,6 +328,7 @@ class Instances:
         with self.db.session() as s:
             rows = self._load(s, ctx, ids, lock=True)
             for row in rows:
+                check_unlocked(ctx, row)
                 _check_protected(row, event)
             targets = [next_state(r.id, State(r.state), event) for r in rows]
             if event == "start":

@@ -17,6 +17,7 @@ from overcast.cloud.compute.hosts import Hosts, local_hosts
 from overcast.cloud.compute.instances import InstanceOptions
 from overcast.cloud.compute.keypairs import KeyPairs
 from overcast.cloud.compute.launch_tokens import earlier_launch, request_digest
+from overcast.cloud.compute.nova_actions import add_action
 from overcast.cloud.compute.records import InstanceRecord, InstanceTypeRecord
 from overcast.cloud.images import Images
 from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
@@ -94,6 +95,7 @@ class ServerCreate:
 
     launch: RunRequest
     network_ids: tuple[str, ...] = ()
+    request_id: str = ""  # recorded with Nova's "create" instance action
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,9 @@ class Launcher:
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
             hosts = self._place(s, req, itype, count, zone, ctx.project_id)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
+            if server is not None:
+                for row in rows:
+                    add_action(s, ctx, row.id, "create", server.request_id)
         for row in rows:
             log_transition(row.id, ctx.project_id, None, State.PENDING, "user: launch")
         return Launched(rows[0].reservation_id, _records(rows),
@@ -327,7 +332,7 @@ class Launcher:
     def _public_address(self, s: Session, host: HostSnapshot) -> str | None:
         # Hyper-V guests sit on a real switch and show the address they report, burst ones
         # the remote's; guests in user-mode networking get a loopback one with port forwards
-        if not capabilities_of(host.driver).loopback_public_ips:
+        if not capabilities_of(host.driver, host.network_mode).loopback_public_ips:
             return None
         # The rows of this launch not yet written hold addresses the search has gone past
         # already: no need to write them first.

@@ -72,6 +72,8 @@ class InstanceRecord:
     config_drive: bool
     user_id: str | None
     launch_digest: str | None
+    locked_by: str | None
+    locked_reason: str | None
 
     @classmethod
     def of(cls, row: Instance) -> InstanceRecord:

@@ -1,6 +1,7 @@
 """The network wing: VPCs, subnets, security groups, interfaces and public addresses.
 
-vpcs (default VPC and subnets, private addresses), vpc_changes (Create/Delete VPC and subnet,
+vpcs (default VPC and subnets, private addresses), dataplane (what a host's network driver
+builds), vpc_changes (Create/Delete VPC and subnet,
 VPC attributes), security_groups (groups, membership, open ports) and group_rules (rule
 parsing and in-place edits), interfaces (network interfaces), addresses (per-instance public
 loopback addresses), elastic_ips, eip_associations and eip_links (Elastic IPs and what they
@@ -10,6 +11,7 @@ are associated with).
 from __future__ import annotations
 
 from overcast.cloud.network.addresses import Addresses
+from overcast.cloud.network.dataplane import DataPlane
 from overcast.cloud.network.eip_associations import AssociateRequest, Associations
 from overcast.cloud.network.eip_links import forget_instance
 from overcast.cloud.network.elastic_ips import (
@@ -33,6 +35,7 @@ from overcast.cloud.network.vpcs import (
 
 __all__ = [
     "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
+    "DataPlane",
     "DHCP_OPTIONS_ID", "ElasticIps", "GroupSource", "GroupView", "InterfaceView",
     "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "RuleRecord",
     "SecurityGroups", "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs",
