@@ -32,7 +32,10 @@ from overcast.cloud.network import (
     Addresses,
     Associations,
     ElasticIps,
+    InternetGateways,
     NetworkInterfaces,
+    Routes,
+    RouteTables,
     SecurityGroups,
     VpcAttributes,
     VpcChanges,
@@ -88,6 +91,9 @@ class Cloud:
         self.elastic_ips = ElasticIps(self.db, settings, self.addresses)
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
+        self.internet_gateways = InternetGateways(self.db)
+        self.route_tables = RouteTables(self.db)
+        self.routes = Routes(self.db)
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.nova_actions = NovaActions(self.db)  # locks and instance actions
         self.usage = Usage(self.db)
@@ -103,6 +109,8 @@ class Cloud:
             "volume": RootVolumes.attached_exists,
             "launch-template": LaunchTemplates.exists,
             "elastic-ip": self.elastic_ips.exists,
+            "internet-gateway": InternetGateways.exists,
+            "route-table": RouteTables.exists,
         })
 
     def prepare(self) -> None:
