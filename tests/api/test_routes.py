@@ -226,7 +226,7 @@ def test_route_errors(ec2) -> None:
     _fails("InvalidRouteTableID.NotFound", ec2.create_route, RouteTableId="rtb-0123456789abcdef0",
            DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
     _fails("InvalidRouteTableID.Malformed", ec2.describe_route_tables, RouteTableIds=["rtb-x"])
-    _fails("RouteAlreadyExists", ec2.create_route, RouteTableId=rtb,
+    _fails("InvalidParameterValue", ec2.create_route, RouteTableId=rtb,  # the local one
            DestinationCidrBlock="10.25.0.0/16", GatewayId=igw_id)
     ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
     _fails("RouteAlreadyExists", ec2.create_route, RouteTableId=rtb,

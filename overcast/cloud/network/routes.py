@@ -66,7 +66,11 @@ class Routes:
         with self.db.session() as s:
             table = route_rows.route_table(s, ctx, req.table_id)
             target = self._target(s, ctx, table, req)
-            if self._route(s, table.id, destination) is not None:
+            existing = self._route(s, table.id, destination)
+            if existing is not None and existing.gateway_id == route_rows.LOCAL:
+                raise invalid(f"The destination CIDR block {destination} is equal to the "
+                              f"local route of route table {table.id}.")
+            if existing is not None:
                 raise Conflict("RouteAlreadyExists", f"The route identified by {destination} "
                                "already exists.")
             if req.dry_run:
