@@ -34,6 +34,7 @@ from overcast.cloud.network import (
     ElasticIps,
     InternetGateways,
     NetworkInterfaces,
+    Routers,
     Routes,
     RouteTables,
     SecurityGroups,
@@ -94,6 +95,7 @@ class Cloud:
         self.internet_gateways = InternetGateways(self.db)
         self.route_tables = RouteTables(self.db)
         self.routes = Routes(self.db)
+        self.routers = Routers(self.db)  # Neutron's view of the above
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.nova_actions = NovaActions(self.db)  # locks and instance actions
         self.usage = Usage(self.db)

@@ -5,7 +5,7 @@ VPC attributes), security_groups (groups, membership, open ports) and group_rule
 parsing and in-place edits), interfaces (network interfaces), addresses (per-instance public
 loopback addresses), elastic_ips, eip_associations and eip_links (Elastic IPs and what they
 are associated with), gateways, route_tables and routes (internet gateways, route tables and
-their routes; route_rows: the rows every VPC is made with).
+their routes; route_rows: the rows every VPC is made with; routers: Neutron's read-only view).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from overcast.cloud.network.gateways import GatewayView, InternetGateways
 from overcast.cloud.network.group_rules import GroupSource, Permission, RuleEdits
 from overcast.cloud.network.interfaces import InterfaceView, NetworkInterfaces
 from overcast.cloud.network.route_tables import RouteTables, TableView
+from overcast.cloud.network.routers import Routers, RouterView
 from overcast.cloud.network.routes import RouteRequest, Routes
 from overcast.cloud.network.security_groups import GroupView, SecurityGroups
 from overcast.cloud.network.vpc_changes import VpcAttributes, VpcChanges
@@ -38,7 +39,8 @@ __all__ = [
     "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
     "DHCP_OPTIONS_ID", "ElasticIps", "GatewayView", "GroupSource", "GroupView",
     "InterfaceView", "InternetGateways", "NetworkInterfaces", "POOL_NAME", "Permission",
-    "RouteRequest", "RouteTables", "Routes", "RuleEdits", "SecurityGroups", "TableView",
+    "RouteRequest", "RouteTables", "RouterView", "Routers", "Routes", "RuleEdits",
+    "SecurityGroups", "TableView",
     "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs", "check_allocation_ids",
     "forget_instance",
 ]
