@@ -39,6 +39,12 @@ class Settings:
     fake_disk_gib: int = 2048
     # qemu
     qemu_accel: str = "auto"
+    # how guests are wired: "user" (user-mode networking, no root needed) or "kernel" (tap
+    # devices in a namespace per VPC: routing, nftables security groups, dnsmasq; needs root)
+    network_mode: str = "user"
+    # this host's address on the network that carries VXLAN between hosts (kernel mode with
+    # several hosts; empty: instances of a VPC on other hosts are not reached)
+    underlay_ip: str = ""
     # scheduling
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
@@ -49,6 +55,8 @@ class Settings:
     default_max_images: int = 100  # images a project holds (any state but deleted)
     default_max_image_gib: float = 500.0  # the sizes of those images, together
     default_max_elastic_ips: int = 5  # as AWS's default per region
+    default_max_volumes: int = 50  # EBS volumes a project holds (any state but deleted)
+    default_max_volume_gib: int = 1000  # the sizes of those volumes, together
     # the cloud's public addresses that Elastic IPs come from; in user-mode networking they
     # must be addresses this host can bind (loopback), apart from the auto-assigned 127.100/16
     elastic_ip_pool: str = "127.101.0.0/16"

@@ -109,3 +109,100 @@ def log_transition(instance_id: str, project_id: str, previous: State | None, cu
     log_event(log, logging.INFO, f"instance {instance_id} {before} -> {current.value}",
               instance_id=instance_id, project=project_id, from_state=before,
               to_state=current.value, reason=reason)
+
+
+# Volumes (EBS) ----------------------------------------------------------------------------
+
+class VolumeState(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    IN_USE = "in-use"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    ERROR = "error"
+
+
+class AttachmentState(StrEnum):
+    ATTACHING = "attaching"
+    ATTACHED = "attached"
+    DETACHING = "detaching"
+    DETACHED = "detached"
+
+
+# (event, from) -> to for volumes; anything missing is an IncorrectState.
+VOLUME_TRANSITIONS: dict[tuple[str, VolumeState], VolumeState] = {
+    ("created", VolumeState.CREATING): VolumeState.AVAILABLE,
+    ("create_failed", VolumeState.CREATING): VolumeState.ERROR,
+    ("attach", VolumeState.AVAILABLE): VolumeState.IN_USE,
+    ("detached", VolumeState.IN_USE): VolumeState.AVAILABLE,
+    ("delete", VolumeState.AVAILABLE): VolumeState.DELETING,
+    ("delete", VolumeState.ERROR): VolumeState.DELETING,
+    ("delete", VolumeState.IN_USE): VolumeState.DELETING,  # DeleteOnTermination, instance gone
+    ("deleted", VolumeState.DELETING): VolumeState.DELETED,
+}
+
+# (event, from) -> to for one attachment of a volume to an instance.
+ATTACHMENT_TRANSITIONS: dict[tuple[str, AttachmentState], AttachmentState] = {
+    ("attached", AttachmentState.ATTACHING): AttachmentState.ATTACHED,
+    ("attach_failed", AttachmentState.ATTACHING): AttachmentState.DETACHED,
+    ("detach", AttachmentState.ATTACHED): AttachmentState.DETACHING,
+    ("detach", AttachmentState.ATTACHING): AttachmentState.DETACHING,
+    ("detach", AttachmentState.DETACHING): AttachmentState.DETACHING,  # again, e.g. Force
+    ("detached", AttachmentState.DETACHING): AttachmentState.DETACHED,
+}
+
+class SnapshotState(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    ERROR = "error"
+    DELETING = "deleting"  # its file is being removed; no longer shown
+
+
+SNAPSHOT_TRANSITIONS: dict[tuple[str, SnapshotState], SnapshotState] = {
+    ("written", SnapshotState.PENDING): SnapshotState.COMPLETED,
+    ("failed", SnapshotState.PENDING): SnapshotState.ERROR,
+    ("delete", SnapshotState.COMPLETED): SnapshotState.DELETING,
+    ("delete", SnapshotState.ERROR): SnapshotState.DELETING,
+}
+
+
+def next_snapshot_state(snapshot_id: str, state: SnapshotState | str,
+                        event: str) -> SnapshotState:
+    target = SNAPSHOT_TRANSITIONS.get((event, SnapshotState(state)))
+    if target is None:
+        raise Conflict("IncorrectState", f"The snapshot '{snapshot_id}' is '{state}' and "
+                       f"cannot be {_past(event)}.")
+    return target
+
+
+# Instance states in which a volume may be attached or detached (EC2: running or stopped).
+ATTACHABLE_INSTANCE = frozenset({State.RUNNING, State.STOPPED})
+# Volumes that count against a project's quota and show in DescribeVolumes.
+VOLUME_LIVE = frozenset(set(VolumeState) - {VolumeState.DELETED})
+
+
+class IncorrectVolumeState(Conflict):
+    def __init__(self, volume_id: str, state: str, event: str) -> None:
+        super().__init__("IncorrectState",
+                         f"The volume '{volume_id}' is '{state}' and cannot be "
+                         f"{_past(event)}.")
+
+
+def _past(event: str) -> str:
+    return event + ("d" if event.endswith("e") else "ed")
+
+
+def next_volume_state(volume_id: str, state: VolumeState | str, event: str) -> VolumeState:
+    target = VOLUME_TRANSITIONS.get((event, VolumeState(state)))
+    if target is None:
+        raise IncorrectVolumeState(volume_id, str(state), event)
+    return target
+
+
+def next_attachment_state(volume_id: str, state: AttachmentState | str,
+                          event: str) -> AttachmentState:
+    target = ATTACHMENT_TRANSITIONS.get((event, AttachmentState(state)))
+    if target is None:
+        raise Conflict("IncorrectState", f"The attachment of volume '{volume_id}' is "
+                       f"'{state}' and cannot be {_past(event)}.")
+    return target

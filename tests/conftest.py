@@ -19,7 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config
+from prometheus_client.parser import text_string_to_metric_families
 
 from overcast.cloud.images.images import ImageFiles
 from overcast.cloud.service import Cloud
@@ -172,6 +174,29 @@ def wait_for_state(ec2, instance_ids: list[str], state: str,
         if time.monotonic() > deadline:
             raise AssertionError(f"not {state}: {[(i['InstanceId'], i['State']) for i in found]}")
         time.sleep(0.1)
+
+
+def agent_ticks(cloud: RunningCloud, host: str | None = None) -> float:
+    """How many ticks the cloud's agents (or one host's agent) have finished, read from
+    /metrics (overcast_agent_tick_duration_seconds_count)."""
+    text = requests.get(f"{cloud.endpoint}/metrics", timeout=30).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "overcast_agent_tick_duration_seconds_count"
+               and (host is None or sample.labels.get("host") == host))
+
+
+def wait_for_ticks(cloud: RunningCloud, ticks: int = 2, host: str | None = None,
+                   timeout: float = 60) -> None:
+    """Until the agents (or `host`'s) have finished `ticks` more ticks: at least one tick
+    that began after this call has run, so whatever the agent would do about what came
+    before has been done. The event to wait on before asserting that nothing happened."""
+    wanted = agent_ticks(cloud, host) + ticks
+    deadline = time.monotonic() + timeout
+    while agent_ticks(cloud, host) < wanted:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the agents did not tick {ticks} more times in {timeout}s")
+        time.sleep(0.05)
 
 
 def ssh_until_ok(key: Path, host: str, command: str, port: int = 22, user: str = "root",

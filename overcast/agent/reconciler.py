@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from overcast.agent.netsync import NetworkSync
 from overcast.agent.store import AgentStore
+from overcast.agent.volumes import VolumeWork
 from overcast.cloud.compute import SnapshotJob
 from overcast.db.models import Instance
 from overcast.drivers.base import (
@@ -29,6 +31,8 @@ from overcast.drivers.base import (
     PowerState,
     VmStatus,
 )
+from overcast.drivers.network.base import NetworkDriver
+from overcast.drivers.storage.base import StorageBackend
 from overcast.errors import CloudError
 from overcast.lifecycle import UNSETTLED, State, acts_on
 from overcast.metrics import AGENT_TICK
@@ -49,8 +53,12 @@ STAMP_OVERLAP = 0.5
 
 class Agent:
     def __init__(self, store: AgentStore, driver: Driver, host_name: str, zone: str,
-                 interval: float = 1.0, workers: int = 32) -> None:
+                 interval: float = 1.0, workers: int = 32,
+                 network: NetworkDriver | None = None,
+                 storage: StorageBackend | None = None) -> None:
         self.store, self.driver = store, driver
+        # the data plane (kernel networking); None: the hypervisor wires guests itself
+        self.network = NetworkSync(store, network) if network is not None else None
         self.host_name, self.zone, self.interval = host_name, zone, interval
         self.host_id = ""
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-op")
@@ -73,6 +81,8 @@ class Agent:
         self._outcomes: list[tuple[str, str, State]] = []
         self._outcomes_lock = threading.Lock()
         self._specs: dict[str, LaunchSpec | Exception] = {}  # read ahead by the tick
+        self._volumes = (VolumeWork(store, driver, storage, self._submit)
+                         if storage is not None and driver.capabilities().volumes else None)
 
     # running --------------------------------------------------------------------------------
     def register(self) -> str:
@@ -97,6 +107,12 @@ class Agent:
             self._write_outcomes()
         except Exception:  # the next start reads them back from the hypervisor
             log.exception("could not record the last operations' outcomes")
+        if self.network is not None:
+            self.network.release(self.driver.list())
+
+    def stopped(self) -> bool:
+        """Asked to stop, and its loop has ended: it ticks, and heartbeats, no more."""
+        return self._stop.is_set() and (self._thread is None or not self._thread.is_alive())
 
     def _loop(self) -> None:
         tick_seconds = AGENT_TICK.labels(self.host_name)
@@ -111,6 +127,8 @@ class Agent:
                 return
             if self.store.wait_for_change(self.interval):
                 self._network_dirty = True
+                if self.network is not None:
+                    self.network.dirty = True
 
     def tick(self) -> None:
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY:
@@ -120,7 +138,8 @@ class Agent:
         to_check = self._read_rows()
         full = self._last_full != last_full  # this tick read and checks every row
         observed = self.driver.list()
-        to_check |= self._power_changes(observed)
+        powers = self._power_changes(observed)
+        to_check |= powers
         to_check |= {i for i, r in self._rows.items() if r.state in UNSETTLED
                      or r.reboot_requested}
         self._specs = self._read_ahead_specs(to_check, observed)
@@ -131,8 +150,13 @@ class Agent:
         if check_networks and self._live_network:
             for row in self._rows.values():
                 self._sync_network(row, observed.get(row.id))
+        if self.network is not None:
+            self.network.dirty |= bool(powers)
+            self.network.tick(self.host_id, full)
         if self._snapshots:
             self._write_images(full)
+        if self._volumes is not None:
+            self._volumes.tick(self.host_id, observed)
         strays = observed.keys() - self._rows.keys()
         if strays:
             self._remove_strays(sorted(strays))
@@ -144,6 +168,8 @@ class Agent:
             self.store.observe_many(outcomes)
             self._network_dirty = self._network_dirty or any(
                 event == "booted" for _, event, _ in outcomes)
+            if self.network is not None:
+                self.network.dirty = True
 
     def _read_rows(self) -> set[str]:
         """Bring the cached rows up to date; the IDs to check: every row on a full check,

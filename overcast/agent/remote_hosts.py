@@ -22,7 +22,7 @@ from overcast.cloud.compute import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.db.models import Instance
 from overcast.db.models_hyperv import HyperVHost
-from overcast.drivers.base import DriverError, LaunchSpec
+from overcast.drivers.base import DriverError, HostCapacity, LaunchSpec
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.hyperv.transport import HostUnreachable, PsrpTransport, Transport
 from overcast.metadata.documents import config_drive_files
@@ -55,6 +55,13 @@ class HyperVStore(LocalStore):
 
     def __init__(self, cloud: Cloud) -> None:
         super().__init__(cloud, None)
+        self.hyperv_hosts = HyperVHosts(cloud.db, cloud.identity.box)
+
+    def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
+        host_id = self.hyperv_hosts.heartbeat(name, driver, zone, capacity)
+        if host_id is None:
+            raise HostUnreachable(f"Hyper-V host {name} was removed")
+        return host_id
 
     def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
         found = super().launch_specs(rows)

@@ -17,8 +17,19 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
+from overcast.cloud.storage import VolumeJob
 from overcast.db.models import Image, Instance
-from overcast.drivers.base import BootImage, HostCapacity, LaunchSpec, NetworkSpec, PortForward
+from overcast.drivers.base import (
+    KERNEL_NETWORK,
+    USER_NETWORK,
+    BootImage,
+    HostCapacity,
+    LaunchSpec,
+    NetworkSpec,
+    PortForward,
+    VolumeDisk,
+)
+from overcast.drivers.network.spec import DesiredNetwork, tap_device
 from overcast.images.importer import digests
 from overcast.images.probe import UnsafeImage, probe
 from overcast.lifecycle import State
@@ -40,12 +51,16 @@ class AgentStore(Protocol):
                 expected: State | None = None) -> State | None: ...
     def observe_many(self, seen: list[tuple[str, str, State]]) -> None: ...
     def reboot_done(self, instance_id: str) -> None: ...
+    def network_state(self, host_id: str) -> DesiredNetwork: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None: ...
     def snapshot_requests(self) -> int: ...
     def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
     def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
+    def volume_jobs(self, host_id: str) -> list[VolumeJob]: ...
+    def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
+                      reason: str = "") -> None: ...
 
 
 def boot_image(image: Image | None) -> BootImage:
@@ -93,13 +108,23 @@ class LocalStore:
     # guests reach the host's network through a loopback public IP with port forwards
     loopback_public_ips = True
 
-    def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
+    def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None,
+                 network_mode: str = USER_NETWORK, underlay_ip: str | None = None) -> None:
         self.cloud = cloud
         self.instances = cloud.instances
         self.metadata_endpoint = metadata_endpoint
+        self.network_mode, self.underlay_ip = network_mode, underlay_ip
+        self.kernel_network = network_mode == KERNEL_NETWORK
+        if self.kernel_network:  # guests sit on tap devices in their VPC's namespace
+            self.loopback_public_ips = False
 
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
-        return self.cloud.hosts.heartbeat(name, driver, zone, capacity)
+        return self.cloud.hosts.heartbeat(name, driver, zone, capacity,
+                                          (self.network_mode, self.underlay_ip))
+
+    def network_state(self, host_id: str) -> DesiredNetwork:
+        """What this host's network driver should build (kernel networking)."""
+        return self.cloud.dataplane.host_network(host_id)
 
     def for_host(self, host_id: str) -> list[Instance]:
         return self.instances.for_host(host_id)
@@ -124,16 +149,22 @@ class LocalStore:
         share their image and their groups); a row that cannot have one gets its error."""
         with self.cloud.db.read() as s:
             rules = self.cloud.security_groups.open_ports_of([r.id for r in rows], s)
-            return spec_per_row(rows, lambda row: self._spec(s, row, rules.get(row.id, [])))
+            disks = self.cloud.volume_jobs.attached_disks(s, [r.id for r in rows])
+            return spec_per_row(rows, lambda row: self._spec(
+                s, row, rules.get(row.id, []), disks.get(row.id, ())))
 
-    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]]) -> LaunchSpec:
+    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]],
+              volumes: tuple[VolumeDisk, ...] = ()) -> LaunchSpec:
         image = s.get(Image, row.image_id)
-        wants_drive = row.config_drive or bool(image and image.config_drive)
+        # on kernel networking every guest gets a config drive too: its data without asking
+        wants_drive = row.config_drive or bool(image and image.config_drive) or \
+            self.kernel_network
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
                           disk_gib=row.disk_gib, image=boot_image(image),
                           network=self._network(row, rules), user_data=row.user_data or b"",
                           metadata_endpoint=self.metadata_endpoint,
-                          config_drive=self._config_drive(row.id) if wants_drive else None)
+                          config_drive=self._config_drive(row.id) if wants_drive else None,
+                          volumes=volumes)
 
     def _config_drive(self, instance_id: str) -> dict[str, bytes] | None:
         facts = self.cloud.metadata.facts(instance_id)
@@ -154,7 +185,8 @@ class LocalStore:
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
                            subnet_cidr=subnet,
                            gateway_ip=str(ipaddress.ip_network(subnet)[1]),
-                           public_ip=public_ip, forwards=forwards)
+                           public_ip=public_ip, forwards=forwards,
+                           tap=tap_device(row.id) if self.kernel_network else None)
 
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None:
@@ -188,6 +220,26 @@ class LocalStore:
         md5, sha512 = digests(Path(info.path))
         self.cloud.snapshots.finish(image_id, WrittenImage(
             os.path.getsize(info.path), info.virtual_size, info.format, md5, sha512))
+
+    def volume_jobs(self, host_id: str) -> list[VolumeJob]:
+        return self.cloud.volume_jobs.jobs(host_id)
+
+    def volume_report(self, kind: str, volume_id: str, path: str = "", size_bytes: int = 0,
+                      reason: str = "") -> None:
+        """What the host did with a volume or snapshot (`volume_id` names the snapshot for
+        the snapshot_* kinds; see VolumeJobs: created, create_failed, grown, deleted,
+        attached, detached, held, snapshot_written, snapshot_failed, snapshot_deleted)."""
+        jobs = self.cloud.volume_jobs
+        if kind == "created":
+            jobs.created(volume_id, path, size_bytes)
+        elif kind == "grown":
+            jobs.grown(volume_id, size_bytes)
+        elif kind == "snapshot_written":
+            jobs.snapshot_written(volume_id, path)
+        elif kind in ("create_failed", "held", "snapshot_failed"):
+            getattr(jobs, kind)(volume_id, reason)
+        else:
+            getattr(jobs, kind)(volume_id)
 
     def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""

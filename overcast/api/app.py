@@ -1,5 +1,6 @@
 """The HTTP app that mounts the faces on one listen address: the OpenStack services under
-their DevStack path prefixes, Prometheus metrics at /metrics, EC2 everywhere else. Every
+their DevStack path prefixes, the web dashboard under /dashboard, Prometheus metrics at
+/metrics, EC2 everywhere else. Every
 request to a face gets one log line and its metrics (overcast/api/requestlog.py)."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from werkzeug.wrappers import Response
 
 from overcast import metrics
 from overcast.api.requestlog import NotedEc2App, observed
+from overcast.api.requestnote import note_action
 from overcast.cloud.service import Cloud
+from overcast.web.app import Dashboard
 
 Wsgi = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -45,10 +48,19 @@ class MetricsEndpoint:
         return response(environ, start_response)
 
 
+class NotedDashboard(Dashboard):
+    """The dashboard, its route noted for the request log and metrics."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        note_action(environ, self.route_label(environ))
+        return super().__call__(environ, start_response)
+
+
 class App:
     def __init__(self, cloud: Cloud) -> None:
         self.ec2 = NotedEc2App(cloud)
         self.prefixed = _openstack_faces(cloud)  # first path segment -> face
+        self.prefixed["dashboard"] = NotedDashboard(cloud)
         self.metrics = MetricsEndpoint(cloud)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

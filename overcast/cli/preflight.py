@@ -1,5 +1,6 @@
 """Checks `overcast` makes before it changes anything, each failing with one plain sentence:
-a listen address, whether its port is free, a data dir it can write, a database it can reach."""
+a listen address, whether its port is free, a data dir it can write, a database it can reach,
+what the network mode needs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from overcast.config import Settings
 from overcast.db import Database
+from overcast.drivers.base import KERNEL_NETWORK, NETWORK_MODES
+from overcast.drivers.network.kernel import missing_requirements
 
 
 class CliError(Exception):
@@ -55,6 +59,22 @@ def check_can_listen(listen: str, setting: str) -> None:
         reason = exc.strerror or str(exc)
         raise CliError(f"cannot listen on {listen}: {reason.lower()} (is another overcast up "
                        f"running? choose another address with {change})") from None
+
+
+def check_network_mode(settings: Settings) -> None:
+    """Kernel networking needs root, its tools and the qemu driver; say which is missing."""
+    if settings.network_mode not in NETWORK_MODES:
+        raise CliError(f"unknown network mode {settings.network_mode!r} "
+                       f"(choose from {', '.join(NETWORK_MODES)})")
+    if settings.network_mode != KERNEL_NETWORK:
+        return
+    if settings.driver != "qemu":
+        raise CliError(f"--network-mode kernel needs the qemu driver, not {settings.driver!r}")
+    missing = missing_requirements()
+    if missing:
+        raise CliError(f"--network-mode kernel needs {', '.join(missing)} (run as root; "
+                       "scripts/install-deps installs iproute2, nftables and dnsmasq-base), "
+                       "or use --network-mode user")
 
 
 def prepare_data_dir(data_dir: Path) -> None:

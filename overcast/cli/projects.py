@@ -7,6 +7,7 @@ import argparse
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.compute import quotas
 from overcast.cloud.images import GIB, image_limits
+from overcast.cloud.storage import volume_limits
 from overcast.identity.access_keys import ACTIVE, INACTIVE
 
 
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     quota.add_argument("--images", type=int, help="images the project may hold")
     quota.add_argument("--image-gib", type=float, help="their sizes together, in GiB")
     quota.add_argument("--elastic-ips", type=int, help="Elastic IPs it may hold (default 5)")
+    quota.add_argument("--volumes", type=int, help="EBS volumes it may hold")
+    quota.add_argument("--volume-gib", type=int, help="their sizes together, in GiB")
     quota.set_defaults(func=set_quota)
     key = sub.add_parser("access-key", help="manage EC2 access keys").add_subparsers(
         dest="action", required=True)
@@ -72,9 +75,11 @@ def list_projects(args: argparse.Namespace) -> int:
 
 
 def set_quota(args: argparse.Namespace) -> int:
-    wanted = (args.instances, args.vcpus, args.images, args.image_gib, args.elastic_ips)
+    wanted = (args.instances, args.vcpus, args.images, args.image_gib, args.elastic_ips,
+              args.volumes, args.volume_gib)
     if all(value is None for value in wanted):
-        print("error: give --instances, --vcpus, --images, --image-gib and/or --elastic-ips")
+        print("error: give --instances, --vcpus, --images, --image-gib, --elastic-ips, "
+              "--volumes and/or --volume-gib")
         return 2
     if any(value is not None and value < 0 for value in wanted):
         print("error: quotas cannot be negative")
@@ -85,11 +90,15 @@ def set_quota(args: argparse.Namespace) -> int:
     if args.images is not None or args.image_gib is not None:
         image_bytes = None if args.image_gib is None else int(args.image_gib * GIB)
         project = cloud.identity.set_image_quota(args.name, args.images, image_bytes)
+    if args.volumes is not None or args.volume_gib is not None:
+        project = cloud.identity.set_volume_quota(args.name, args.volumes, args.volume_gib)
     limits = image_limits(project, cloud.settings)
+    volumes = volume_limits(project, cloud.settings)
     print(f"project {project.name}: max instances {project.max_instances}, "
           f"max vCPUs {project.max_vcpus}, max images {limits.images}, "
           f"max image bytes {limits.image_bytes}, "
-          f"max Elastic IPs {project.max_elastic_ips}")
+          f"max Elastic IPs {project.max_elastic_ips}, max volumes {volumes.volumes}, "
+          f"max volume GiB {volumes.gib}")
     return 0
 
 

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         vcpus = _share(h.used_vcpus, h.vcpus, settings.cpu_allocation_ratio)
         memory = _share(h.used_memory_mib, h.memory_mib, settings.ram_allocation_ratio, "MiB")
         disk = _share(h.used_disk_gib, h.disk_gib, settings.disk_allocation_ratio, "GiB")
-        print(f"host {h.name} (zone {h.availability_zone}): {state}\n"
+        print(f"host {h.name} (zone {h.availability_zone}): {state}, "
+              f"{h.network_mode} networking\n"
               f"  vCPUs   {vcpus}\n  memory  {memory}\n  disk    {disk}")
     if not hosts:
         print("no hosts yet (a running overcast up registers its own within seconds)")

@@ -23,6 +23,7 @@ from overcast.cli.preflight import (
     CliError,
     check_can_listen,
     check_database,
+    check_network_mode,
     listen_argument,
     prepare_data_dir,
     shown_url,
@@ -31,7 +32,13 @@ from overcast.cli.runtime import add_data_dir, run_file
 from overcast.cloud.images import ensure_builtin_image
 from overcast.cloud.service import Cloud
 from overcast.config import Settings, load_settings
-from overcast.drivers.registry import LOCAL_DRIVERS, make_driver
+from overcast.drivers.base import NETWORK_MODES
+from overcast.drivers.registry import (
+    LOCAL_DRIVERS,
+    make_driver,
+    make_network_driver,
+    make_storage,
+)
 from overcast.identity.service import Credentials
 from overcast.logs import FORMATS, LEVELS
 from overcast.logs import configure as configure_logging
@@ -54,6 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-format", choices=FORMATS,
                         help="text, or json: one object per line "
                         "(default: $OVERCAST_LOG_FORMAT or text)")
+    parser.add_argument("--network-mode", choices=NETWORK_MODES,
+                        help="user: user-mode networking, no root needed (default); kernel: "
+                        "a namespace per VPC with routing, nftables security groups and "
+                        "dnsmasq (needs root, ip, nft, dnsmasq)")
     parser.add_argument("--metadata-listen-public", action="store_true",
                         help="allow a METADATA_LISTEN that is not a loopback address")
     parser.set_defaults(func=run)
@@ -95,6 +106,8 @@ def _banner(settings: Settings, listen: str, made: Credentials | None) -> None:
     """The admin secret only on the start that made it; later starts say where to get it."""
     lines = [f"Overcast is up ({settings.driver} driver, data in {settings.data_dir})",
              f"  EC2 endpoint:      http://{listen}",
+             f"  dashboard:         http://{listen}/dashboard (log in as a user: "
+             "`overcast user set-password NAME`)",
              f"  region:            {settings.region}"]
     if made is not None:
         lines += [f"  project:           {made.project} (account {made.account_id})",
@@ -111,10 +124,12 @@ def _preflight(args: argparse.Namespace) -> Settings:
     """Settings, checked before anything is made: the addresses are free, the database is
     reachable, the data dir can be written."""
     settings = load_settings(data_dir=args.data_dir, listen=args.listen, driver=args.driver,
-                             log_level=args.log_level, log_format=args.log_format)
+                             log_level=args.log_level, log_format=args.log_format,
+                             network_mode=args.network_mode)
     if settings.driver not in LOCAL_DRIVERS:
         raise CliError(f"unknown driver {settings.driver!r} "
                        f"(choose from {', '.join(LOCAL_DRIVERS)})")
+    check_network_mode(settings)
     check_can_listen(settings.listen, "--listen")
     check_can_listen(settings.metadata_listen, "OVERCAST_METADATA_LISTEN")
     check_database(settings.database_url)
@@ -134,16 +149,19 @@ def run(args: argparse.Namespace) -> int:
     made = cloud.identity.bootstrap()
     _step("checking the built-in image")
     ensure_builtin_image(cloud.images, cloud.settings)
-    _step(f"starting the agent ({settings.driver} driver)")
+    _step(f"starting the agent ({settings.driver} driver, {settings.network_mode} networking)")
     driver = make_driver(settings)
     try:
         metadata = start_metadata_server(settings, cloud.metadata.facts,
                                          args.metadata_listen_public)
     except (MetadataListenError, RelayKeyError, OSError) as exc:
         raise SystemExit(f"error: metadata service: {exc}") from exc
-    agent = Agent(LocalStore(cloud, metadata.endpoint), driver, settings.host_name,
-                  cloud.catalog.default_zone,
-                  settings.agent_interval)
+    store = LocalStore(cloud, metadata.endpoint, settings.network_mode,
+                       settings.underlay_ip or None)
+    agent = Agent(store, driver, settings.host_name, cloud.catalog.default_zone,
+                  settings.agent_interval,
+                  network=make_network_driver(settings, metadata.endpoint),
+                  storage=make_storage(settings))
     cloud.instances.console_readers[agent.register()] = driver.console_output
     server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
     server.start()

@@ -31,6 +31,7 @@ from overcast.cloud.images import (
 from overcast.cloud.network import (
     Addresses,
     Associations,
+    DataPlane,
     ElasticIps,
     InternetGateways,
     NetworkInterfaces,
@@ -42,7 +43,14 @@ from overcast.cloud.network import (
     VpcChanges,
     Vpcs,
 )
-from overcast.cloud.storage import RootVolumes
+from overcast.cloud.storage import (
+    Attachments,
+    RootVolumes,
+    VolumeJobs,
+    VolumeQuotas,
+    Volumes,
+    VolumeSnapshots,
+)
 from overcast.cloud.tags import Tags
 from overcast.config import Settings
 from overcast.db import Database
@@ -73,6 +81,7 @@ class Cloud:
                          settings.default_subnet_prefix)
         self.security_groups = SecurityGroups(self.db, self.vpcs, self.instances.changed.set)
         self.vpc_changes = VpcChanges(self.db, self.vpcs)
+        self.dataplane = DataPlane(self.db)  # what each host's network driver builds
         self.network_interfaces = NetworkInterfaces(self.db, self.vpcs)
         self.root_volumes = RootVolumes(self.instances)
         self.vpc_attributes = VpcAttributes(self.db)
@@ -99,6 +108,11 @@ class Cloud:
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.nova_actions = NovaActions(self.db)  # locks and instance actions
         self.usage = Usage(self.db)
+        self.volumes = Volumes(self.db, VolumeQuotas(settings), self.root_volumes,
+                               self.catalog.availability_zones, self.instances.changed.set)
+        self.volume_attachments = Attachments(self.db, self.volumes, self.instances)
+        self.volume_jobs = VolumeJobs(self.db)
+        self.volume_snapshots = VolumeSnapshots(self.db, self.volumes)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,
@@ -108,7 +122,8 @@ class Cloud:
             "subnet": self.vpcs.exists(Subnet),
             "network-interface": lambda s, ctx, rid: self.vpcs.exists(NetworkInterface)(
                 s, ctx, rid) or RootVolumes.attached_exists(s, ctx, rid),
-            "volume": RootVolumes.attached_exists,
+            "volume": self.volumes.exists,
+            "snapshot": self.volume_snapshots.exists,
             "launch-template": LaunchTemplates.exists,
             "elastic-ip": self.elastic_ips.exists,
             "internet-gateway": InternetGateways.exists,
@@ -123,6 +138,7 @@ class Cloud:
     def tidy(self) -> None:
         """Housekeeping, at start and now and then: forget long-terminated instances, undo
         uploads that died, remove deleted images' files that nothing uses any more."""
+        self.volume_jobs.release_ended()  # before their instances' rows go
         self.instances.purge_terminated()
         self.image_store.recover_uploads()
         self.image_store.collect()

@@ -37,6 +37,8 @@ class Project(Base):
     max_image_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     max_elastic_ips: Mapped[int | None] = mapped_column(Integer)  # 0851_elastic_ips
+    max_volumes: Mapped[int | None] = mapped_column(Integer)  # 0921_volumes
+    max_volume_gib: Mapped[int | None] = mapped_column(Integer)  # 0921_volumes
 
 
 class User(Base):
@@ -71,6 +73,9 @@ class Host(Base):
     disk_gib: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # "user" or "kernel" (migration 0941_kernel_network), and the address VXLAN reaches it at
+    network_mode: Mapped[str] = mapped_column(String(16), default="user")
+    underlay_ip: Mapped[str | None] = mapped_column(String(64))
 
 
 class InstanceType(Base):

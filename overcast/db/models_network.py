@@ -23,6 +23,8 @@ class Vpc(Base):
     enable_dns_support: Mapped[bool] = mapped_column(Boolean, default=True)
     enable_dns_hostnames: Mapped[bool] = mapped_column(Boolean, default=False)
     enable_network_address_usage_metrics: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the VXLAN network identifier of its traffic between hosts (migration 0941_kernel_network)
+    vni: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
 class Subnet(Base):

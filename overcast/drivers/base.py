@@ -7,7 +7,7 @@ the agent can repeat it after a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -40,6 +40,9 @@ class NetworkSpec:
     gateway_ip: str
     public_ip: str | None = None
     forwards: tuple[PortForward, ...] = ()
+    # a tap device of this name (kernel networking: the agent's network driver routes and
+    # filters it); None: user-mode networking with the forwards above
+    tap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,21 @@ class BootImage:
     kernel_cmdline: str = ""
     # Image properties a driver may heed, e.g. hw_machine_type=hyperv-gen1, os_type=windows.
     properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VolumeDisk:
+    """A data volume given to a VM: a disk file on this host (from the storage backend),
+    shown to the guest as a virtio disk whose serial is the volume ID without its dash, as
+    EC2's NVMe volumes show theirs."""
+
+    volume_id: str
+    path: str
+    format: str = "qcow2"
+
+    @property
+    def serial(self) -> str:
+        return self.volume_id.replace("-", "")[:20]
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,8 @@ class LaunchSpec:
     # "openstack/latest/meta_data.json"; None when the instance has no config drive.
     # Drivers build the ISO with overcast.metadata.configdrive.
     config_drive: dict[str, bytes] | None = None
+    # data volumes attached at boot (cold attach), in the order the guest should see them
+    volumes: tuple[VolumeDisk, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,21 @@ class Capabilities:
     remote_cloud: bool = False
     # hosts of this driver are added with `overcast host add` and reached over the network
     network_host: bool = False
+    # can attach and detach data volumes of this host's storage backend (attach_volume...)
+    volumes: bool = False
+
+
+USER_NETWORK = "user"
+KERNEL_NETWORK = "kernel"
+NETWORK_MODES = (USER_NETWORK, KERNEL_NETWORK)
+
+
+def in_network_mode(capabilities: Capabilities, network_mode: str) -> Capabilities:
+    """What a driver can do when its guests sit on tap devices the kernel network driver
+    routes: no loopback public IPs or live port forwards (those are user-mode's)."""
+    if network_mode != KERNEL_NETWORK:
+        return capabilities
+    return replace(capabilities, loopback_public_ips=False, live_network_update=False)
 
 
 class DriverError(Exception):
@@ -144,3 +179,20 @@ class Driver(Protocol):
     def snapshot(self, name: str, dest: str) -> None:
         """Write the VM's disk, running or stopped, to `dest` as a standalone image (qcow2 or
         raw, no backing file) (if snapshot)."""
+
+    def attach_volume(self, name: str, disk: VolumeDisk) -> None:
+        """Give the VM this volume: at once if it runs (hot-plug), and from its next start
+        on. No-op if attached (if volumes)."""
+
+    def detach_volume(self, name: str, volume_id: str, force: bool = False) -> None:
+        """Take the volume away: a running guest is asked to let go, and the call raises
+        DriverError if it does not in time (the volume stays attached; `force` does not skip
+        the guest's consent, which QEMU needs). No-op if not attached (if volumes)."""
+
+    def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
+        """Grow an attached volume of a running VM; the guest sees the new size (if
+        volumes)."""
+
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        """Copy an attached volume of a running VM to `dest` as a standalone qcow2, live and
+        crash-consistent (if volumes)."""

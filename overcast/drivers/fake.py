@@ -19,6 +19,7 @@ from overcast.drivers.base import (
     NetworkSpec,
     PowerState,
     VmStatus,
+    VolumeDisk,
 )
 
 
@@ -41,6 +42,8 @@ class FakeDriver:
         # each VM's image disk and size: what its snapshot is made of
         self._disks: dict[str, tuple[str | None, int]] = {}
         self.fail_next_create: str | None = None  # tests: make the next create fail
+        # each VM's attached volumes (volume ID -> disk), what a guest would see
+        self.volumes: dict[str, dict[str, VolumeDisk]] = {}
 
     def _load(self) -> dict[str, str]:
         vms: dict[str, str] = {}
@@ -87,7 +90,8 @@ class FakeDriver:
                 self._vms[name] = VmStatus(name, state)
             self._record(name, None if state is None else state.value)
 
-    CAPABILITIES = Capabilities(console_output=True, snapshot=True, loopback_public_ips=True)
+    CAPABILITIES = Capabilities(console_output=True, snapshot=True, loopback_public_ips=True,
+                                volumes=True)
 
     def capabilities(self) -> Capabilities:
         return self.CAPABILITIES
@@ -104,6 +108,7 @@ class FakeDriver:
         time.sleep(self.boot_delay)
         self.networks[spec.name] = spec.network
         self._disks[spec.name] = (spec.image.disk_path, spec.disk_gib)
+        self.volumes[spec.name] = {v.volume_id: v for v in spec.volumes}
         self._consoles[spec.name] = f"fake console of {spec.name}: booted\n".encode()
         self._set(spec.name, PowerState.RUNNING)
 
@@ -128,6 +133,7 @@ class FakeDriver:
         self._consoles.pop(name, None)
         self._disks.pop(name, None)
         self.networks.pop(name, None)
+        self.volumes.pop(name, None)
         self._set(name, None)
 
     def list(self) -> dict[str, VmStatus]:
@@ -152,6 +158,27 @@ class FakeDriver:
         else:
             with open(dest, "wb") as blank:
                 blank.truncate(size_gib * 1024**3)
+
+    def attach_volume(self, name: str, disk: VolumeDisk) -> None:
+        self._require(name)
+        self.volumes.setdefault(name, {})[disk.volume_id] = disk
+
+    def detach_volume(self, name: str, volume_id: str, force: bool = False) -> None:
+        self._require(name)
+        self.volumes.get(name, {}).pop(volume_id, None)
+
+    def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
+        self._require(name)
+        if volume_id not in self.volumes.get(name, {}):
+            raise DriverError(f"volume {volume_id} is not attached to {name}")
+
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        """A fake guest writes nothing: the copy is the volume's file as it is."""
+        self._require(name)
+        disk = self.volumes.get(name, {}).get(volume_id)
+        if disk is None:
+            raise DriverError(f"volume {volume_id} is not attached to {name}")
+        shutil.copyfile(disk.path, dest)
 
     # for tests: what a guest or a crash would do
     def power_off(self, name: str, crashed: bool = False) -> None:

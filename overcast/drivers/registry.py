@@ -7,11 +7,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from overcast.config import Settings
-from overcast.drivers.base import Capabilities, Driver, HostCapacity
+from overcast.drivers.base import (
+    KERNEL_NETWORK,
+    USER_NETWORK,
+    Capabilities,
+    Driver,
+    HostCapacity,
+    in_network_mode,
+)
 from overcast.drivers.ec2 import Ec2Driver
 from overcast.drivers.fake import FakeDriver
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
+from overcast.drivers.network.base import NetworkDriver
+from overcast.drivers.network.kernel import KernelNetwork
+from overcast.drivers.network.kernel.metadata import MetadataRelays
 from overcast.drivers.qemu import QemuDriver
+from overcast.drivers.storage.local import LocalBackend
 
 DRIVER_CLASSES: dict[str, type[FakeDriver | QemuDriver | HyperVDriver | Ec2Driver]] = {
     "fake": FakeDriver, "qemu": QemuDriver, "hyperv": HyperVDriver, "ec2": Ec2Driver}
@@ -27,10 +38,11 @@ HYPERVISOR_DRIVERS = LOCAL_DRIVERS + NETWORK_HOST_DRIVERS
 HYPERVISOR_TYPES = {"hyperv": "hyperv", "qemu": "qemu", "kvm": "qemu"}
 
 
-def capabilities_of(driver: str) -> Capabilities:
-    """What the driver of a host row can do (an unknown name can do nothing special)."""
+def capabilities_of(driver: str, network_mode: str = USER_NETWORK) -> Capabilities:
+    """What the driver of a host row can do in the host's network mode (an unknown name can
+    do nothing special)."""
     cls = DRIVER_CLASSES.get(driver)
-    return cls.CAPABILITIES if cls is not None else Capabilities()
+    return in_network_mode(cls.CAPABILITIES, network_mode) if cls is not None else Capabilities()
 
 
 def make_driver(settings: Settings) -> Driver:
@@ -44,9 +56,27 @@ def make_driver(settings: Settings) -> Driver:
         from overcast.metadata.relayauth import key_path
 
         return QemuDriver(str(state_dir / "qemu"), accel=settings.qemu_accel,
-                          relay_key_file=key_path(settings.data_dir))
+                          relay_key_file=key_path(settings.data_dir),
+                          network_mode=settings.network_mode)
     raise ValueError(f"unknown driver '{settings.driver}' "
                      f"(choose from {', '.join(LOCAL_DRIVERS)})")
+
+
+def make_network_driver(settings: Settings, metadata_endpoint: tuple[str, int] | None,
+                        ) -> NetworkDriver | None:
+    """The data plane `overcast up` runs in kernel networking (None in user-mode: QEMU wires
+    each guest itself), relaying each port's metadata requests to `metadata_endpoint`."""
+    if settings.network_mode != KERNEL_NETWORK:
+        return None
+    from overcast.metadata.relayauth import key_path
+
+    relays = (MetadataRelays(metadata_endpoint, key_path(settings.data_dir))
+              if metadata_endpoint is not None else None)
+    return KernelNetwork(settings.data_dir / "hosts" / settings.host_name / "network",
+                         metadata=relays)
+def make_storage(settings: Settings) -> LocalBackend:
+    """This host's storage backend for volumes: qcow2 files beside its VMs."""
+    return LocalBackend(settings.data_dir / "hosts" / settings.host_name / "volumes")
 
 
 def make_remote_driver(kind: str, config: object, state_dir: Path) -> Driver:

@@ -105,6 +105,18 @@ class Identity:
                 project.max_image_bytes = max_image_bytes
         return project
 
+    def set_volume_quota(self, name: str, max_volumes: int | None,
+                         max_volume_gib: int | None) -> Project:
+        with self.db.session() as s:
+            project = s.scalar(select(Project).where(Project.name == name))
+            if project is None:
+                raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
+            if max_volumes is not None:
+                project.max_volumes = max_volumes
+            if max_volume_gib is not None:
+                project.max_volume_gib = max_volume_gib
+        return project
+
     # users and keys ---------------------------------------------------------------------
     def create_user(self, name: str, project_name: str, is_admin: bool = False,
                     role: str | None = None) -> User:

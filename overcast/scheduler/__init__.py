@@ -19,6 +19,7 @@ class HostSnapshot:
     enabled: bool = True
     alive: bool = True
     driver: str = ""
+    network_mode: str = "user"  # how its guests are wired: "user" or "kernel"
 
 
 @dataclass(frozen=True)

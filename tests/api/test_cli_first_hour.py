@@ -196,6 +196,7 @@ def test_the_secret_is_printed_once_and_status_shows_the_ratios(tmp_path: Path) 
         assert "vCPUs 2 of 8 (2 × 4.0)" in status
         assert "memory 1024 of 4096 MiB (4096 × 1.0)" in status
         assert "disk 8 of 100 GiB (100 × 1.0)" in status
+        assert "up, user networking" in status
     finally:
         cloud.stop()
     assert cloud.log_path is not None

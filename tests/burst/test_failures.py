@@ -3,17 +3,18 @@ launch. Each test has a cloud of its own."""
 
 from __future__ import annotations
 
-import time
-
 from tests.burst.conftest import (
     ALL_STATES,
+    TARGET,
     Bursting,
     Remote,
     instances,
     remote_instances,
     wait_until,
 )
-from tests.conftest import wait_for_state
+from tests.conftest import wait_for_state, wait_for_ticks
+
+BURST_AGENT = f"burst-{TARGET}"  # the burst target's agent, as /metrics names it
 
 
 def _launch(bursting: Bursting, count: int) -> list[str]:
@@ -32,7 +33,7 @@ def test_remote_down_then_up_loses_nothing(bursting: Bursting) -> None:
     ec2 = bursting.ec2
     bursting.proxy.down()
     ids = _launch(bursting, 2)
-    time.sleep(3)  # several tries against a closed port
+    wait_for_ticks(bursting.cloud, 3, host=BURST_AGENT)  # tries against a closed port
     assert {i["State"]["Name"] for i in instances(ec2, ids).values()} == {"pending"}
     status = bursting.cloud.overcast("status").stdout
     assert "failing" in status, status
@@ -44,7 +45,7 @@ def test_remote_down_then_up_loses_nothing(bursting: Bursting) -> None:
     # stopping while the remote is down: the request waits, then passes through
     bursting.proxy.down()
     ec2.stop_instances(InstanceIds=ids[:1])
-    time.sleep(2)
+    wait_for_ticks(bursting.cloud, 3, host=BURST_AGENT)
     assert instances(ec2, ids[:1])[ids[0]]["State"]["Name"] == "stopping"
     bursting.proxy.up()
     wait_for_state(ec2, ids[:1], "stopped", timeout=40)
@@ -67,7 +68,7 @@ def test_killed_controller_mid_launch_makes_no_duplicate_and_no_orphan(
     bursting.proxy.delay = 0.0
     cloud.start()
     wait_for_state(cloud.client(), ids, "running", timeout=40)
-    time.sleep(2)  # a few more reconcile rounds
+    wait_for_ticks(cloud, 3, host=BURST_AGENT)  # a few more reconcile rounds
     found = remote_instances(remote, ids, ALL_STATES)
     assert sorted(t["Value"] for i in found for t in i["Tags"]
                   if t["Key"] == "overcast:instance-id") == sorted(ids)

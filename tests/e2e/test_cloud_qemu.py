@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningCloud, cloud_env, free_port, ssh_until_ok, wait_for_state
+from tests.conftest import (
+    RunningCloud,
+    cloud_env,
+    free_port,
+    ssh_until_ok,
+    wait_for_state,
+    wait_for_ticks,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -137,7 +144,7 @@ def test_port_22_only_when_a_rule_allows_it(qcloud: RunningCloud, key_file: Path
     found = ec2.describe_instances(Filters=[{"Name": "instance-state-name",
                                              "Values": ["running"]}])
     host = found["Reservations"][0]["Instances"][0]["PublicIpAddress"]
-    time.sleep(3)
+    wait_for_ticks(qcloud)  # the agent has applied the rule's removal
     closed = subprocess.run(["ssh", "-i", str(key_file), "-o", "ConnectTimeout=3", "-o",
                              "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
                              f"root@{host}", "true"], capture_output=True, timeout=30)
@@ -171,7 +178,7 @@ def test_stop_start_reboot_crash_restart_terminate(qcloud: RunningCloud) -> None
     qcloud.start()
     ec2 = qcloud.client()
     assert wait_for_state(ec2, [iid], "running")
-    time.sleep(3)
+    wait_for_ticks(qcloud, 3)  # the new agent has looked at the guest several times
     assert qemu_pids(qcloud.data_dir, iid) == pids
     # kill -9 from outside: the instance goes to stopped with a reason
     os.kill(pids[0], signal.SIGKILL)

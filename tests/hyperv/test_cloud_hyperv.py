@@ -31,8 +31,10 @@ from tests.hyperv.simulator import SimulatedHost
 
 
 class Harness:
-    def __init__(self, cloud: Cloud, host: SimulatedHost, ec2: object, image_id: str) -> None:
+    def __init__(self, cloud: Cloud, host: SimulatedHost, ec2: object, image_id: str,
+                 agents: HyperVHostAgents) -> None:
         self.cloud, self.host, self.ec2, self.image_id = cloud, host, ec2, image_id
+        self.agents = agents
 
 
 def wait(condition: Callable[[], object], timeout: float = 20.0) -> object:
@@ -74,7 +76,7 @@ def harness(tmp_path: Path, qcow2_image: Path,
                        aws_access_key_id=creds.access_key_id,
                        aws_secret_access_key=creds.secret_access_key,
                        config=Config(retries={"max_attempts": 1}))
-    yield Harness(cloud, host, ec2, image.id)
+    yield Harness(cloud, host, ec2, image.id, agents)
     agents.stop()
     server.stop()
     cloud.db.dispose()
@@ -215,10 +217,12 @@ def test_a_host_is_removed_only_once_it_runs_nothing(harness: Harness) -> None:
     assert [h.name for h in harness.cloud.hosts.list()] == ["hv01"]
     ec2.terminate_instances(InstanceIds=[instance_id])  # type: ignore[attr-defined]
     wait(lambda: state(harness, instance_id) == "terminated")
+    agent = harness.agents.agents["hv01"]
     hosts.remove("hv01")
     assert hosts.list() == [] and harness.cloud.hosts.list() == []
-    # the running cloud lets it go: no agent re-registers it, launches find no room
-    time.sleep(1.0)
+    # the running cloud lets it go: its agent ends, none re-registers it, launches find no
+    # room
+    wait(lambda: "hv01" not in harness.agents.agents and agent.stopped())
     assert harness.cloud.hosts.list() == []
     assert state(harness, instance_id) == "terminated"
     with pytest.raises(ClientError, match="InsufficientInstanceCapacity"):

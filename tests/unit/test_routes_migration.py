@@ -12,7 +12,7 @@ from overcast.db.engine import Database
 from tests.conftest import _fresh_database
 from tests.unit.test_role_migration import _upgrade
 
-BEFORE = "0801_clients"
+BEFORE = "0941_kernel_network"
 
 
 def test_existing_vpcs_get_tables_and_the_default_one_a_gateway(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from overcast.api.ec2 import (  # noqa: F401
     sigv2,
     sigv4,
     sts,
+    volume_snapshots,
     volumes,
     vpcs,
 )

@@ -119,10 +119,27 @@ def modify_instance_attribute(call: Call) -> dict[str, Any]:
                                    "it can be modified.")
         call.cloud.security_groups.set_instance_groups(call.ctx, row, groups)
         return {}
+    if name == "blockDeviceMapping":
+        _delete_on_termination(call, instance_id, raw)
+        return {}
     change = _change(call, name, raw)
     dry_run_check(call)
     call.cloud.instances.modify(call.ctx, instance_id, change)
     return {}
+
+
+def _delete_on_termination(call: Call, instance_id: str, raw: Any) -> None:
+    """BlockDeviceMappings=[{DeviceName, Ebs: {DeleteOnTermination}}]: the only thing EC2
+    changes of an instance's mappings."""
+    mappings = raw if isinstance(raw, list) else [raw]
+    for mapping in mappings:
+        device, ebs = mapping.get("DeviceName"), mapping.get("Ebs") or {}
+        if not device or ebs.get("DeleteOnTermination") is None:
+            raise invalid("Each block device mapping must name a DeviceName and "
+                          "Ebs.DeleteOnTermination.")
+        call.cloud.volume_attachments.set_delete_on_termination(
+            call.ctx, instance_id, device, bool(ebs["DeleteOnTermination"]),
+            dry_run=bool(call.get("DryRun")))
 
 
 def _groups(call: Call, row: InstanceRecord) -> list[dict[str, str]]:
@@ -154,7 +171,9 @@ def _attribute(call: Call, row: InstanceRecord, name: str) -> dict[str, Any]:
     if name in ("rootDeviceName", "blockDeviceMapping"):
         root = call.cloud.instances.root_devices([row.image_id])[row.image_id]
         return {"RootDeviceName": {"Value": root}} if name == "rootDeviceName" else \
-            {"BlockDeviceMappings": block_device_mappings(row, root)}
+            {"BlockDeviceMappings": block_device_mappings(
+                row, root, call.cloud.volume_attachments.of_instances(
+                    call.ctx, [row.id]).get(row.id, ()))}
     if name not in simple:
         raise invalid(f"Value ({name}) for parameter attribute is invalid. Unknown attribute.")
     key, value = simple[name]

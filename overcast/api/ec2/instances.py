@@ -29,6 +29,7 @@ from overcast.cloud.compute import (
     merge,
     private_dns_name,
 )
+from overcast.cloud.storage import AttachmentView
 from overcast.errors import invalid
 from overcast.ids import check_instance_ids, primary_interface_id, root_volume_id
 from overcast.lifecycle import STATE_CODES, State
@@ -72,14 +73,18 @@ def network_interfaces(row: InstanceRecord, groups: Sequence[tuple[str, str]],
     }]
 
 
-def block_device_mappings(row: InstanceRecord, root_device: str) -> list[dict[str, Any]]:
+def block_device_mappings(row: InstanceRecord, root_device: str,
+                          volumes: Sequence[AttachmentView] = ()) -> list[dict[str, Any]]:
     """The root EBS volume, attached from launch until the instance is terminated (when it
-    is deleted with it, as DeleteOnTermination says)."""
+    is deleted with it, as DeleteOnTermination says), then the volumes attached to it."""
     if row.state == State.TERMINATED:
         return []
     return [{"DeviceName": root_device, "Ebs": {
         "AttachTime": as_utc(row.launch_time), "DeleteOnTermination": True,
-        "Status": "attached", "VolumeId": root_volume_id(row.id)}}]
+        "Status": "attached", "VolumeId": root_volume_id(row.id)}}] + [
+        {"DeviceName": v.device, "Ebs": {
+            "AttachTime": v.attach_time, "DeleteOnTermination": v.delete_on_termination,
+            "Status": v.state, "VolumeId": v.volume_id}} for v in volumes]
 
 
 def metadata_options(row: InstanceRecord, state: str = "applied") -> dict[str, Any]:
@@ -91,7 +96,8 @@ def metadata_options(row: InstanceRecord, state: str = "applied") -> dict[str, A
 
 def render_instance(row: InstanceRecord, tags: dict[str, str],
                     groups: Sequence[tuple[str, str]] = (), owner: str = "",
-                    root_device: str = DEFAULT_ROOT_DEVICE) -> dict[str, Any]:
+                    root_device: str = DEFAULT_ROOT_DEVICE,
+                    volumes: Sequence[AttachmentView] = ()) -> dict[str, Any]:
     found: dict[str, Any] = {
         "InstanceId": row.id, "ImageId": row.image_id, "State": state_dict(row.state),
         "PrivateDnsName": private_dns_name(row), "PublicDnsName": "",
@@ -103,7 +109,7 @@ def render_instance(row: InstanceRecord, tags: dict[str, str],
         "Monitoring": {"State": "disabled"}, "PrivateIpAddress": row.private_ip,
         "PublicIpAddress": row.public_ip, "Architecture": "x86_64",
         "RootDeviceType": "ebs", "RootDeviceName": root_device,
-        "BlockDeviceMappings": block_device_mappings(row, root_device),
+        "BlockDeviceMappings": block_device_mappings(row, root_device, volumes),
         "VirtualizationType": "hvm", "ClientToken": row.client_token or "",
         "Tags": tag_list(tags), "SecurityGroups": _group_list(groups), "Hypervisor": "xen",
         "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": row.source_dest_check,
@@ -184,11 +190,14 @@ def run_instances(call: Call) -> dict[str, Any]:
                           for r in launched.instances]}
 
 
-def reservations(items: Sequence[InstanceView], owner: str) -> list[dict[str, Any]]:
+def reservations(items: Sequence[InstanceView], owner: str,
+                 volumes: dict[str, list[AttachmentView]] | None = None,
+                 ) -> list[dict[str, Any]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for view in items:
         grouped.setdefault(view.item.reservation_id, []).append(
-            render_instance(view.item, view.tags, view.groups, owner, view.root_device))
+            render_instance(view.item, view.tags, view.groups, owner, view.root_device,
+                            (volumes or {}).get(view.item.id, ())))
     return [{"ReservationId": rid, "OwnerId": owner, "Groups": [], "Instances": instances}
             for rid, instances in grouped.items()]
 
@@ -200,7 +209,9 @@ def describe_instances(call: Call) -> dict[str, Any]:
     items, token = call.cloud.instances.describe(call.ctx, ids, filters,
                                                  call.get("MaxResults"), call.get("NextToken"))
     dry_run_check(call)
-    return {"Reservations": reservations(items, call.ctx.account_id), "NextToken": token}
+    volumes = call.cloud.volume_attachments.of_instances(call.ctx, [v.item.id for v in items])
+    return {"Reservations": reservations(items, call.ctx.account_id, volumes),
+            "NextToken": token}
 
 
 def _changes(changes: list[StateChange]) -> list[dict[str, Any]]:

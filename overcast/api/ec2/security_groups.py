@@ -7,8 +7,7 @@ from typing import Any
 
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.cloud import filters as flt
-from overcast.cloud.network import GroupSource, GroupView, Permission, RuleEdits
-from overcast.db.models_network import SecurityGroupRule
+from overcast.cloud.network import GroupSource, GroupView, Permission, RuleEdits, RuleRecord
 from overcast.errors import InvalidParameter, invalid
 
 LEGACY_FIELDS = ("CidrIp", "FromPort", "ToPort", "IpProtocol", "SourceSecurityGroupName",
@@ -64,7 +63,7 @@ def _group_ref(call: Call) -> tuple[str | None, str | None]:
     return group_id, (None if group_id else name)
 
 
-def _rule(call: Call, rule: SecurityGroupRule) -> dict[str, Any]:
+def _rule(call: Call, rule: RuleRecord) -> dict[str, Any]:
     account = call.ctx.account_id
     found: dict[str, Any] = {
         "SecurityGroupRuleId": rule.id, "GroupId": rule.group_id, "GroupOwnerId": account,
@@ -79,7 +78,7 @@ def _rule(call: Call, rule: SecurityGroupRule) -> dict[str, Any]:
     return found
 
 
-def _revoked(rule: SecurityGroupRule) -> dict[str, Any]:
+def _revoked(rule: RuleRecord) -> dict[str, Any]:
     return {"SecurityGroupRuleId": rule.id, "GroupId": rule.group_id,
             "IsEgress": rule.is_egress, "IpProtocol": rule.protocol,
             "FromPort": rule.from_port, "ToPort": rule.to_port, "CidrIpv4": rule.cidr_ipv4,
@@ -87,10 +86,10 @@ def _revoked(rule: SecurityGroupRule) -> dict[str, Any]:
             "Description": rule.description or None}
 
 
-def ip_permissions(view: GroupView, found: list[SecurityGroupRule]) -> list[dict[str, Any]]:
+def ip_permissions(view: GroupView, found: list[RuleRecord]) -> list[dict[str, Any]]:
     """Rules grouped the way EC2 shows them: one IpPermission per protocol and port range,
     with all its sources."""
-    grouped: dict[tuple[str, int, int], list[SecurityGroupRule]] = defaultdict(list)
+    grouped: dict[tuple[str, int, int], list[RuleRecord]] = defaultdict(list)
     for rule in found:
         grouped[(rule.protocol, rule.from_port, rule.to_port)].append(rule)
     permissions = []

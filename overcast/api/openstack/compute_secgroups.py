@@ -23,9 +23,8 @@ from overcast.api.openstack.wsgi import (
 )
 from overcast.cloud.compute import InstanceRecord
 from overcast.cloud.filters import Tagged
-from overcast.cloud.network import GroupView
+from overcast.cloud.network import GroupView, RuleRecord
 from overcast.cloud.network import group_rules as sg_rules
-from overcast.db.models_network import SecurityGroupRule
 from overcast.errors import CloudError
 from overcast.ids import is_valid
 
@@ -33,7 +32,7 @@ router = Router()
 V21 = f"{COMPUTE}/v2.1"
 
 
-def _rule(rule: SecurityGroupRule, names: dict[str, str], tenant: str) -> dict[str, Any]:
+def _rule(rule: RuleRecord, names: dict[str, str], tenant: str) -> dict[str, Any]:
     protocol = None if rule.protocol == "-1" else rule.protocol
     ports = (None, None) if protocol is None else (rule.from_port, rule.to_port)
     group = {"name": names.get(rule.source_group_id, ""), "tenant_id": tenant} \

@@ -26,9 +26,8 @@ from overcast.api.openstack.wsgi import (
     no_content,
 )
 from overcast.clock import as_utc
-from overcast.cloud.images import DescribeRequest, ImageView, NewImage
+from overcast.cloud.images import DescribeRequest, GlanceAttributes, ImageView, NewImage
 from overcast.cloud.service import Cloud
-from overcast.db.models_openstack import GlanceImage
 
 router = Router()
 V2 = f"{IMAGE}/v2"
@@ -48,17 +47,11 @@ def _time(value: Any) -> str:
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _defaults(view: ImageView) -> GlanceImage:
-    image = view.item
-    return GlanceImage(image_id=image.id, status="active" if image.state == "available"
-                       else "queued", visibility="public" if image.is_public else "private",
-                       container_format="bare", disk_format=image.disk_format,
-                       checksum=None, os_hash_value=None, data_size=image.size_bytes or None,
-                       virtual_size=None, min_disk=0, min_ram=0, protected=False, tags="[]",
-                       properties="{}", updated_at=image.created_at)
+def _defaults(view: ImageView) -> GlanceAttributes:
+    return GlanceAttributes.defaults(view.item)
 
 
-def _visibility(req: Req, view: ImageView, attrs: GlanceImage) -> str:
+def _visibility(req: Req, view: ImageView, attrs: GlanceAttributes) -> str:
     if view.item.is_public:
         return "community" if attrs.visibility == "community" else "public"
     if view.item.project_id != req.ctx.project_id or view.shared_with:
@@ -66,7 +59,7 @@ def _visibility(req: Req, view: ImageView, attrs: GlanceImage) -> str:
     return attrs.visibility if attrs.visibility in ("private", "shared") else "private"
 
 
-def render(req: Req, view: ImageView, attrs: GlanceImage | None) -> dict[str, Any]:
+def render(req: Req, view: ImageView, attrs: GlanceAttributes | None) -> dict[str, Any]:
     image = view.item
     attrs = attrs or _defaults(view)
     body: dict[str, Any] = json.loads(attrs.properties or "{}")
@@ -96,7 +89,7 @@ def _find(req: Req, image_id: str) -> ImageView:
     return view
 
 
-def _attrs(req: Req, view: ImageView) -> GlanceImage | None:
+def _attrs(req: Req, view: ImageView) -> GlanceAttributes | None:
     return req.cloud.image_uploads.attributes([view.item.id]).get(view.item.id)
 
 

@@ -17,14 +17,13 @@ from overcast.api.openstack.wsgi import (
     no_content,
 )
 from overcast.clock import as_utc
-from overcast.cloud.images import ImageView
-from overcast.db.models_openstack import ImageMember
+from overcast.cloud.images import ImageView, MemberRecord
 
 router = Router()
 V2 = f"{IMAGE}/v2"
 
 
-def _render(view: ImageView, member: ImageMember) -> dict[str, Any]:
+def _render(view: ImageView, member: MemberRecord) -> dict[str, Any]:
     return {"image_id": view.item.uuid, "member_id": member.project_id,
             "status": member.status, "schema": "/v2/schemas/member",
             "created_at": as_utc(member.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -38,7 +37,7 @@ def _image(req: Req) -> ImageView:
     return view
 
 
-def _member(req: Req, view: ImageView) -> ImageMember:
+def _member(req: Req, view: ImageView) -> MemberRecord:
     for member in req.cloud.image_members.listing(req.ctx, view.item):
         if member.project_id == req.args["member_id"]:
             return member

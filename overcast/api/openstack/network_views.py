@@ -9,8 +9,7 @@ from typing import Any
 
 from overcast.api.openstack.wsgi import iso
 from overcast.cloud.compute import InstanceRecord
-from overcast.cloud.network import GroupView, SubnetView, VpcView
-from overcast.db.models_network import SecurityGroupRule
+from overcast.cloud.network import GroupView, RuleRecord, SubnetView, VpcView
 from overcast.lifecycle import State
 
 _NAMESPACE = uuid.UUID("5f1d3c2a-8d4e-4b7a-9a51-0c3e7d2b1f60")
@@ -67,7 +66,7 @@ def port(row: InstanceRecord, group_ids: list[str]) -> dict[str, Any]:
             "port_security_enabled": True}
 
 
-def _port_range(rule: SecurityGroupRule) -> tuple[int | None, int | None]:
+def _port_range(rule: RuleRecord) -> tuple[int | None, int | None]:
     if rule.protocol == "-1":
         return None, None
     low = None if rule.from_port is None or rule.from_port < 0 else rule.from_port
@@ -77,7 +76,7 @@ def _port_range(rule: SecurityGroupRule) -> tuple[int | None, int | None]:
     return low, high
 
 
-def rule(row: SecurityGroupRule) -> dict[str, Any]:
+def rule(row: RuleRecord) -> dict[str, Any]:
     low, high = _port_range(row)
     prefix = row.cidr_ipv4 or row.cidr_ipv6
     return {**_common(row.id, row.project_id, row.created_at),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Host, Instance
-from overcast.drivers.base import HostCapacity
+from overcast.drivers.base import USER_NETWORK, HostCapacity
 from overcast.drivers.registry import capabilities_of
 from overcast.ids import new_hex
 from overcast.lifecycle import HOLDS_CPU, HOLDS_DISK
@@ -37,17 +37,27 @@ class Hosts:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
-        """Register the host or refresh it; returns its ID."""
+    def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity,
+                  network: tuple[str, str | None] = (USER_NETWORK, None)) -> str:
+        """Register the host or refresh it, with its network mode and underlay address;
+        returns its ID."""
         with self.db.session() as s:
-            host = s.scalar(select(Host).where(Host.name == name))
-            if host is None:
-                host = Host(id=new_hex(), name=name, enabled=True)
-                s.add(host)
-            host.driver, host.availability_zone = driver, zone
-            host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
-            host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
-            return host.id
+            return self.heartbeat_in(s, name, driver, zone, capacity, network)
+
+    @staticmethod
+    def heartbeat_in(s: Session, name: str, driver: str, zone: str, capacity: HostCapacity,
+                     network: tuple[str, str | None] = (USER_NETWORK, None)) -> str:
+        """`heartbeat` inside an open transaction."""
+        host = s.scalar(select(Host).where(Host.name == name))
+        if host is None:
+            host = Host(id=new_hex(), name=name, enabled=True)
+            s.add(host)
+        host.driver, host.availability_zone = driver, zone
+        host.vcpus, host.memory_mib = capacity.vcpus, capacity.memory_mib
+        host.disk_gib, host.last_seen = capacity.disk_gib, utcnow()
+        host.network_mode, host.underlay_ip = network
+        s.flush()
+        return host.id
 
     def snapshots(self, s: Session) -> list[HostSnapshot]:
         usage: dict[str, tuple[int, int, int]] = defaultdict(lambda: (0, 0, 0))
@@ -58,7 +68,7 @@ class Hosts:
                              h.disk_gib, used_vcpus=usage[h.id][0],
                              used_memory_mib=usage[h.id][1], used_disk_gib=usage[h.id][2],
                              enabled=h.enabled, alive=now - as_utc(h.last_seen) < ALIVE_FOR,
-                             driver=h.driver)
+                             driver=h.driver, network_mode=h.network_mode)
                 for h in s.scalars(_HOSTS)]
 
     def unreachable_ids(self) -> set[str]:

@@ -8,9 +8,11 @@ import builtins
 
 from sqlalchemy import select, update
 
+from overcast.cloud.compute.hosts import Hosts
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Instance
 from overcast.db.models_hyperv import HyperVHost
+from overcast.drivers.base import HostCapacity
 from overcast.drivers.hyperv.config import AUTH_METHODS, VM_MARKER, HostConfig
 from overcast.errors import invalid
 from overcast.identity.secrets import SecretBox
@@ -75,6 +77,16 @@ class HyperVHosts:
                           .values(host_id=None))
                 s.delete(host)
             s.delete(row)
+
+    def heartbeat(self, name: str, driver: str, zone: str,
+                  capacity: HostCapacity) -> str | None:
+        """Register or refresh the scheduler's row of a host still added (None once it is
+        removed: an agent that has not yet been let go does not bring it back)."""
+        with self.db.session() as s:
+            if s.scalar(select(HyperVHost.id).where(HyperVHost.name == name)
+                        .with_for_update()) is None:
+                return None
+            return Hosts.heartbeat_in(s, name, driver, zone, capacity)
 
     def record_error(self, name: str, error: str) -> None:
         with self.db.session() as s:

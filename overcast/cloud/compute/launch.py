@@ -332,7 +332,7 @@ class Launcher:
     def _public_address(self, s: Session, host: HostSnapshot) -> str | None:
         # Hyper-V guests sit on a real switch and show the address they report, burst ones
         # the remote's; guests in user-mode networking get a loopback one with port forwards
-        if not capabilities_of(host.driver).loopback_public_ips:
+        if not capabilities_of(host.driver, host.network_mode).loopback_public_ips:
             return None
         # The rows of this launch not yet written hold addresses the search has gone past
         # already: no need to write them first.

@@ -26,13 +26,14 @@ from overcast.cloud.images.members import ImageMembers
 from overcast.cloud.images.metadefs import RESOURCE_TYPES, Metadefs, Namespace
 from overcast.cloud.images.metadefs import check_name as check_namespace_name
 from overcast.cloud.images.quotas import GIB, ImageQuotas, image_limits
+from overcast.cloud.images.records import GlanceAttributes, MemberRecord
 from overcast.cloud.images.store import ImageStore
 from overcast.cloud.images.uploads import ImageUploads, NewImage
 
 __all__ = [
-    "CLOUD_ACCOUNT", "DescribeRequest", "GIB", "ImageFiles", "ImageMembers", "ImageQuotas",
-    "ImageStore", "ImageUploads", "ImageView", "Images", "Metadefs", "Namespace", "NewImage",
-    "PermissionChange", "RESOURCE_TYPES", "RegisterRequest", "check_image_id", "check_name",
-    "check_namespace_name", "creation_date", "ensure_builtin_image", "image_limits",
-    "owner_alias", "volume_size",
+    "CLOUD_ACCOUNT", "DescribeRequest", "GIB", "GlanceAttributes", "ImageFiles",
+    "ImageMembers", "ImageQuotas", "ImageStore", "ImageUploads", "ImageView", "Images",
+    "MemberRecord", "Metadefs", "Namespace", "NewImage", "PermissionChange", "RESOURCE_TYPES",
+    "RegisterRequest", "check_image_id", "check_name", "check_namespace_name", "creation_date",
+    "ensure_builtin_image", "image_limits", "owner_alias", "volume_size",
 ]

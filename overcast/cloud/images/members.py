@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from overcast.cloud.images.images import Images, PermissionChange
+from overcast.cloud.images.records import MemberRecord
 from overcast.db import Database, utcnow
 from overcast.db.models import Image, Project
 from overcast.db.models_openstack import GlanceImage, ImageMember
@@ -27,7 +28,7 @@ class ImageMembers:
             raise NotFound("NotFound", f"No project {project_id}.")
         return project
 
-    def add(self, ctx: Context, image_id: str, project_id: str) -> ImageMember:
+    def add(self, ctx: Context, image_id: str, project_id: str) -> MemberRecord:
         image = self.images.check_owned(ctx, image_id)
         with self.db.session() as s:
             attrs = s.get(GlanceImage, image_id)
@@ -45,15 +46,15 @@ class ImageMembers:
             s.add(row)
         self.images.change_permissions(ctx, image_id,
                                        PermissionChange(add_accounts=(member.account_id,)))
-        return row
+        return MemberRecord.of(row)
 
-    def listing(self, ctx: Context, image: Image) -> list[ImageMember]:
+    def listing(self, ctx: Context, image: Image) -> list[MemberRecord]:
         """The owner sees every member; a member sees only itself."""
-        with self.db.session() as s:
+        with self.db.read() as s:
             query = select(ImageMember).where(ImageMember.image_id == image.id)
             if image.project_id != ctx.project_id:
                 query = query.where(ImageMember.project_id == ctx.project_id)
-            return list(s.scalars(query.order_by(ImageMember.created_at)))
+            return [MemberRecord.of(m) for m in s.scalars(query.order_by(ImageMember.created_at))]
 
     def statuses(self, project_id: str) -> dict[str, str]:
         """image ID -> this project's answer, for the images shared with it."""
@@ -62,7 +63,7 @@ class ImageMembers:
                 select(ImageMember).where(ImageMember.project_id == project_id))}
 
     def set_status(self, ctx: Context, image: Image, project_id: str,
-                   status: str) -> ImageMember:
+                   status: str) -> MemberRecord:
         if status not in STATUSES:
             raise invalid(f"Invalid member status '{status}'.")
         if project_id != ctx.project_id:
@@ -72,7 +73,7 @@ class ImageMembers:
             if row is None:
                 raise NotFound("NotFound", f"{project_id} is not a member of the image.")
             row.status, row.updated_at = status, utcnow()
-        return row
+            return MemberRecord.of(row)
 
     def remove(self, ctx: Context, image_id: str, project_id: str) -> None:
         self.images.check_owned(ctx, image_id)

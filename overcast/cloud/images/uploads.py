@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from overcast.cloud.images.quotas import ImageQuotas
+from overcast.cloud.images.records import GlanceAttributes
 from overcast.cloud.images.store import ImageStore
 from overcast.db import Database, utcnow
 from overcast.db.models import Image, Project
@@ -52,7 +53,7 @@ class NewImage:
 @dataclass(frozen=True)
 class ImageRecord:
     image: Image
-    attrs: GlanceImage
+    attrs: GlanceAttributes
 
 
 def check_choice(value: str | None, allowed: tuple[str, ...], what: str) -> None:
@@ -76,12 +77,12 @@ class ImageUploads:
         self.quotas = quotas
 
     # records ------------------------------------------------------------------------------
-    def attributes(self, image_ids: Iterable[str]) -> dict[str, GlanceImage]:
+    def attributes(self, image_ids: Iterable[str]) -> dict[str, GlanceAttributes]:
         ids = list(image_ids)
         if not ids:
             return {}
-        with self.db.session() as s:
-            return {a.image_id: a for a in s.scalars(
+        with self.db.read() as s:
+            return {a.image_id: GlanceAttributes.of(a) for a in s.scalars(
                 select(GlanceImage).where(GlanceImage.image_id.in_(ids)))}
 
     def create(self, ctx: Context, spec: NewImage) -> ImageRecord:
@@ -111,7 +112,7 @@ class ImageUploads:
             s.add(attrs)
             if spec.owner is not None:
                 self._set_owner(s, ctx, image, attrs, spec.owner)
-        return ImageRecord(image, attrs)
+            return ImageRecord(image, GlanceAttributes.of(attrs))
 
     def usage(self, ctx: Context) -> dict[str, tuple[int, int]]:
         """Glance's quota usage of the caller's project: (limit, usage) by resource, sizes in
@@ -127,7 +128,7 @@ class ImageUploads:
             image, attrs = s.get(Image, image_id), s.get(GlanceImage, image_id)
         if image is None or attrs is None:
             raise InvalidParameter("NotFound", f"No image {image_id}.")
-        return ImageRecord(image, attrs)
+        return ImageRecord(image, GlanceAttributes.of(attrs))
 
     def _owned(self, s: Any, ctx: Context, image_id: str) -> tuple[Image, GlanceImage]:
         image = s.get(Image, image_id)

@@ -1,6 +1,7 @@
 """The network wing: VPCs, subnets, security groups, interfaces and public addresses.
 
-vpcs (default VPC and subnets, private addresses), vpc_changes (Create/Delete VPC and subnet,
+vpcs (default VPC and subnets, private addresses), dataplane (what a host's network driver
+builds), vpc_changes (Create/Delete VPC and subnet,
 VPC attributes), security_groups (groups, membership, open ports) and group_rules (rule
 parsing and in-place edits), interfaces (network interfaces), addresses (per-instance public
 loopback addresses), elastic_ips, eip_associations and eip_links (Elastic IPs and what they
@@ -11,6 +12,7 @@ their routes; route_rows: the rows every VPC is made with; routers: Neutron's re
 from __future__ import annotations
 
 from overcast.cloud.network.addresses import Addresses
+from overcast.cloud.network.dataplane import DataPlane
 from overcast.cloud.network.eip_associations import AssociateRequest, Associations
 from overcast.cloud.network.eip_links import forget_instance
 from overcast.cloud.network.elastic_ips import (
@@ -22,6 +24,7 @@ from overcast.cloud.network.elastic_ips import (
 from overcast.cloud.network.gateways import GatewayView, InternetGateways
 from overcast.cloud.network.group_rules import GroupSource, Permission, RuleEdits
 from overcast.cloud.network.interfaces import InterfaceView, NetworkInterfaces
+from overcast.cloud.network.records import RuleRecord
 from overcast.cloud.network.route_tables import RouteTables, TableView
 from overcast.cloud.network.routers import Routers, RouterView
 from overcast.cloud.network.routes import RouteRequest, Routes
@@ -37,10 +40,9 @@ from overcast.cloud.network.vpcs import (
 
 __all__ = [
     "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
-    "DHCP_OPTIONS_ID", "ElasticIps", "GatewayView", "GroupSource", "GroupView",
+    "DataPlane", "DHCP_OPTIONS_ID", "ElasticIps", "GatewayView", "GroupSource", "GroupView",
     "InterfaceView", "InternetGateways", "NetworkInterfaces", "POOL_NAME", "Permission",
     "RouteRequest", "RouteTables", "RouterView", "Routers", "Routes", "RuleEdits",
-    "SecurityGroups", "TableView",
-    "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs", "check_allocation_ids",
-    "forget_instance",
+    "RuleRecord", "SecurityGroups", "SubnetView", "TableView", "VpcAttributes", "VpcChanges",
+    "VpcView", "Vpcs", "check_allocation_ids", "forget_instance",
 ]

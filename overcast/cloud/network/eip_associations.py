@@ -146,8 +146,9 @@ class Associations:
             raise Conflict("IncorrectInstanceState",
                            f"The instance '{instance_id}' is not in a valid state for this "
                            f"operation.")
-        driver = s.scalar(select(Host.driver).where(Host.id == instance.host_id))
-        if not capabilities_of(driver or "").loopback_public_ips:
+        host = s.execute(select(Host.driver, Host.network_mode)
+                         .where(Host.id == instance.host_id)).first()
+        if host is None or not capabilities_of(*host).loopback_public_ips:
             raise InvalidParameter("UnsupportedOperation",
                                    f"The instance '{instance_id}' runs on a host whose public "
                                    f"addresses this cloud does not manage.")

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.network import group_rules as rules
+from overcast.cloud.network.records import RuleRecord
 from overcast.cloud.network.vpcs import DEFAULT_GROUP_NAME, Vpcs
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
@@ -46,13 +47,13 @@ class GroupView:
     """A group with its rules, and the names of the groups its rules refer to."""
 
     group: SecurityGroup
-    ingress: list[SecurityGroupRule]
-    egress: list[SecurityGroupRule]
+    ingress: list[RuleRecord]
+    egress: list[RuleRecord]
     names: dict[str, str]  # group id -> name, for referenced groups
     owner_id: str
 
 
-def _perm_values(direction: str, pick: Callable[[SecurityGroupRule, GroupView], object]
+def _perm_values(direction: str, pick: Callable[[RuleRecord, GroupView], object]
                  ) -> Callable[[flt.Tagged[GroupView]], list[str]]:
     def extract(t: flt.Tagged[GroupView]) -> list[str]:
         found = getattr(t.item, direction)
@@ -121,6 +122,9 @@ def _check_name(name: str | None, description: str | None) -> tuple[str, str]:
         raise invalid(f"Value ({description}) for parameter GroupDescription is invalid. "
                       "Character sets beyond ASCII are not supported.")
     return name, description
+
+
+AnyRule = TypeVar("AnyRule", SecurityGroupRule, RuleRecord)
 
 
 class InVpc(Protocol):
@@ -319,7 +323,7 @@ class SecurityGroups:
 
     def authorize(self, ctx: Context, group_ref: tuple[str | None, str | None], egress: bool,
                   permissions: Sequence[rules.Permission],
-                  dry_run: bool = False) -> list[SecurityGroupRule]:
+                  dry_run: bool = False) -> list[RuleRecord]:
         self.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
             group = self.find(s, ctx, *group_ref, lock=True)
@@ -348,11 +352,11 @@ class SecurityGroups:
                 for n, spec in enumerate(specs)]
             s.add_all(made)
         self.on_change()
-        return made
+        return [RuleRecord.of(r) for r in made]
 
     def revoke(self, ctx: Context, group_ref: tuple[str | None, str | None], egress: bool,
                permissions: Sequence[rules.Permission], rule_ids: Sequence[str] = (),
-               dry_run: bool = False) -> list[SecurityGroupRule]:
+               dry_run: bool = False) -> list[RuleRecord]:
         self.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
             group = self.find(s, ctx, *group_ref, lock=True)
@@ -366,16 +370,16 @@ class SecurityGroups:
                     raise NotFound("InvalidPermission.NotFound",
                                    "The specified rule does not exist in this security group.")
                 gone = list({by_key[spec.key].id: by_key[spec.key] for spec in specs}.values())
+            records = [RuleRecord.of(r) for r in gone]
             if not dry_run:
                 for rule in gone:
                     s.delete(rule)
         if not dry_run:
             self.on_change()
-        return gone
+        return records
 
     @staticmethod
-    def _by_rule_ids(existing: list[SecurityGroupRule],
-                     rule_ids: Sequence[str]) -> list[SecurityGroupRule]:
+    def _by_rule_ids(existing: list[AnyRule], rule_ids: Sequence[str]) -> list[AnyRule]:
         by_id = {r.id: r for r in existing}
         for rid in rule_ids:
             if not is_well_formed(rid, "sgr"):
@@ -405,8 +409,8 @@ class SecurityGroups:
         with self.db.session() as s:
             groups = list(s.scalars(select(SecurityGroup).where(
                 SecurityGroup.project_id == ctx.project_id)))
-            all_rules = list(s.scalars(select(SecurityGroupRule).where(
-                SecurityGroupRule.project_id == ctx.project_id)))
+            all_rules = [RuleRecord.of(r) for r in s.scalars(select(SecurityGroupRule).where(
+                SecurityGroupRule.project_id == ctx.project_id))]
             tags = tagsvc.for_resources(s, ctx.project_id, [g.id for g in groups])
         groups = _select_groups(groups, ids, names, default_vpc)
         views = _views(groups, all_rules, ctx.account_id)
@@ -416,13 +420,13 @@ class SecurityGroups:
 
     def describe_rules(self, ctx: Context, rule_ids: Sequence[str],
                        filters: Sequence[flt.Filter], max_results: int | None = None,
-                       token: str | None = None) -> tuple[list[SecurityGroupRule], str | None]:
+                       token: str | None = None) -> tuple[list[RuleRecord], str | None]:
         flt.check_max_results(max_results, 5, 1000)
         flt.check_filters(filters, RULE_FILTERS)
         self.vpcs.ensure_defaults(ctx.project_id)
-        with self.db.session() as s:
-            found = list(s.scalars(select(SecurityGroupRule).where(
-                SecurityGroupRule.project_id == ctx.project_id)))
+        with self.db.read() as s:
+            found = [RuleRecord.of(r) for r in s.scalars(select(SecurityGroupRule).where(
+                SecurityGroupRule.project_id == ctx.project_id))]
         if rule_ids:
             self._by_rule_ids(found, rule_ids)
             found = [r for r in found if r.id in rule_ids]
@@ -555,10 +559,10 @@ def _select_groups(groups: list[SecurityGroup], ids: Sequence[str], names: Seque
     return [g for g in groups if g.id in wanted]
 
 
-def _views(groups: list[SecurityGroup], all_rules: list[SecurityGroupRule],
+def _views(groups: list[SecurityGroup], all_rules: list[RuleRecord],
            owner_id: str) -> list[GroupView]:
     names = {g.id: g.name for g in groups}
-    by_group: dict[str, list[SecurityGroupRule]] = defaultdict(list)
+    by_group: dict[str, list[RuleRecord]] = defaultdict(list)
     for rule in sorted(all_rules, key=lambda r: (r.created_at, r.id)):
         by_group[rule.group_id].append(rule)
     return [GroupView(g, [r for r in by_group[g.id] if not r.is_egress],

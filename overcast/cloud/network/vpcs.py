@@ -185,7 +185,7 @@ class Vpcs:
         vpc = Vpc(id=new_id("vpc"), project_id=project_id, cidr_block=cidr,
                   is_default=is_default, state="available", created_at=now,
                   enable_dns_support=True, enable_dns_hostnames=is_default,
-                  enable_network_address_usage_metrics=False)
+                  enable_network_address_usage_metrics=False, vni=_next_vni(s))
         group = SecurityGroup(id=new_id("sg"), project_id=project_id, vpc_id=vpc.id,
                               name=DEFAULT_GROUP_NAME, description=DEFAULT_GROUP_DESCRIPTION,
                               created_at=now)
@@ -356,6 +356,12 @@ class Vpcs:
                                                   kind.project_id == ctx.project_id)) \
                 is not None
         return found
+
+
+def _next_vni(s: Session) -> int:
+    """The next VXLAN network identifier. A unique index guards it: two VPCs made at once on
+    PostgreSQL may collide, and the later commit fails."""
+    return int(s.scalar(select(func.coalesce(func.max(Vpc.vni), 0))) or 0) + 1
 
 
 # built once: every launch runs them

@@ -20,6 +20,7 @@ from overcast.drivers.base import (
     NetworkSpec,
     PowerState,
     VmStatus,
+    VolumeDisk,
 )
 from overcast.drivers.ec2 import groups
 from overcast.drivers.ec2.errors import RemoteRefused, error_code, remote_call
@@ -215,6 +216,18 @@ class Ec2Driver:
 
     def snapshot(self, name: str, dest: str) -> None:
         raise DriverError("images of burst instances are not written (Capabilities.snapshot)")
+
+    def attach_volume(self, name: str, disk: VolumeDisk) -> None:
+        raise DriverError("volumes of burst instances are not attached yet (Capabilities.volumes)")
+
+    def detach_volume(self, name: str, volume_id: str, force: bool = False) -> None:
+        raise DriverError("volumes of burst instances are not attached yet (Capabilities.volumes)")
+
+    def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
+        raise DriverError("volumes of burst instances are not attached yet (Capabilities.volumes)")
+
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        raise DriverError("volumes of burst instances are not attached yet")
 
     def sync_groups(self, name: str, ingress: tuple[IngressRule, ...]) -> None:
         groups.sync(self, name, ingress)

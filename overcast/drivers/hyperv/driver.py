@@ -28,6 +28,7 @@ from overcast.drivers.base import (
     NetworkSpec,
     PowerState,
     VmStatus,
+    VolumeDisk,
 )
 from overcast.drivers.hyperv import scripts
 from overcast.drivers.hyperv.config import HostConfig
@@ -261,6 +262,18 @@ class HyperVDriver:
     def snapshot(self, name: str, dest: str) -> None:
         raise DriverError("images of Hyper-V instances are not written yet "
                           "(Capabilities.snapshot)")
+
+    def attach_volume(self, name: str, disk: VolumeDisk) -> None:
+        raise DriverError("volumes of Hyper-V instances are not attached yet")
+
+    def detach_volume(self, name: str, volume_id: str, force: bool = False) -> None:
+        raise DriverError("volumes of Hyper-V instances are not attached yet")
+
+    def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
+        raise DriverError("volumes of Hyper-V instances are not attached yet")
+
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        raise DriverError("volumes of Hyper-V instances are not attached yet")
 
     # `overcast host check` ------------------------------------------------------------------
     def smoke_test(self) -> Iterator[CheckStep]:

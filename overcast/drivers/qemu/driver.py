@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from overcast.drivers.base import (
+    USER_NETWORK,
     Capabilities,
     DriverError,
     HostCapacity,
@@ -17,8 +18,10 @@ from overcast.drivers.base import (
     NetworkSpec,
     PowerState,
     VmStatus,
+    VolumeDisk,
+    in_network_mode,
 )
-from overcast.drivers.qemu import disks, network, process, qmp
+from overcast.drivers.qemu import disks, network, process, qmp, volumes
 from overcast.drivers.qemu.accel import ACCELS, choose_accel
 from overcast.drivers.qemu.layout import InstanceDir
 from overcast.metadata import configdrive
@@ -46,6 +49,7 @@ class QemuDriver:
         qemu_img: str = "qemu-img",
         reboot_timeout: float = 60.0,
         relay_key_file: Path | None = None,
+        network_mode: str = USER_NETWORK,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -56,6 +60,7 @@ class QemuDriver:
         # What the metadata relays sign with: without it guests get no metadata service.
         self.relay_key_file = Path(relay_key_file).resolve() if relay_key_file else None
         self._accel: str | None = None
+        self.network_mode = network_mode  # "kernel": guests get the tap their spec names
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         if accel not in ACCELS:
@@ -64,10 +69,10 @@ class QemuDriver:
     # -- protocol ---------------------------------------------------------------------------
 
     CAPABILITIES = Capabilities(console_output=True, reboot=True, live_network_update=True,
-                                snapshot=True, loopback_public_ips=True)
+                                snapshot=True, loopback_public_ips=True, volumes=True)
 
     def capabilities(self) -> Capabilities:
-        return self.CAPABILITIES
+        return in_network_mode(self.CAPABILITIES, self.network_mode)
 
     def capacity(self) -> HostCapacity:
         stat = os.statvfs(self.state_dir)
@@ -168,7 +173,7 @@ class QemuDriver:
             spec = inst.load_spec()
             if network_spec.private_ip != spec.network.private_ip:
                 raise DriverError("the private address of an instance cannot change")
-            if process.running_pid(inst) is not None:
+            if process.running_pid(inst) is not None and spec.network.tap is None:
                 self._apply_forwards(inst, spec.network, network_spec)
             inst.save_spec(replace(spec, network=network_spec))
 
@@ -187,6 +192,47 @@ class QemuDriver:
                             SNAPSHOT_TIMEOUT)
             except qmp.QmpFailure as exc:
                 raise DriverError(f"the image of {name} could not be written: {exc}") from exc
+
+    def attach_volume(self, name: str, disk: VolumeDisk) -> None:
+        """Hot-plugged into a running VM, and kept in its spec for every later start."""
+        inst = self._existing(name)
+        with self._lock(name):
+            spec = inst.load_spec()
+            others = tuple(v for v in spec.volumes if v.volume_id != disk.volume_id)
+            if len(others) >= volumes.MAX_VOLUMES:
+                raise DriverError(f"at most {volumes.MAX_VOLUMES} volumes per instance")
+            if process.running_pid(inst) is not None:
+                volumes.plug(str(inst.qmp_socket), disk)
+            if disk not in spec.volumes:
+                inst.save_spec(replace(spec, volumes=(*others, disk)))
+
+    def detach_volume(self, name: str, volume_id: str, force: bool = False) -> None:
+        """A running guest must let go first (see Driver.detach_volume)."""
+        inst = self._dir(name)
+        with self._lock(name):
+            if not inst.exists():
+                return
+            spec = inst.load_spec()
+            if process.running_pid(inst) is not None:
+                volumes.unplug(str(inst.qmp_socket), volume_id)
+            kept = tuple(v for v in spec.volumes if v.volume_id != volume_id)
+            if kept != spec.volumes:
+                inst.save_spec(replace(spec, volumes=kept))
+
+    def resize_volume(self, name: str, volume_id: str, size_bytes: int) -> None:
+        inst = self._existing(name)
+        with self._lock(name):
+            if process.running_pid(inst) is None:
+                raise DriverError(f"instance {name} is not running")
+            volumes.resize(str(inst.qmp_socket), volume_id, size_bytes)
+
+    def snapshot_volume(self, name: str, volume_id: str, dest: str) -> None:
+        """A backup job copies the attached volume live (crash-consistent)."""
+        inst = self._existing(name)
+        with self._lock(name):
+            if process.running_pid(inst) is None:
+                raise DriverError(f"instance {name} is not running")
+            volumes.backup(str(inst.qmp_socket), volume_id, dest, SNAPSHOT_TIMEOUT)
 
     # -- helpers ----------------------------------------------------------------------------
 

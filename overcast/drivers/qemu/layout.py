@@ -9,7 +9,14 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from overcast.drivers.base import BootImage, DriverError, LaunchSpec, NetworkSpec, PortForward
+from overcast.drivers.base import (
+    BootImage,
+    DriverError,
+    LaunchSpec,
+    NetworkSpec,
+    PortForward,
+    VolumeDisk,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes including the final NUL
@@ -128,4 +135,5 @@ def spec_from_dict(data: dict[str, object]) -> LaunchSpec:
             if drive is not None
             else None
         ),
+        volumes=tuple(VolumeDisk(**v) for v in data.get("volumes") or ()),  # type: ignore[attr-defined]
     )

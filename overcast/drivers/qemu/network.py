@@ -9,11 +9,16 @@ smallest one that holds both the instance's subnet and 169.254.169.254 (for 10.0
 subnets that is 0.0.0.0/0). DHCP hands the guest spec.private_ip (dhcpstart) with that wide
 netmask; a restricted slirp offers no router, so the guest treats everything as on-link and
 slirp answers ARP for the gateway and the metadata address.
+
+With `NetworkSpec.tap` set (kernel networking) the guest gets a tap device of that name
+instead, made by QEMU in the host's namespace with no script; the agent's network driver moves
+it into the VPC's namespace, where DHCP, routing, security groups and metadata are served.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -25,6 +30,7 @@ METADATA_PORT = 80
 NETDEV_ID = "net0"
 RELAY = Path(__file__).with_name("mdrelay.py")
 NO_METADATA = "/bin/true"
+TAP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,14}$")
 
 
 def slirp_network(net: NetworkSpec) -> ipaddress.IPv4Network:
@@ -60,6 +66,11 @@ def validate(net: NetworkSpec) -> None:
         raise DriverError("private_ip and gateway_ip must be distinct addresses in subnet_cidr")
     if subnet.prefixlen > 29:
         raise DriverError(f"subnet {net.subnet_cidr} is too small (at most /29)")
+    if net.tap is not None:
+        if not TAP_NAME.match(net.tap):
+            raise DriverError(f"not a tap device name: {net.tap!r}")
+        if net.forwards:
+            raise DriverError("a guest on a tap device has no port forwards")
     for fwd in net.forwards:
         if fwd.protocol not in ("tcp", "udp"):
             raise DriverError(f"unsupported forward protocol {fwd.protocol!r}")
@@ -90,6 +101,8 @@ def _opt(value: str) -> str:
 
 def netdev_arg(name: str, net: NetworkSpec, metadata: tuple[str, int] | None,
                relay_key_file: Path | None) -> str:
+    if net.tap is not None:
+        return f"tap,id={NETDEV_ID},ifname={net.tap},script=no,downscript=no"
     wide = slirp_network(net)
     parts = [
         f"user,id={NETDEV_ID}",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from overcast.drivers.base import DriverError, LaunchSpec
-from overcast.drivers.qemu import network
+from overcast.drivers.qemu import network, volumes
 from overcast.drivers.qemu.layout import InstanceDir
 
 # $1: status file, $2: this run's id (a late writer from an earlier run is then recognizable)
@@ -74,6 +74,7 @@ def build_argv(cfg: QemuConfig, spec: LaunchSpec, inst: InstanceDir) -> list[str
         "-device",
         network.nic_arg(spec.network),
     ]
+    argv += volumes.argv(spec.volumes)
     if spec.config_drive is not None:
         # An IDE CD-ROM, as OpenStack attaches config drives; guests find it by its label.
         argv += ["-drive", f"file={inst.config_drive},format=raw,if=ide,index=1,media=cdrom,"

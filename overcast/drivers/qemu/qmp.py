@@ -12,9 +12,9 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from qemu.qmp import EventListener, QMPClient, QMPError
+from qemu.qmp import EventListener, ExecuteError, QMPClient, QMPError
 
 T = TypeVar("T")
 Session = Callable[[QMPClient], Awaitable[T]]
@@ -83,6 +83,35 @@ def execute_and_wait(
             except TimeoutError:
                 return False
         return True
+
+    return _run_sync(lambda: _session(path, work, 10.0))
+
+
+def request_and_wait(path: str, command: str, args: dict[str, Any], event: str,
+                     match: Callable[[dict[str, Any]], bool], timeout: float,
+                     pending: str = "") -> bool:
+    """Run a command that asks the guest for something, then wait up to `timeout` for the
+    `event` whose data `match`es; True when it came. A command error holding `pending` (the
+    request is already under way) is waited on like a fresh request."""
+
+    async def work(client: QMPClient) -> bool:
+        listener = EventListener(event)
+        with client.listen(listener):
+            try:
+                await asyncio.wait_for(client.execute(command, args), 10.0)
+            except ExecuteError as exc:
+                if not pending or pending not in str(exc):
+                    raise
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    found = await asyncio.wait_for(listener.get(), left)
+                except TimeoutError:
+                    return False
+                data = cast(dict[str, Any], found.get("data") or {})
+                if match(data):
+                    return True
+        return False
 
     return _run_sync(lambda: _session(path, work, 10.0))
 

@@ -2,7 +2,7 @@
 local route, and every default VPC its internet gateway and 0.0.0.0/0 route, as in AWS
 
 Revision ID: 0961_routes
-Revises: 0801_clients (it rebuilds the vpcs table, so it must run first)
+Revises: 0941_kernel_network (0801 and 0941 rebuild the vpcs table: they must run first)
 """
 
 import secrets
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0961_routes"
-down_revision = "0801_clients"
+down_revision = "0941_kernel_network"
 branch_labels = None
 depends_on = None
 
