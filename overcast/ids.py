@@ -13,7 +13,7 @@ PREFIXES = {
     "i": "instance", "r": "reservation", "ami": "image", "key": "key-pair",
     "sg": "security-group", "vpc": "vpc", "subnet": "subnet", "eni": "network-interface",
     "vol": "volume", "snap": "snapshot", "eipalloc": "elastic-ip",
-    "lt": "launch-template",
+    "lt": "launch-template", "igw": "internet-gateway", "rtb": "route-table",
 }
 _EC2_ID = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")
 

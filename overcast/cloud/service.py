@@ -33,7 +33,11 @@ from overcast.cloud.network import (
     Associations,
     DataPlane,
     ElasticIps,
+    InternetGateways,
     NetworkInterfaces,
+    Routers,
+    Routes,
+    RouteTables,
     SecurityGroups,
     VpcAttributes,
     VpcChanges,
@@ -97,6 +101,10 @@ class Cloud:
         self.elastic_ips = ElasticIps(self.db, settings, self.addresses)
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
+        self.internet_gateways = InternetGateways(self.db)
+        self.route_tables = RouteTables(self.db)
+        self.routes = Routes(self.db)
+        self.routers = Routers(self.db)  # Neutron's view of the above
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.nova_actions = NovaActions(self.db)  # locks and instance actions
         self.usage = Usage(self.db)
@@ -118,6 +126,8 @@ class Cloud:
             "snapshot": self.volume_snapshots.exists,
             "launch-template": LaunchTemplates.exists,
             "elastic-ip": self.elastic_ips.exists,
+            "internet-gateway": InternetGateways.exists,
+            "route-table": RouteTables.exists,
         })
 
     def prepare(self) -> None:

@@ -39,6 +39,7 @@ RELEVANT = " or ".join([
     "VPCTest and describe_non_existing",
     "NetworkInterfaceTest and create_max_network_interface",  # runs a subnet out of addresses
     "(AddressTest and not VpcAddressTest)",  # Elastic IPs (the scenario needs a gateway)
+    "InternetGatewayTest", "RouteTest",  # gateways and route tables (issue 12's control plane)
 ])
 # Tests of features Overcast has that fail for a known reason, kept out of the default run
 # (and so out of scripts/test) until fixed; FAILURES.md says why. `--all` runs them.

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 # Importing the handler modules fills the action table.
 from overcast.api.ec2 import (  # noqa: F401
     addresses,
+    gateways,
     instance_attributes,
     instances,
     keypairs,
@@ -20,6 +21,7 @@ from overcast.api.ec2 import (  # noqa: F401
     meta,
     network_interfaces,
     protocol,
+    route_tables,
     security_groups,
     sigv2,
     sigv4,

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from overcast.api.openstack import (
     floating_ips,  # noqa: F401 - adds its routes to the network face
     network_quotas,  # noqa: F401 - likewise
+    routers,  # noqa: F401 - likewise
 )
 from overcast.api.openstack.compute import ComputeFace
 from overcast.api.openstack.identity import IdentityFace

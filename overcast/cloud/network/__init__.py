@@ -5,7 +5,8 @@ builds), vpc_changes (Create/Delete VPC and subnet,
 VPC attributes), security_groups (groups, membership, open ports) and group_rules (rule
 parsing and in-place edits), interfaces (network interfaces), addresses (per-instance public
 loopback addresses), elastic_ips, eip_associations and eip_links (Elastic IPs and what they
-are associated with).
+are associated with), gateways, route_tables and routes (internet gateways, route tables and
+their routes; route_rows: the rows every VPC is made with; routers: Neutron's read-only view).
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from overcast.cloud.network.elastic_ips import (
     ElasticIps,
     check_allocation_ids,
 )
+from overcast.cloud.network.gateways import GatewayView, InternetGateways
 from overcast.cloud.network.group_rules import GroupSource, Permission, RuleEdits
 from overcast.cloud.network.interfaces import InterfaceView, NetworkInterfaces
 from overcast.cloud.network.records import RuleRecord
+from overcast.cloud.network.route_tables import RouteTables, TableView
+from overcast.cloud.network.routers import Routers, RouterView
+from overcast.cloud.network.routes import RouteRequest, Routes
 from overcast.cloud.network.security_groups import GroupView, SecurityGroups
 from overcast.cloud.network.vpc_changes import VpcAttributes, VpcChanges
 from overcast.cloud.network.vpcs import (
@@ -35,9 +40,9 @@ from overcast.cloud.network.vpcs import (
 
 __all__ = [
     "AddressView", "Addresses", "AssociateRequest", "Associations", "DEFAULT_VPC_CIDR",
-    "DataPlane",
-    "DHCP_OPTIONS_ID", "ElasticIps", "GroupSource", "GroupView", "InterfaceView",
-    "NetworkInterfaces", "POOL_NAME", "Permission", "RuleEdits", "RuleRecord",
-    "SecurityGroups", "SubnetView", "VpcAttributes", "VpcChanges", "VpcView", "Vpcs",
-    "check_allocation_ids", "forget_instance",
+    "DataPlane", "DHCP_OPTIONS_ID", "ElasticIps", "GatewayView", "GroupSource", "GroupView",
+    "InterfaceView", "InternetGateways", "NetworkInterfaces", "POOL_NAME", "Permission",
+    "RouteRequest", "RouteTables", "RouterView", "Routers", "Routes", "RuleEdits",
+    "RuleRecord", "SecurityGroups", "SubnetView", "TableView", "VpcAttributes", "VpcChanges",
+    "VpcView", "Vpcs", "check_allocation_ids", "forget_instance",
 ]

@@ -10,6 +10,7 @@ import ipaddress
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from overcast.cloud.network.route_tables import RouteTables
 from overcast.cloud.network.vpcs import Vpcs
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
@@ -21,6 +22,7 @@ from overcast.db.models_network import (
     Subnet,
     Vpc,
 )
+from overcast.db.models_routes import InternetGateway, RouteTable, RouteTableAssociation
 from overcast.errors import Conflict, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
 from overcast.ids import is_well_formed, new_id
@@ -79,7 +81,7 @@ class VpcChanges:
             groups = list(s.scalars(select(SecurityGroup).where(SecurityGroup.vpc_id == vpc.id)))
             subnets = s.scalar(select(func.count()).select_from(Subnet).where(
                 Subnet.vpc_id == vpc.id))
-            if subnets or any(g.name != "default" for g in groups):
+            if subnets or any(g.name != "default" for g in groups) or _routing_in_use(s, vpc):
                 raise Conflict("DependencyViolation",
                                f"The vpc '{vpc.id}' has dependencies and cannot be deleted.")
             ids = [g.id for g in groups]
@@ -88,6 +90,9 @@ class VpcChanges:
             s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id.in_(ids)))
             s.execute(delete(SecurityGroup).where(SecurityGroup.id.in_(ids)))
             s.execute(delete(Tag).where(Tag.resource_id.in_([vpc.id, *ids])))
+            for table_id in list(s.scalars(select(RouteTable.id).where(
+                    RouteTable.vpc_id == vpc.id))):
+                RouteTables.remove(s, table_id)  # the main one: the only one left
             s.delete(vpc)
 
     # subnets ------------------------------------------------------------------------------
@@ -129,6 +134,16 @@ class VpcChanges:
                                "deleted.")
             s.execute(delete(Tag).where(Tag.resource_id == subnet.id))
             s.delete(subnet)
+
+
+def _routing_in_use(s: Session, vpc: Vpc) -> bool:
+    """An internet gateway attached, or a route table besides the main one."""
+    if s.scalar(select(InternetGateway.id).where(InternetGateway.vpc_id == vpc.id)):
+        return True
+    main = select(RouteTableAssociation.route_table_id).where(
+        RouteTableAssociation.main_vpc_id == vpc.id)
+    return s.scalar(select(RouteTable.id).where(RouteTable.vpc_id == vpc.id,
+                                                RouteTable.id.not_in(main))) is not None
 
 
 # the API's attribute name -> the column holding it

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.network.addresses import RoundRobin
+from overcast.cloud.network.route_rows import make_main_table
 from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Project
 from overcast.db.models_network import (
@@ -178,7 +179,8 @@ class Vpcs:
 
     @staticmethod
     def make_vpc(s: Session, project_id: str, cidr: str, is_default: bool = False) -> Vpc:
-        """A VPC with its default security group (all traffic from the group in, all out)."""
+        """A VPC with its default security group (all traffic from the group in, all out) and
+        its main route table (a default VPC: with its internet gateway)."""
         now = utcnow()
         vpc = Vpc(id=new_id("vpc"), project_id=project_id, cidr_block=cidr,
                   is_default=is_default, state="available", created_at=now,
@@ -199,6 +201,7 @@ class Vpcs:
                               is_egress=True, protocol="-1", from_port=-1, to_port=-1,
                               cidr_ipv4="0.0.0.0/0", description="", created_at=now),
         ])
+        make_main_table(s, vpc)
         return vpc
 
     def _add_default_subnets(self, s: Session, vpc: Vpc, zones: frozenset[str]) -> None:
