@@ -85,19 +85,19 @@ def set_quota(args: argparse.Namespace) -> int:
         print("error: quotas cannot be negative")
         return 2
     cloud = open_cloud(args)
-    project = cloud.identity.set_quota(args.name, args.instances, args.vcpus,
-                                       args.elastic_ips)
-    if args.images is not None or args.image_gib is not None:
-        image_bytes = None if args.image_gib is None else int(args.image_gib * GIB)
-        project = cloud.identity.set_image_quota(args.name, args.images, image_bytes)
-    if args.volumes is not None or args.volume_gib is not None:
-        project = cloud.identity.set_volume_quota(args.name, args.volumes, args.volume_gib)
+    image_bytes = None if args.image_gib is None else int(args.image_gib * GIB)
+    project = cloud.identity.set_limits(args.name, {
+        "max_instances": args.instances, "max_vcpus": args.vcpus,
+        "max_elastic_ips": args.elastic_ips, "max_images": args.images,
+        "max_image_bytes": image_bytes, "max_volumes": args.volumes,
+        "max_volume_gib": args.volume_gib})
     limits = image_limits(project, cloud.settings)
     volumes = volume_limits(project, cloud.settings)
-    print(f"project {project.name}: max instances {project.max_instances}, "
-          f"max vCPUs {project.max_vcpus}, max images {limits.images}, "
+    max_instances, max_vcpus = quotas(project, cloud.settings)
+    print(f"project {project.name}: max instances {max_instances}, "
+          f"max vCPUs {max_vcpus}, max images {limits.images}, "
           f"max image bytes {limits.image_bytes}, "
-          f"max Elastic IPs {project.max_elastic_ips}, max volumes {volumes.volumes}, "
+          f"max Elastic IPs {cloud.elastic_ips.limit(project)}, max volumes {volumes.volumes}, "
           f"max volume GiB {volumes.gib}")
     return 0
 

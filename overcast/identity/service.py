@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -20,6 +21,8 @@ from overcast.ids import new_hex
 
 __all__ = ["ADMIN_PROJECT", "Credentials", "Identity"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+QUOTA_COLUMNS = frozenset({"max_instances", "max_vcpus", "max_elastic_ips", "max_images",
+                           "max_image_bytes", "max_volumes", "max_volume_gib"})
 
 
 @dataclass(frozen=True)
@@ -79,42 +82,19 @@ class Identity:
             raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
         return project
 
-    def set_quota(self, name: str, max_instances: int | None, max_vcpus: int | None,
-                  max_elastic_ips: int | None = None) -> Project:
+    def set_limits(self, name: str, limits: Mapping[str, int | None]) -> Project:
+        """Set a project's quotas (columns of QUOTA_COLUMNS) in one transaction; a limit
+        given as None stays as it is."""
+        unknown = set(limits) - QUOTA_COLUMNS
+        if unknown:
+            raise ValueError(f"not a quota: {', '.join(sorted(unknown))}")
         with self.db.session() as s:
             project = s.scalar(select(Project).where(Project.name == name))
             if project is None:
                 raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
-            if max_instances is not None:
-                project.max_instances = max_instances
-            if max_vcpus is not None:
-                project.max_vcpus = max_vcpus
-            if max_elastic_ips is not None:
-                project.max_elastic_ips = max_elastic_ips
-        return project
-
-    def set_image_quota(self, name: str, max_images: int | None,
-                        max_image_bytes: int | None) -> Project:
-        with self.db.session() as s:
-            project = s.scalar(select(Project).where(Project.name == name))
-            if project is None:
-                raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
-            if max_images is not None:
-                project.max_images = max_images
-            if max_image_bytes is not None:
-                project.max_image_bytes = max_image_bytes
-        return project
-
-    def set_volume_quota(self, name: str, max_volumes: int | None,
-                         max_volume_gib: int | None) -> Project:
-        with self.db.session() as s:
-            project = s.scalar(select(Project).where(Project.name == name))
-            if project is None:
-                raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
-            if max_volumes is not None:
-                project.max_volumes = max_volumes
-            if max_volume_gib is not None:
-                project.max_volume_gib = max_volume_gib
+            for column, value in limits.items():
+                if value is not None:
+                    setattr(project, column, value)
         return project
 
     # users and keys ---------------------------------------------------------------------

@@ -56,7 +56,9 @@ def test_another_projects_instance_is_not_found(cloud, other, ec2, image_id) -> 
 def test_quotas(cloud, image_id) -> None:
     cloud.overcast("project", "create", "small")
     small = cloud.client(cloud.project_credentials("small"))
-    cloud.overcast("project", "set-quota", "small", "--instances", "3", "--vcpus", "4")
+    told = cloud.overcast("project", "set-quota", "small", "--instances", "3", "--vcpus", "4")
+    # what is in force, defaults included: never "None" for a limit the project did not set
+    assert "max instances 3, max vCPUs 4" in told.stdout and "None" not in told.stdout
     with pytest.raises(ClientError) as exc:
         small.run_instances(ImageId=image_id, InstanceType="t3.micro", MinCount=3, MaxCount=3)
     assert _code(exc) == "VcpuLimitExceeded"
