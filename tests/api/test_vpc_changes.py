@@ -87,7 +87,8 @@ def test_launches_and_interfaces_never_share_an_address(ec2) -> None:
 
 
 def test_bad_blocks_and_ids(ec2) -> None:
-    for cidr, code in (("10.0.0.0/8", "InvalidVpc.Range"), ("nonsense", "InvalidParameterValue"),
+    for cidr, code in (("10.0.0.0/8", "InvalidVpc.Range"), ("10.0.0.0/29", "InvalidVpc.Range"),
+                       ("nonsense", "InvalidParameterValue"),
                        ("10.0.0.1/16", "InvalidParameterValue")):
         with pytest.raises(ClientError) as exc:
             ec2.create_vpc(CidrBlock=cidr)
@@ -95,6 +96,8 @@ def test_bad_blocks_and_ids(ec2) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/24")["Vpc"]
     ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.9.0.0/26")
     for cidr, code in (("10.10.0.0/26", "InvalidSubnet.Range"),
+                       ("10.9.0.0/29", "InvalidSubnet.Range"),
+                       ("10.0.0.0/8", "InvalidSubnet.Range"),
                        ("10.9.0.32/27", "InvalidSubnet.Conflict")):
         with pytest.raises(ClientError) as exc:
             ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock=cidr)

@@ -31,7 +31,9 @@ from overcast.lifecycle import State
 MIN_PREFIX, MAX_PREFIX = 16, 28  # the block sizes AWS allows for VPCs and subnets
 
 
-def parse_block(cidr: str) -> ipaddress.IPv4Network:
+def parse_block(cidr: str, range_code: str) -> ipaddress.IPv4Network:
+    """An IPv4 block a VPC or subnet may have; `range_code` names a size out of range
+    (InvalidVpc.Range or InvalidSubnet.Range, as EC2 answers for each)."""
     try:
         network = ipaddress.ip_network(cidr)  # host bits set: refused, as EC2 does
     except ValueError:
@@ -41,9 +43,7 @@ def parse_block(cidr: str) -> ipaddress.IPv4Network:
         raise invalid(f"Value ({cidr}) for parameter cidrBlock is invalid. This is not a "
                       "valid CIDR block.")
     if not MIN_PREFIX <= network.prefixlen <= MAX_PREFIX:
-        raise InvalidParameter("InvalidVpc.Range" if network.prefixlen < MIN_PREFIX
-                               else "InvalidSubnet.Range",
-                               f"The CIDR '{cidr}' is invalid: use a /{MIN_PREFIX} to "
+        raise InvalidParameter(range_code, f"The CIDR '{cidr}' is invalid: use a /{MIN_PREFIX} to "
                                f"/{MAX_PREFIX} block.")
     return network
 
@@ -60,7 +60,7 @@ class VpcChanges:
 
     # VPCs ---------------------------------------------------------------------------------
     def create_vpc(self, ctx: Context, cidr: str) -> Vpc:
-        network = parse_block(cidr)
+        network = parse_block(cidr, "InvalidVpc.Range")
         self.vpcs.ensure_defaults(ctx.project_id)
         with self.db.session() as s:
             return self.vpcs.make_vpc(s, ctx.project_id, str(network))
@@ -97,7 +97,7 @@ class VpcChanges:
 
     # subnets ------------------------------------------------------------------------------
     def create_subnet(self, ctx: Context, vpc_id: str, cidr: str, zone: str | None) -> Subnet:
-        network = parse_block(cidr)
+        network = parse_block(cidr, "InvalidSubnet.Range")
         zones = self.vpcs.zones()
         if zone is not None and zone not in zones:
             raise invalid(f"Value ({zone}) for parameter availabilityZone is invalid. "
