@@ -113,8 +113,10 @@ def _banner(settings: Settings, listen: str, made: Credentials | None) -> None:
         lines += [f"  project:           {made.project} (account {made.account_id})",
                   f"  access key:        {made.access_key_id}",
                   f"  secret key:        {made.secret_access_key}",
-                  "  (first start: admin project, user and key created; the secret is shown "
-                  "only now)"]
+                  f"  admin password:    {made.admin_password} (user admin: dashboard, "
+                  "Keystone)",
+                  "  (first start: admin project, user and key created; the secret and the "
+                  "password are shown only now)"]
     lines.append('Credentials, in another shell:  eval "$(overcast credentials --format env)"; '
                  "aws ec2 describe-instances")
     _step("\n".join(lines))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ class Credentials:
     account_id: str
     access_key_id: str
     secret_access_key: str
+    admin_password: str | None = None  # set on the first start only: the admin user's login
 
 
 def _check_name(name: str, what: str) -> None:
@@ -176,10 +177,13 @@ class Identity:
             return user.name if user is not None else user_id
 
     def bootstrap(self) -> Credentials | None:
-        """On the first start: the admin project, its user and a key. None if done before."""
+        """On the first start: the admin project, its user with a password (the dashboard's
+        and Keystone's first login) and a key. None if done before."""
         with self.db.session() as s:
             if s.scalar(select(Project).where(Project.name == ADMIN_PROJECT)):
                 return None
         self.create_project(ADMIN_PROJECT)
         self.create_user("admin", ADMIN_PROJECT, is_admin=True)
-        return self.create_access_key(ADMIN_PROJECT)
+        password = secrets.token_hex(12)  # hex: never read as an option, easy to copy
+        self.roles.set_password("admin", password)
+        return replace(self.create_access_key(ADMIN_PROJECT), admin_password=password)

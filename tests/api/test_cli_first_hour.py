@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import RunningCloud, cloud_env, free_port, start_cloud, wait_for_state
 
@@ -182,11 +183,22 @@ def test_a_misspelt_flag_gets_the_subcommands_usage(tmp_path: Path, argv: list[s
     assert f"error: unrecognized arguments: {unknown}" in done.stderr
 
 
+def _keystone_login(cloud: RunningCloud, user: str, password: str) -> None:
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}}}}
+    answer = requests.post(f"{cloud.endpoint}/identity/v3/auth/tokens", json=auth, timeout=30)
+    assert answer.status_code == 201, answer.text
+
+
 def test_the_secret_is_printed_once_and_status_shows_the_ratios(tmp_path: Path) -> None:
     cloud = start_cloud(tmp_path, fake_vcpus=2, fake_memory_mib=4096, fake_disk_gib=100)
     secret = cloud.credentials["AWS_SECRET_ACCESS_KEY"]
     try:
-        assert secret in wait_for_log(cloud, "Overcast is up")
+        first = wait_for_log(cloud, "Overcast is up")
+        assert secret in first
+        password = re.search(r"admin password: +(\S+)", first)
+        assert password, first  # the dashboard's and Keystone's first login, shown once
+        _keystone_login(cloud, "admin", password.group(1))
         ec2 = cloud.client()
         image = ec2.describe_images()["Images"][0]["ImageId"]
         ids = [i["InstanceId"] for i in ec2.run_instances(
@@ -205,7 +217,7 @@ def test_the_secret_is_printed_once_and_status_shows_the_ratios(tmp_path: Path) 
     try:
         later = wait_for_log(cloud, "Overcast is up", offset)
         later = wait_for_log(cloud, "overcast credentials", offset)
-        assert secret not in later
+        assert secret not in later and password.group(1) not in later
         assert re.search(r"listening on http://127\.0\.0\.1:\d+", later)
     finally:
         cloud.stop()
