@@ -112,6 +112,7 @@ class Cloud:
                                self.catalog.availability_zones, self.instances.changed.set)
         self.volume_attachments = Attachments(self.db, self.volumes, self.instances)
         self.volume_jobs = VolumeJobs(self.db)
+        self.instances.on_terminated.append(VolumeJobs.release_instance)
         self.volume_snapshots = VolumeSnapshots(self.db, self.volumes)
         self.tags.resolvers.update({
             "instance": self.instances.exists,

@@ -36,14 +36,21 @@ RELEVANT = " or ".join([
     "(InstanceAttributeTest and not multiple_interfaces)",  # AttachNetworkInterface
     "SecurityGroupEC2ClassicTest", "InstanceRestartTest", "InstancesTest",
     "InstancePagingTest", "TagsPagingTest and invalid_max_results",
-    "VPCTest and describe_non_existing",
-    "NetworkInterfaceTest and create_max_network_interface",  # runs a subnet out of addresses
+    "VPCTest", "SubnetTest", "SecurityGroupInVPCTest",
+    "InstanceInVPCTest",
+    # interfaces: only subnets running out of addresses and DeleteSubnet while one is there
+    # (Attach/Detach and private-address actions come with issue 12)
+    "(NetworkInterfaceTest and (create_max_network_interface or delete_subnet_with))",
+    "VolumeTest", "SnapshotTest",  # EBS volumes and snapshots (issue 14)
     "(AddressTest and not VpcAddressTest)",  # Elastic IPs (the scenario needs a gateway)
     "InternetGatewayTest", "RouteTest",  # gateways and route tables (issue 12's control plane)
 ])
 # Tests of features Overcast has that fail for a known reason, kept out of the default run
 # (and so out of scripts/test) until fixed; FAILURES.md says why. `--all` runs them.
-KNOWN_FAILURES: tuple[str, ...] = ()
+KNOWN_FAILURES: tuple[str, ...] = (
+    # RunInstances takes one interface, made with the instance: no NetworkInterfaces yet
+    "test_create_instance_with_invalid_params", "test_create_instance_with_two_interfaces",
+)
 SELECTION = f"({RELEVANT}) and not ({' or '.join(KNOWN_FAILURES)})" if KNOWN_FAILURES \
     else RELEVANT
 

@@ -198,6 +198,9 @@ class Instances:
         self.check_start: Callable[[Session, Context, list[Instance]], None] = \
             lambda s, ctx, rows: None
         self._root_devices: dict[str, str] = {}  # image ID -> root device name (fixed)
+        # set by Cloud: what else ends with an instance, in the transaction that records its
+        # termination (the storage wing lets its volumes go, as EC2 does)
+        self.on_terminated: list[Callable[[Session, str], None]] = []
 
     # reading ------------------------------------------------------------------------------
     def _load(self, s: Session, ctx: Context, ids: Sequence[str],
@@ -451,6 +454,8 @@ class Instances:
             row.private_ip = None
             row.public_ip = None
             forget_instance(s, row.id)  # its Elastic IPs stay allocated
+            for hook in self.on_terminated:
+                hook(s, row.id)
         if target in (State.STOPPED, State.TERMINATED):
             row.force_stop = False
             row.reboot_requested = False

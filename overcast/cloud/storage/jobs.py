@@ -103,13 +103,16 @@ class VolumeJobs:
                 return
         with self.db.session() as s:
             for attachment in s.scalars(query.with_for_update()):
-                state = (VolumeState.DELETING if attachment.delete_on_termination
-                         else VolumeState.AVAILABLE)
-                s.execute(update(Volume).where(Volume.id == attachment.volume_id)
-                          .values(state=state, updated_at=utcnow()))
-                if attachment.delete_on_termination:
-                    s.execute(delete(Tag).where(Tag.resource_id == attachment.volume_id))
-                s.delete(attachment)
+                _end_attachment(s, attachment)
+
+    @staticmethod
+    def release_instance(s: Session, instance_id: str) -> None:
+        """The instance has just terminated (in the caller's transaction): its attachments
+        end at once, so DescribeVolumes shows them let go as the instance reads
+        terminated."""
+        for attachment in s.scalars(select(VolumeAttachment).where(
+                VolumeAttachment.instance_id == instance_id).with_for_update()):
+            _end_attachment(s, attachment)
 
     @staticmethod
     def attached_disks(s: Session, instance_ids: list[str],
@@ -195,3 +198,14 @@ class VolumeJobs:
         with self.db.session() as s:
             s.execute(update(VolumeAttachment).where(VolumeAttachment.volume_id == volume_id)
                       .values(error=reason))
+
+
+def _end_attachment(s: Session, attachment: VolumeAttachment) -> None:
+    """The volume is available again, or deleted with its instance when DeleteOnTermination
+    says so (the agent removes its file)."""
+    state = VolumeState.DELETING if attachment.delete_on_termination else VolumeState.AVAILABLE
+    s.execute(update(Volume).where(Volume.id == attachment.volume_id)
+              .values(state=state, updated_at=utcnow()))
+    if attachment.delete_on_termination:
+        s.execute(delete(Tag).where(Tag.resource_id == attachment.volume_id))
+    s.delete(attachment)
