@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from overcast.cloud.service import reach_database
 from overcast.config import Settings
-from overcast.db import Database
 from overcast.drivers.base import KERNEL_NETWORK, NETWORK_MODES
 from overcast.drivers.network.kernel import missing_requirements
 
@@ -107,11 +107,6 @@ def check_database(url: str) -> None:
     if not url or url.startswith("sqlite"):
         return
     try:
-        db = Database(url)
-        try:
-            with db.engine.connect():
-                pass
-        finally:
-            db.dispose()
+        reach_database(url)
     except SQLAlchemyError as exc:
         raise CliError(database_problem(url, exc)) from None

@@ -154,3 +154,14 @@ class Cloud:
         launched = self.launcher.create_server(ctx, req)
         self.instances.changed.set()
         return launched
+
+
+def reach_database(url: str) -> None:
+    """Connect once to the database at `url` and let go: raises SQLAlchemy's error when it
+    cannot be reached (checked by `overcast up` before it changes anything)."""
+    db = Database(url)
+    try:
+        with db.engine.connect():
+            pass
+    finally:
+        db.dispose()

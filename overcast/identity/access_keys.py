@@ -20,6 +20,7 @@ from overcast.db.models import AccessKey, Project, User
 from overcast.db.models_openstack import RoleAssignment
 from overcast.errors import NotFound, invalid
 from overcast.identity.context import Context, is_cloud_admin
+from overcast.identity.records import ProjectRecord, UserRecord
 from overcast.identity.roles import expand
 from overcast.identity.secrets import SecretBox
 
@@ -56,7 +57,7 @@ class AccessKeys:
         self.db = db
         self.box = box
 
-    def create(self, user: User, project: Project) -> tuple[str, str]:
+    def create(self, user: UserRecord, project: ProjectRecord) -> tuple[str, str]:
         """A new active key of `user` on `project`: (key ID, secret)."""
         key_id = "AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
         secret = secrets.token_urlsafe(30)[:40]

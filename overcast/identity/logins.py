@@ -4,8 +4,8 @@ new token and revoking the old."""
 
 from __future__ import annotations
 
-from overcast.db.models import Project, User
 from overcast.errors import NotFound
+from overcast.identity.records import ProjectRecord, UserRecord
 from overcast.identity.roles import Roles
 from overcast.identity.tokens import Scope, TokenRequest, Tokens
 
@@ -36,10 +36,10 @@ class Logins:
             self.tokens.revoke(token)
         return issued
 
-    def projects(self, scope: Scope) -> list[Project]:
+    def projects(self, scope: Scope) -> list[ProjectRecord]:
         return self.roles.projects_of(scope.user)
 
-    def _issue(self, user: User, project_id: str) -> tuple[str, Scope] | None:
+    def _issue(self, user: UserRecord, project_id: str) -> tuple[str, Scope] | None:
         projects = {p.id: p for p in self.roles.projects_of(user)}
         project = projects.get(project_id) or next(iter(projects.values()), None)
         if project is None:

@@ -16,6 +16,7 @@ from overcast.db.models import Project, User
 from overcast.db.models_openstack import RoleAssignment
 from overcast.errors import NotFound, invalid
 from overcast.identity.passwords import hash_secret, verify_secret
+from overcast.identity.records import ProjectRecord, UserRecord
 
 ROLES = ("admin", "member", "reader")
 # each role and the roles it implies
@@ -34,8 +35,8 @@ def expand(roles: list[str] | tuple[str, ...] | set[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Assignment:
-    user: User
-    project: Project
+    user: UserRecord
+    project: ProjectRecord
     role: str
 
 
@@ -44,25 +45,25 @@ class Roles:
         self.db = db
 
     # look-ups ----------------------------------------------------------------------------
-    def user(self, key: str) -> User:
+    def user(self, key: str) -> UserRecord:
         """A user by ID or name."""
         with self.db.session() as s:
             user = s.scalar(select(User).where(or_(User.id == key, User.name == key)))
         if user is None:
             raise NotFound("UserNotFound", f"Could not find user: {key}.")
-        return user
+        return UserRecord.of(user)
 
-    def project(self, key: str) -> Project:
+    def project(self, key: str) -> ProjectRecord:
         with self.db.session() as s:
             project = s.scalar(select(Project).where(or_(Project.id == key,
                                                          Project.name == key)))
         if project is None:
             raise NotFound("ProjectNotFound", f"Could not find project: {key}.")
-        return project
+        return ProjectRecord.of(project)
 
-    def users(self) -> list[User]:
+    def users(self) -> list[UserRecord]:
         with self.db.session() as s:
-            return list(s.scalars(select(User).order_by(User.created_at)))
+            return [UserRecord.of(u) for u in s.scalars(select(User).order_by(User.created_at))]
 
     # passwords ---------------------------------------------------------------------------
     def set_password(self, user_key: str, password: str) -> None:
@@ -74,9 +75,10 @@ class Roles:
             assert row is not None
             row.password_hash = hash_secret(password)
 
-    @staticmethod
-    def check_password(user: User, password: str) -> bool:
-        return verify_secret(password, user.password_hash)
+    def check_password(self, user: UserRecord, password: str) -> bool:
+        with self.db.read() as s:
+            stored = s.scalar(select(User.password_hash).where(User.id == user.id))
+        return verify_secret(password, stored)
 
     # assignments -------------------------------------------------------------------------
     def assign(self, user_key: str, project_key: str, role: str) -> Assignment:
@@ -95,21 +97,21 @@ class Roles:
                 RoleAssignment.user_id == user.id, RoleAssignment.project_id == project.id,
                 RoleAssignment.role == role))
 
-    def assigned(self, user: User, project_id: str) -> list[str]:
+    def assigned(self, user: UserRecord, project_id: str) -> list[str]:
         """The roles given on a project (before implication)."""
         with self.db.session() as s:
             return sorted(s.scalars(select(RoleAssignment.role).where(
                 RoleAssignment.user_id == user.id, RoleAssignment.project_id == project_id)))
 
-    def effective(self, user: User, project_id: str) -> list[str]:
+    def effective(self, user: UserRecord, project_id: str) -> list[str]:
         return expand(self.assigned(user, project_id))
 
-    def projects_of(self, user: User) -> list[Project]:
+    def projects_of(self, user: UserRecord) -> list[ProjectRecord]:
         """Every project the user holds a role on."""
         with self.db.session() as s:
             ids = select(RoleAssignment.project_id).where(RoleAssignment.user_id == user.id)
-            return list(s.scalars(select(Project).where(Project.id.in_(ids))
-                                  .order_by(Project.created_at)))
+            return [ProjectRecord.of(p) for p in s.scalars(
+                select(Project).where(Project.id.in_(ids)).order_by(Project.created_at))]
 
     def assignments(self, user_id: str | None = None,
                     project_id: str | None = None) -> list[tuple[str, str, str]]:

@@ -16,6 +16,7 @@ from overcast.db.models_openstack import AppCredential, RoleAssignment, Token
 from overcast.errors import Conflict, Forbidden, NotFound, invalid
 from overcast.identity.access_keys import AccessKeys, KeyGrant
 from overcast.identity.context import ADMIN_PROJECT
+from overcast.identity.records import ProjectRecord, UserRecord
 from overcast.identity.secrets import SecretBox
 from overcast.ids import new_hex
 
@@ -54,7 +55,7 @@ class Identity:
         self.app_credentials = AppCredentials(db, box)
 
     # projects -------------------------------------------------------------------------
-    def create_project(self, name: str) -> Project:
+    def create_project(self, name: str) -> ProjectRecord:
         _check_name(name, "project")
         with self.db.session() as s:
             if s.scalar(select(Project).where(Project.name == name)):
@@ -63,7 +64,7 @@ class Identity:
             account = self._new_account_id(taken)
             project = Project(id=new_hex(), name=name, account_id=account, created_at=utcnow())
             s.add(project)
-        return project
+        return ProjectRecord.of(project)
 
     @staticmethod
     def _new_account_id(taken: set[str]) -> str:
@@ -72,18 +73,19 @@ class Identity:
             if account not in taken:
                 return account
 
-    def list_projects(self) -> list[Project]:
+    def list_projects(self) -> list[ProjectRecord]:
         with self.db.session() as s:
-            return list(s.scalars(select(Project).order_by(Project.created_at)))
+            return [ProjectRecord.of(p) for p in
+                    s.scalars(select(Project).order_by(Project.created_at))]
 
-    def get_project(self, name: str) -> Project:
+    def get_project(self, name: str) -> ProjectRecord:
         with self.db.session() as s:
             project = s.scalar(select(Project).where(Project.name == name))
         if project is None:
             raise NotFound("InvalidParameterValue", f"No project named '{name}'.")
-        return project
+        return ProjectRecord.of(project)
 
-    def set_limits(self, name: str, limits: Mapping[str, int | None]) -> Project:
+    def set_limits(self, name: str, limits: Mapping[str, int | None]) -> ProjectRecord:
         """Set a project's quotas (columns of QUOTA_COLUMNS) in one transaction; a limit
         given as None stays as it is."""
         unknown = set(limits) - QUOTA_COLUMNS
@@ -96,11 +98,11 @@ class Identity:
             for column, value in limits.items():
                 if value is not None:
                     setattr(project, column, value)
-        return project
+        return ProjectRecord.of(project)
 
     # users and keys ---------------------------------------------------------------------
     def create_user(self, name: str, project_name: str, is_admin: bool = False,
-                    role: str | None = None) -> User:
+                    role: str | None = None) -> UserRecord:
         """A user of a home project, holding `role` there (default: admin for a cloud admin,
         else member) as a real assignment, so that removing it leaves no role behind."""
         from overcast.identity.roles import ROLES
@@ -118,9 +120,9 @@ class Identity:
             s.add(user)
             s.flush()
             s.add(RoleAssignment(user_id=user.id, project_id=project.id, role=role))
-        return user
+        return UserRecord.of(user)
 
-    def delete_user(self, key: str) -> User:
+    def delete_user(self, key: str) -> UserRecord:
         """Delete a user (by name or ID) with its access keys, tokens, application
         credentials and role assignments. Its instances stay: they belong to the project."""
         user = self.roles.user(key)
@@ -134,17 +136,19 @@ class Identity:
         return user
 
     @staticmethod
-    def _last_cloud_admin(s: Session, user: User) -> bool:
+    def _last_cloud_admin(s: Session, user: UserRecord) -> bool:
         admins = set(s.scalars(
             select(RoleAssignment.user_id).join(Project, Project.id == RoleAssignment.project_id)
             .where(Project.name == ADMIN_PROJECT, RoleAssignment.role == "admin")))
         return admins == {user.id}
 
-    def _project_user(self, project: Project) -> User:
+    def _project_user(self, project: ProjectRecord) -> UserRecord:
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.project_id == project.id)
                             .order_by(User.created_at))
-        return user or self.create_user(f"{project.name}-user", project.name)
+        if user is None:
+            return self.create_user(f"{project.name}-user", project.name)
+        return UserRecord.of(user)
 
     def create_access_key(self, project_name: str, user_key: str | None = None) -> Credentials:
         """A new key on a project for a user who holds a role there (default: the project's

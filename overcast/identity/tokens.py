@@ -15,6 +15,7 @@ from overcast.db import Database, as_utc, utcnow
 from overcast.db.models import Project, User
 from overcast.db.models_openstack import AppCredential, Token
 from overcast.identity.context import ADMIN_PROJECT, Context
+from overcast.identity.records import ProjectRecord, TokenRecord, UserRecord
 
 TOKEN_LIFETIME = timedelta(hours=1)
 PURGE_EVERY = 600.0  # seconds between sweeps of expired tokens
@@ -28,9 +29,9 @@ def _hash(token: str) -> str:
 class Scope:
     """What a valid token stands for."""
 
-    token: Token
-    user: User
-    project: Project
+    token: TokenRecord
+    user: UserRecord
+    project: ProjectRecord
 
     @property
     def roles(self) -> list[str]:
@@ -55,8 +56,8 @@ class Scope:
 
 @dataclass(frozen=True)
 class TokenRequest:
-    user: User
-    project: Project
+    user: UserRecord
+    project: ProjectRecord
     roles: list[str]
     methods: list[str]
     app_credential_id: str | None = None
@@ -84,7 +85,7 @@ class Tokens:
                     revoked=False)
         with self.db.session() as s:
             s.add(row)
-        return token, Scope(row, req.user, req.project)
+        return token, Scope(TokenRecord.of(row), req.user, req.project)
 
     def validate(self, token: str | None) -> Scope | None:
         """The scope of a live token, or None (unknown, expired, revoked, or its user,
@@ -104,7 +105,7 @@ class Tokens:
                 return None
             if row.app_credential_id and s.get(AppCredential, row.app_credential_id) is None:
                 return None
-        return Scope(row, user, project)
+        return Scope(TokenRecord.of(row), UserRecord.of(user), ProjectRecord.of(project))
 
     def revoke(self, token: str) -> bool:
         with self.db.session() as s:

@@ -21,8 +21,8 @@ from overcast.api.openstack.wsgi import (
 )
 from overcast.clock import as_utc
 from overcast.cloud.service import Cloud
-from overcast.db.models import Project, User
 from overcast.errors import AuthenticationFailed, CloudError
+from overcast.identity.records import ProjectRecord, UserRecord
 from overcast.identity.tokens import Scope, TokenRequest
 
 router = Router()
@@ -74,7 +74,7 @@ def _domain_ok(entity: dict[str, Any]) -> None:
         raise AuthenticationFailed("Unauthorized", UNAUTHORIZED)
 
 
-def _find_user(req: Req, spec: dict[str, Any]) -> User:
+def _find_user(req: Req, spec: dict[str, Any]) -> UserRecord:
     key = spec.get("id") or spec.get("name")
     if not isinstance(key, str) or not key:
         raise bad_request("Expecting a user id or name.")
@@ -85,7 +85,7 @@ def _find_user(req: Req, spec: dict[str, Any]) -> User:
         raise AuthenticationFailed("Unauthorized", UNAUTHORIZED) from exc
 
 
-def _requested_project(req: Req, auth: dict[str, Any], user: User) -> Project:
+def _requested_project(req: Req, auth: dict[str, Any], user: UserRecord) -> ProjectRecord:
     scope = auth.get("scope")
     if scope is None or scope == "unscoped":
         return req.cloud.identity.roles.project(user.project_id)
@@ -103,7 +103,7 @@ def _requested_project(req: Req, auth: dict[str, Any], user: User) -> Project:
         raise AuthenticationFailed("Unauthorized", UNAUTHORIZED) from exc
 
 
-def _roles_on(req: Req, user: User, project: Project) -> list[str]:
+def _roles_on(req: Req, user: UserRecord, project: ProjectRecord) -> list[str]:
     roles = req.cloud.identity.roles.effective(user, project.id)
     if not roles:
         raise Fault(401, f"User {user.id} has no access to project {project.id}.")

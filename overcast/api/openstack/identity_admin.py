@@ -19,10 +19,9 @@ from overcast.api.openstack.wsgi import (
     no_content,
 )
 from overcast.clock import as_utc
-from overcast.db.models import Project, User
-from overcast.db.models_openstack import AppCredential
 from overcast.errors import CloudError
 from overcast.identity.appcreds import NewAppCredential
+from overcast.identity.records import AppCredentialRecord, ProjectRecord, UserRecord
 from overcast.identity.roles import ROLES, expand
 
 router = Router()
@@ -30,14 +29,14 @@ V3 = f"{IDENTITY}/v3"
 DOMAIN_ID = "default"
 
 
-def _project(req: Req, project: Project) -> dict[str, Any]:
+def _project(req: Req, project: ProjectRecord) -> dict[str, Any]:
     return {"id": project.id, "name": project.name, "domain_id": DOMAIN_ID,
             "description": "", "enabled": True, "parent_id": DOMAIN_ID, "is_domain": False,
             "tags": [], "options": {},
             "links": {"self": f"{req.host_url}{V3}/projects/{project.id}"}}
 
 
-def _user(req: Req, user: User) -> dict[str, Any]:
+def _user(req: Req, user: UserRecord) -> dict[str, Any]:
     return {"id": user.id, "name": user.name, "domain_id": DOMAIN_ID, "enabled": True,
             "default_project_id": user.project_id, "password_expires_at": None,
             "options": {}, "links": {"self": f"{req.host_url}{V3}/users/{user.id}"}}
@@ -56,7 +55,7 @@ def _listing(req: Req, key: str, items: list[dict[str, Any]]) -> Response:
                                                 "previous": None, "next": None}})
 
 
-def _self_or_admin(req: Req, user_id: str) -> User:
+def _self_or_admin(req: Req, user_id: str) -> UserRecord:
     assert req.scope is not None
     if req.scope.user.id != user_id and not req.scope.is_cloud_admin:
         raise Fault(403, "You are not authorized to perform the requested action.")
@@ -209,7 +208,7 @@ def role_assignments(req: Req) -> Response:
 
 # application credentials ----------------------------------------------------------------------
 
-def _credential(req: Req, row: AppCredential, secret: str | None = None) -> dict[str, Any]:
+def _credential(req: Req, row: AppCredentialRecord, secret: str | None = None) -> dict[str, Any]:
     body = {"id": row.id, "name": row.name, "description": row.description or None,
             "project_id": row.project_id, "user_id": row.user_id,
             "roles": [{"id": r, "name": r, "domain_id": None} for r in row.roles.split(",")],

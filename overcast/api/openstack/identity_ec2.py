@@ -18,16 +18,16 @@ from overcast.api.openstack.wsgi import (
     json_response,
     no_content,
 )
-from overcast.db.models import User
 from overcast.errors import CloudError
 from overcast.identity.access_keys import KeyInfo
+from overcast.identity.records import UserRecord
 
 router = Router()
 V3 = f"{IDENTITY}/v3"
 EC2 = f"{V3}/users/<user_id>/credentials/OS-EC2"
 
 
-def _owner(req: Req) -> User:
+def _owner(req: Req) -> UserRecord:
     """The user in the path, if the caller is that user or the cloud admin."""
     assert req.scope is not None
     user = req.cloud.identity.roles.user(req.args["user_id"])
@@ -43,7 +43,7 @@ def _credential(req: Req, key: KeyInfo, secret: str | None = None) -> dict[str, 
                               f"{key.access_key_id}"}}
 
 
-def _owned_key(req: Req, user: User) -> KeyInfo:
+def _owned_key(req: Req, user: UserRecord) -> KeyInfo:
     try:
         key = req.cloud.identity.access_keys.get(req.args["access"])
     except CloudError:

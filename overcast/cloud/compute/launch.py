@@ -36,6 +36,7 @@ from overcast.errors import (
     invalid,
 )
 from overcast.identity.context import Context
+from overcast.identity.records import ProjectRecord
 from overcast.ids import new_id, new_mac, new_uuid
 from overcast.lifecycle import HOLDS_CPU, State, log_transition
 from overcast.scheduler import Demand, HostSnapshot, Ratios, place
@@ -132,7 +133,7 @@ def _check_counts(req: RunRequest) -> None:
     req.options.check()
 
 
-def quotas(project: Project, settings: Settings) -> tuple[int, int]:
+def quotas(project: Project | ProjectRecord, settings: Settings) -> tuple[int, int]:
     """A project's (max instances, max vCPUs): its own or the cloud's defaults."""
     return (settings.default_max_instances if project.max_instances is None
             else project.max_instances,

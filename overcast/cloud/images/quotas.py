@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from overcast.config import Settings
 from overcast.db.models import Image, Project
 from overcast.errors import QuotaExceeded
+from overcast.identity.records import ProjectRecord
 
 GIB = 1024**3
 CODE = "ResourceLimitExceeded"  # EC2's; the Image API answers it with 413
@@ -27,7 +28,7 @@ class ImageLimits:
     image_bytes: int
 
 
-def image_limits(project: Project, settings: Settings) -> ImageLimits:
+def image_limits(project: Project | ProjectRecord, settings: Settings) -> ImageLimits:
     """A project's own limits, else the cloud's defaults."""
     return ImageLimits(
         settings.default_max_images if project.max_images is None else project.max_images,

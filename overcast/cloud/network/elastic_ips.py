@@ -31,6 +31,7 @@ from overcast.errors import (
     invalid,
 )
 from overcast.identity.context import Context
+from overcast.identity.records import ProjectRecord
 from overcast.ids import is_well_formed, new_id
 
 POOL_NAME = "amazon"  # PublicIpv4Pool, as AWS names its own
@@ -120,7 +121,7 @@ class ElasticIps:
             project = s.get(Project, ctx.project_id)
         return self.settings.default_max_elastic_ips if project is None else self.limit(project)
 
-    def limit(self, project: Project) -> int:
+    def limit(self, project: Project | ProjectRecord) -> int:
         return (self.settings.default_max_elastic_ips if project.max_elastic_ips is None
                 else project.max_elastic_ips)
 

@@ -12,6 +12,7 @@ from overcast.config import Settings
 from overcast.db.models import Project
 from overcast.db.models_volumes import Volume
 from overcast.errors import QuotaExceeded
+from overcast.identity.records import ProjectRecord
 from overcast.lifecycle import VolumeState
 
 CODE = "VolumeLimitExceeded"  # EC2's
@@ -23,7 +24,7 @@ class VolumeLimits:
     gib: int
 
 
-def volume_limits(project: Project, settings: Settings) -> VolumeLimits:
+def volume_limits(project: Project | ProjectRecord, settings: Settings) -> VolumeLimits:
     """A project's own limits, else the cloud's defaults."""
     return VolumeLimits(
         settings.default_max_volumes if project.max_volumes is None else project.max_volumes,
