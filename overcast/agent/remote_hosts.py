@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore, spec_per_row
-from overcast.agent.views import InstanceView
+from overcast.agent.views import AgentInstance
 from overcast.cloud.compute import HyperVHosts
 from overcast.cloud.service import Cloud
 from overcast.db.models_hyperv import HyperVHost
@@ -63,11 +63,11 @@ class HyperVStore(LocalStore):
             raise HostUnreachable(f"Hyper-V host {name} was removed")
         return host_id
 
-    def launch_specs(self, rows: list[InstanceView]) -> dict[str, LaunchSpec | Exception]:
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]:
         found = super().launch_specs(rows)
         return spec_per_row(rows, lambda row: self._for_hyperv(row, found[row.id]))
 
-    def _for_hyperv(self, row: InstanceView, spec: LaunchSpec | Exception) -> LaunchSpec:
+    def _for_hyperv(self, row: AgentInstance, spec: LaunchSpec | Exception) -> LaunchSpec:
         if isinstance(spec, Exception):
             raise spec
         spec = replace(spec, image=replace(spec.image, properties=self._properties(row)))
@@ -78,12 +78,12 @@ class HyperVStore(LocalStore):
                 spec = replace(spec, config_drive=config_drive_files(facts))
         return spec
 
-    def report_addresses(self, row: InstanceView, addresses: tuple[str, ...]) -> None:
+    def report_addresses(self, row: AgentInstance, addresses: tuple[str, ...]) -> None:
         reachable = guest_address(addresses)
         if reachable and reachable != row.public_ip:
             self.cloud.instances.set_addresses(row.id, None, reachable)
 
-    def _properties(self, row: InstanceView) -> dict[str, str]:
+    def _properties(self, row: AgentInstance) -> dict[str, str]:
         """The image's Glance properties (hw_machine_type, os_type, os_secure_boot…)."""
         uploads = getattr(self.cloud, "image_uploads", None)
         attributes = uploads.attributes([row.image_id]).get(row.image_id) if uploads else None

@@ -17,7 +17,7 @@ from typing import Protocol, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.agent.views import InstanceView, Observation, view_of
+from overcast.agent.views import AgentInstance, Observation, view_of
 from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
 from overcast.cloud.storage import VolumeJob
@@ -43,13 +43,13 @@ DEFAULT_SUBNET = "172.31.0.0/16"
 
 class AgentStore(Protocol):
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str: ...
-    def for_host(self, host_id: str) -> list[InstanceView]: ...
+    def for_host(self, host_id: str) -> list[AgentInstance]: ...
     def changed_since(self, host_id: str, since: float) -> dict[str, float]: ...
-    def rows(self, ids: list[str]) -> list[InstanceView]: ...
+    def rows(self, ids: list[str]) -> list[AgentInstance]: ...
     def known_ids(self, host_id: str) -> set[str]: ...
-    def launch_spec(self, row: InstanceView) -> LaunchSpec: ...
-    def launch_specs(self, rows: list[InstanceView]) -> dict[str, LaunchSpec | Exception]: ...
-    def network(self, row: InstanceView) -> NetworkSpec: ...
+    def launch_spec(self, row: AgentInstance) -> LaunchSpec: ...
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]: ...
+    def network(self, row: AgentInstance) -> NetworkSpec: ...
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None: ...
     def observe_many(self, seen: list[Observation]) -> None: ...
@@ -57,7 +57,7 @@ class AgentStore(Protocol):
     def network_state(self, host_id: str) -> DesiredNetwork: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
-    def report_addresses(self, row: InstanceView, addresses: tuple[str, ...]) -> None: ...
+    def report_addresses(self, row: AgentInstance, addresses: tuple[str, ...]) -> None: ...
     def snapshot_requests(self) -> int: ...
     def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
     def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
@@ -94,7 +94,7 @@ def forwarded_ports(rules: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
     return sorted(found)
 
 
-def spec_per_row(rows: list[InstanceView], build: Callable[[InstanceView], LaunchSpec],
+def spec_per_row(rows: list[AgentInstance], build: Callable[[AgentInstance], LaunchSpec],
                  ) -> dict[str, LaunchSpec | Exception]:
     """build(row) for each row; a row whose spec cannot be built gets the error (its launch
     fails with it) and the others go on."""
@@ -135,25 +135,25 @@ class LocalStore:
         """What this host's network driver should build (kernel networking)."""
         return self.cloud.dataplane.host_network(host_id)
 
-    def for_host(self, host_id: str) -> list[InstanceView]:
+    def for_host(self, host_id: str) -> list[AgentInstance]:
         return [view_of(row) for row in self.instances.for_host(host_id)]
 
     def changed_since(self, host_id: str, since: float) -> dict[str, float]:
         return self.instances.changed_since(host_id, since)
 
-    def rows(self, ids: list[str]) -> list[InstanceView]:
+    def rows(self, ids: list[str]) -> list[AgentInstance]:
         return [view_of(row) for row in self.instances.rows(ids)]
 
     def known_ids(self, host_id: str) -> set[str]:
         return self.instances.known_ids(host_id)
 
-    def launch_spec(self, row: InstanceView) -> LaunchSpec:
+    def launch_spec(self, row: AgentInstance) -> LaunchSpec:
         found = self.launch_specs([row])[row.id]
         if isinstance(found, Exception):
             raise found
         return found
 
-    def launch_specs(self, rows: list[InstanceView]) -> dict[str, LaunchSpec | Exception]:
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]:
         """What each row's VM is made from, all read in one snapshot (a launch storm's rows
         share their image and their groups); a row that cannot have one gets its error."""
         ids = [r.id for r in rows]
@@ -165,7 +165,7 @@ class LocalStore:
                 s, row, rules.get(row.id, []), disks.get(row.id, ()),
                 user_data.get(row.id, b"")))
 
-    def _spec(self, s: Session, row: InstanceView, rules: list[tuple[str, int, int]],
+    def _spec(self, s: Session, row: AgentInstance, rules: list[tuple[str, int, int]],
               volumes: tuple[VolumeDisk, ...] = (), user_data: bytes = b"") -> LaunchSpec:
         image = s.get(Image, row.image_id)
         # on kernel networking every guest gets a config drive too: its data without asking
@@ -182,11 +182,11 @@ class LocalStore:
         facts = self.cloud.metadata.facts(instance_id)
         return config_drive_files(facts) if facts is not None else None
 
-    def network(self, row: InstanceView) -> NetworkSpec:
+    def network(self, row: AgentInstance) -> NetworkSpec:
         """The instance's addresses and the forwards its security groups call for."""
         return self._network(row, self.cloud.security_groups.open_ports(row.id))
 
-    def _network(self, row: InstanceView, rules: list[tuple[str, int, int]]) -> NetworkSpec:
+    def _network(self, row: AgentInstance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
         public_ip, forwards = row.public_ip, cast(tuple[PortForward, ...], ())
         if self.loopback_public_ips:
             # rows made before launches allocated public IPs get theirs now
@@ -207,11 +207,12 @@ class LocalStore:
 
     def observe_many(self, seen: list[Observation]) -> None:
         """Those without a reason in one transaction; the few with one each in its own."""
-        plain = [(o.instance_id, o.event, o.expected) for o in seen if o.reason is None]
+        plain = [(o.instance_id, o.event, o.expected) for o in seen
+                 if o.reason is None and o.expected is not None]
         if plain:
             self.instances.observe_many(plain)
         for o in seen:
-            if o.reason is not None:
+            if o.reason is not None or o.expected is None:
                 self.observe(o.instance_id, o.event, o.reason, o.expected)
 
     def reboot_done(self, instance_id: str) -> None:
@@ -260,7 +261,7 @@ class LocalStore:
         else:
             getattr(jobs, kind)(volume_id)
 
-    def report_addresses(self, row: InstanceView, addresses: tuple[str, ...]) -> None:
+    def report_addresses(self, row: AgentInstance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""
 
     def wait_for_change(self, timeout: float) -> bool:

@@ -10,7 +10,7 @@ from overcast.lifecycle import State
 
 
 @dataclass(frozen=True)
-class InstanceView:
+class AgentInstance:
     """The instance fields a host's reconciler reads. Its user data is not here: it reaches
     the host only inside the instance's launch spec."""
 
@@ -33,15 +33,15 @@ class InstanceView:
     reboot_requested: bool = False
 
 
-_INSTANCE_FIELDS = tuple(f.name for f in fields(InstanceView))
+_INSTANCE_FIELDS = tuple(f.name for f in fields(AgentInstance))
 
 
-def view_of(row: Any) -> InstanceView:
-    """An InstanceView of a row (an ORM object or a plain row with the model's names)."""
+def view_of(row: Any) -> AgentInstance:
+    """An AgentInstance of a row (an ORM object or a plain row with the model's names)."""
     found = {name: getattr(row, name) for name in _INSTANCE_FIELDS}
     found["config_drive"] = bool(found["config_drive"])
     found["updated_at"] = float(found["updated_at"] or 0.0)
-    return InstanceView(**found)
+    return AgentInstance(**found)
 
 
 @dataclass(frozen=True)
@@ -51,5 +51,5 @@ class Observation:
 
     instance_id: str
     event: str
-    expected: State
+    expected: State | None = None
     reason: tuple[str, str] | None = None
