@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +79,10 @@ class Cluster:
     root: Path
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    root = tmp_path_factory.mktemp("multihost")
-    controller = RunningCloud(root / "controller", free_port(), cloud_env(root),
+@contextmanager
+def running_cluster(root: Path, **settings: object) -> Iterator[Cluster]:
+    """A controller with no agent of its own, and hosts node1 and node2 joined to it."""
+    controller = RunningCloud(root / "controller", free_port(), cloud_env(root, **settings),
                               up_args=("--no-local-agent",))
     controller.start()
     agents: dict[str, RunningAgent] = {}
@@ -94,3 +95,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for agent in agents.values():
             agent.stop()
         controller.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("multihost")) as running:
+        yield running
