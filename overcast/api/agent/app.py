@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 from overcast.agent.store import LocalStore
 from overcast.agent.wire import WireError, decode, encode
 from overcast.api.agent.calls import Caller, Calls, Refused
+from overcast.api.requestnote import note_action, note_error
 from overcast.cloud.compute import HostCredentials, JoinRefused
 from overcast.cloud.service import Cloud
 from overcast.errors import CloudError
@@ -39,6 +40,8 @@ class AgentApi:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
+        name = request.path.removeprefix(PREFIX)
+        note_action(environ, name if self.calls.known(name) or name == "changes" else "unknown")
         try:
             response = self._respond(request)
         except (WireError, json.JSONDecodeError) as exc:
@@ -50,6 +53,8 @@ class AgentApi:
         except Exception:
             log.exception("agent API %s failed", request.path)
             response = _error(500, "InternalError", "The controller failed; see its log.")
+        if response.status_code >= 400:
+            note_error(environ, json.loads(response.get_data())["error"]["code"])
         return response(environ, start_response)
 
     def _respond(self, request: Request) -> Response:
