@@ -166,12 +166,14 @@ class HttpStore:
         while not self._closed.is_set():
             url = f"{self.base}changes?after={generation}&timeout={POLL_WAIT}"
             try:
-                found = int(_request(url, None, self._headers, POLL_WAIT + CALL_TIMEOUT)
-                            ["generation"])
-            except (OSError, CloudError, ValueError, KeyError) as exc:
+                answer = _request(url, None, self._headers, POLL_WAIT + CALL_TIMEOUT)
+                found, pause = int(answer["generation"]), float(answer.get("wait", 0))
+            except (OSError, CloudError, ValueError, KeyError, TypeError) as exc:
                 log.warning("waiting for changes: %s", exc)
                 self._closed.wait(RETRY_AFTER)
                 continue
             if found != generation:
                 generation = found
                 self._changed.set()
+            if pause:  # the controller holds as many long-polls as it can
+                self._closed.wait(pause)

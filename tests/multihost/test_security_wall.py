@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from overcast.api.agent.app import BUSY_WAIT, MAX_HELD
 from tests.conftest import wait_for_state
 from tests.multihost.conftest import Cluster, join_token
 
@@ -118,6 +119,8 @@ def test_no_credential_or_a_wrong_one_is_refused(cluster: Cluster) -> None:
 def test_bad_input_gets_a_json_error_not_a_500(cluster: Cluster) -> None:
     mine = cluster.agents["node1"].credential
     assert _code(_call(cluster, "rows", mine, raw=b"{not json")) == (400, "InvalidArgument")
+    assert _code(_call(cluster, "rows", mine, raw=b"\xff\xfe")) == (400, "InvalidArgument")
+    assert _code(_call(cluster, "rows", mine, raw=b"[1]")) == (400, "InvalidArgument")
     assert _code(_call(cluster, "rows", mine, {"ids": "i-1"})) == (400, "InvalidArgument")
     assert _code(_call(cluster, "rows", mine, {})) == (400, "MissingArgument")
     assert _code(_call(cluster, "observe", mine, {"instance_id": "i-1", "event": "booted",
@@ -146,3 +149,15 @@ def test_the_long_poll_returns_on_a_change_not_after_its_timeout(cluster: Cluste
     assert answer.json()["result"]["generation"] > now["generation"]
     wait_for_state(ec2, [launched], "running")
     ec2.terminate_instances(InstanceIds=[launched])
+
+
+def test_long_polls_past_the_limit_are_answered_at_once(cluster: Cluster) -> None:
+    url = f"{cluster.controller.endpoint}/agent/v1/changes"
+    headers = {"Authorization": f"Bearer {cluster.agents['node1'].credential}"}
+    now = requests.get(f"{url}?timeout=0", headers=headers, timeout=30).json()["result"]
+    poll = f"{url}?after={now['generation']}&timeout=3"
+    with ThreadPoolExecutor(MAX_HELD + 2) as pool:  # more than can be held, whatever else
+        answers = list(pool.map(lambda _: requests.get(poll, headers=headers, timeout=30)
+                                .json()["result"], range(MAX_HELD + 2)))
+    busy = [a for a in answers if a["wait"] == BUSY_WAIT]
+    assert len(busy) >= 2 and all(a["generation"] == now["generation"] for a in answers)

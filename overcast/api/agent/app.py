@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from overcast.agent.store import LocalStore
-from overcast.agent.wire import WireError, decode, encode
+from overcast.agent.wire import decode, encode
 from overcast.api.agent.calls import Caller, Calls, Refused
 from overcast.api.requestnote import note_action, note_error
 from overcast.cloud.compute import HostCredentials, JoinRefused
@@ -20,6 +21,10 @@ from overcast.errors import CloudError
 log = logging.getLogger("overcast.agent_api")
 PREFIX = "/agent/v1/"
 MAX_WAIT = 30.0  # seconds a long-poll may be held
+# long-polls held at once: each holds one of the server's threads (overcast.api.server); past
+# this, an agent is answered at once and told to ask again after BUSY_WAIT seconds
+MAX_HELD = 8
+BUSY_WAIT = 1.0
 STATUS = {"invalid": 400, "auth": 401, "forbidden": 403, "not_found": 404, "conflict": 409}
 
 
@@ -36,6 +41,7 @@ class AgentApi:
     def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
         self.credentials = HostCredentials(cloud.db)
         self.changes = cloud.instances.changed
+        self._held = threading.BoundedSemaphore(MAX_HELD)
         self.calls = Calls(LocalStore(cloud, metadata_endpoint), self.credentials)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -44,7 +50,7 @@ class AgentApi:
         note_action(environ, name if self.calls.known(name) or name == "changes" else "unknown")
         try:
             response = self._respond(request)
-        except (WireError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # WireError, JSON or UTF-8 that does not parse
             response = _error(400, "InvalidArgument", str(exc))
         except Refused as exc:
             response = _error(403, "Forbidden", str(exc))
@@ -88,10 +94,16 @@ class AgentApi:
 
     def _wait(self, request: Request) -> Response:
         """Return when something changed for the agents since generation `after` (at once if
-        it already has), or after `timeout` seconds."""
+        it already has), or after `timeout` seconds; `wait`: how long the agent should pause
+        before it asks again (0, or BUSY_WAIT when too many long-polls are held)."""
         try:
             after = int(request.args.get("after", "-1"))
             timeout = min(max(float(request.args.get("timeout", "10")), 0.0), MAX_WAIT)
         except ValueError:
             return _error(400, "InvalidArgument", "after: a whole number; timeout: seconds")
-        return _answer({"generation": self.changes.wait_past(after, timeout)})
+        if not self._held.acquire(blocking=False):
+            return _answer({"generation": self.changes.wait_past(after, 0), "wait": BUSY_WAIT})
+        try:
+            return _answer({"generation": self.changes.wait_past(after, timeout), "wait": 0})
+        finally:
+            self._held.release()

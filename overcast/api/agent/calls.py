@@ -13,7 +13,7 @@ from overcast.agent.wire import decode
 from overcast.cloud.compute import HostCredentials
 from overcast.drivers.base import HostCapacity, LaunchSpec
 from overcast.drivers.registry import LOCAL_DRIVERS
-from overcast.errors import CloudError, Conflict
+from overcast.errors import CloudError, Conflict, NotFound
 from overcast.lifecycle import AGENT_EVENTS, State
 
 
@@ -68,18 +68,19 @@ class Calls:
         return caller.host_id
 
     def _own(self, caller: Caller, ids: list[str]) -> list[AgentInstance]:
-        """The views of these instances, all of which must be on the caller's host."""
+        """The views of these instances (those that still exist), none of which may be on
+        another host."""
         host_id = self._host(caller, {})
-        owned = self.credentials.owned(host_id, ids)
-        if set(ids) - owned:
-            raise Refused(f"host {caller.host_name} does not run "
-                          f"{', '.join(sorted(set(ids) - owned))}")
-        return self.store.rows(ids) if ids else []
+        placed = self.credentials.placement(ids)
+        foreign = sorted(i for i, host in placed.items() if host != host_id)
+        if foreign:
+            raise Refused(f"host {caller.host_name} does not run {', '.join(foreign)}")
+        return self.store.rows(list(placed)) if placed else []
 
     def _own_one(self, caller: Caller, instance_id: str) -> AgentInstance:
         found = self._own(caller, [instance_id])
         if not found:
-            raise Refused(f"host {caller.host_name} does not run {instance_id}")
+            raise NotFound("InvalidInstanceID.NotFound", f"no instance {instance_id}")
         return found[0]
 
     # calls ----------------------------------------------------------------------------------

@@ -84,10 +84,10 @@ class HostCredentials:
         with self.db.read() as s:
             return s.scalar(select(Host.id).where(Host.name == host_name))
 
-    def owned(self, host_id: str, instance_ids: list[str]) -> set[str]:
-        """Those of the instances that are placed on this host."""
+    def placement(self, instance_ids: list[str]) -> dict[str, str | None]:
+        """Each of these instances that exists -> the host it is placed on."""
         if not instance_ids:
-            return set()
+            return {}
         with self.db.read() as s:
-            return set(s.scalars(select(Instance.id).where(
-                Instance.id.in_(instance_ids), Instance.host_id == host_id)))
+            return {i: h for i, h in s.execute(select(Instance.id, Instance.host_id).where(
+                Instance.id.in_(instance_ids)))}
