@@ -3,7 +3,7 @@ host added with `overcast host add`, each with the Hyper-V driver over PowerShel
 
 A host that does not answer is retried in the background: `overcast up` starts whatever
 the hosts' state. While it stays silent its agent cannot heartbeat, so after
-the host_down_after setting the scheduler stops placing there and its running instances
+host_down_after seconds (a setting) the scheduler stops placing there and its running instances
 read as impaired; their rows stay as they are and are reconciled when it answers again.
 """
 
