@@ -66,6 +66,9 @@ class Settings:
     # how long terminated instances stay visible, in seconds
     terminated_retention: float = 3600.0
     agent_interval: float = 1.0
+    # seconds a host's agent may stay silent before the host is down: no new instances go
+    # there and its running instances read as impaired (nothing is deleted)
+    host_down_after: float = 30.0
     # `overcast up`'s log: text or json (one object per line), and the least level shown
     log_format: str = "text"
     log_level: str = "INFO"

@@ -58,6 +58,9 @@ TRANSITIONS: dict[tuple[str, State], State | str] = {
     ("destroyed", State.SHUTTING_DOWN): State.TERMINATED,
 }
 
+# The events a host's agent may report (the rest are users' actions)
+AGENT_EVENTS = frozenset({"booted", "powered_off", "launch_failed", "destroyed"})
+
 # What an instance in each state holds on its host: stopped instances keep their disk but
 # give back CPU and memory.
 HOLDS_CPU = frozenset({State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN})

@@ -20,10 +20,11 @@ from functools import partial
 from sqlalchemy import or_, select
 
 from overcast.agent.reconciler import HEARTBEAT_EVERY, Agent
-from overcast.agent.store import LocalStore, boot_image, spec_per_row
+from overcast.agent.store import LocalStore, boot_image, spec_per_row, user_data_of
+from overcast.agent.views import AgentInstance
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.service import Cloud
-from overcast.db.models import Instance, KeyPair
+from overcast.db.models import KeyPair
 from overcast.db.models_burst import BurstTarget
 from overcast.drivers.base import DriverError, HostCapacity, LaunchSpec, NetworkSpec, VmStatus
 from overcast.drivers.ec2 import (
@@ -55,15 +56,15 @@ class BurstStore(LocalStore):
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str:
         return self.burst.heartbeat(self.target.id, capacity)
 
-    def network(self, row: Instance) -> NetworkSpec:
+    def network(self, row: AgentInstance) -> NetworkSpec:
         """Addresses come from the remote, not from the local pools."""
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
                            subnet_cidr="", gateway_ip="", public_ip=row.public_ip)
 
-    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]:
         return spec_per_row(rows, self.launch_spec)
 
-    def launch_spec(self, row: Instance) -> RemoteLaunchSpec:
+    def launch_spec(self, row: AgentInstance) -> RemoteLaunchSpec:
         remote_image = self.burst.remote_image(self.target.id, row.image_id)
         if remote_image is None:
             raise RemoteRefused(self.target.name, "InvalidAMIID.NotMapped",
@@ -72,24 +73,28 @@ class BurstStore(LocalStore):
         return RemoteLaunchSpec(
             name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib, disk_gib=row.disk_gib,
             image=boot_image(None), network=self.network(row),
-            user_data=row.user_data or b"", tags=self._tags(row),
+            user_data=self._user_data(row), tags=self._tags(row),
             remote_image_id=remote_image,
             remote_instance_type=self.burst.remote_type(self.target.id, row.instance_type),
             public_key=self._public_key(row), mirror_groups=groups is not None,
             ingress=groups or ())
 
-    def _public_key(self, row: Instance) -> str | None:
+    def _public_key(self, row: AgentInstance) -> str | None:
         if not row.key_name:
             return None
         with self.cloud.db.session() as s:
             return s.scalar(select(KeyPair.public_key).where(
                 KeyPair.project_id == row.project_id, KeyPair.name == row.key_name))
 
-    def _tags(self, row: Instance) -> dict[str, str]:
+    def _user_data(self, row: AgentInstance) -> bytes:
+        with self.cloud.db.read() as s:
+            return user_data_of(s, [row.id]).get(row.id, b"")
+
+    def _tags(self, row: AgentInstance) -> dict[str, str]:
         with self.cloud.db.session() as s:
             return tagsvc.for_resources(s, row.project_id, [row.id]).get(row.id, {})
 
-    def ingress(self, row: Instance) -> tuple[IngressRule, ...] | None:
+    def ingress(self, row: AgentInstance) -> tuple[IngressRule, ...] | None:
         """The CIDR ingress rules (IPv4 and IPv6) of the instance's security groups, or None
         when it has no groups (or this tree has no security groups). Rules whose source is
         another group cannot be mirrored to a remote cloud and are left out."""
@@ -111,7 +116,7 @@ class BurstStore(LocalStore):
                                              str(r.cidr_ipv4 or r.cidr_ipv6)) for r in rules},
                                 key=lambda r: (r.protocol, r.from_port, r.to_port, r.cidr)))
 
-    def mirror(self, row: Instance, vm: RemoteVm) -> None:
+    def mirror(self, row: AgentInstance, vm: RemoteVm) -> None:
         if vm.gone or (row.private_ip == vm.private_ip and row.public_ip == vm.public_ip):
             return
         self.cloud.instances.set_addresses(row.id, vm.private_ip, vm.public_ip)
@@ -178,7 +183,7 @@ class BurstAgent(Agent):
             self.store.record(None)
 
     # deciding ---------------------------------------------------------------------------
-    def _reconcile(self, row: Instance, vm: VmStatus | None) -> None:
+    def _reconcile(self, row: AgentInstance, vm: VmStatus | None) -> None:
         if isinstance(vm, RemoteVm):
             self.store.mirror(row, vm)
             if vm.gone:
@@ -188,7 +193,7 @@ class BurstAgent(Agent):
                 return  # wait until the remote says where it went
         super()._reconcile(row, vm)
 
-    def _remote_gone(self, row: Instance, vm: RemoteVm) -> None:
+    def _remote_gone(self, row: AgentInstance, vm: RemoteVm) -> None:
         """The remote instance is terminated (or on its way)."""
         state = State(row.state)
         if state == State.SHUTTING_DOWN and vm.remote_state == "terminated":
@@ -213,7 +218,7 @@ class BurstAgent(Agent):
                         vm.remote_id, self.store.target.name, vm.name)
             self._submit(vm.remote_id, partial(self.driver.terminate_remote, vm.remote_id))
 
-    def _sync_groups(self, rows: list[Instance]) -> None:
+    def _sync_groups(self, rows: list[AgentInstance]) -> None:
         for row in rows:
             ingress = self.store.ingress(row)
             if ingress is not None and row.state in (State.RUNNING, State.STOPPED):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from overcast.agent.netsync import NetworkSync
 from overcast.agent.store import AgentStore
+from overcast.agent.views import AgentInstance, Observation
 from overcast.agent.volumes import VolumeWork
 from overcast.cloud.compute import SnapshotJob
-from overcast.db.models import Instance
 from overcast.drivers.base import (
     Driver,
     DriverError,
@@ -73,12 +73,12 @@ class Agent:
         self._image_requests, self._images_due = -1, True
         self._applied: dict[str, NetworkSpec] = {}  # what each running VM's network is
         self._network_dirty = True  # recheck networks on the next tick
-        self._rows: dict[str, Instance] = {}  # the host's live rows as last read
+        self._rows: dict[str, AgentInstance] = {}  # the host's live rows as last read
         self._powers: dict[str, PowerState] = {}  # each VM's power state as last seen
         self._read_since = 0.0  # time.time() from which the next tick reads changed rows
         self._last_full = -FULL_CHECK_EVERY
         # finished launches, recorded together by the next tick
-        self._outcomes: list[tuple[str, str, State]] = []
+        self._outcomes: list[Observation] = []
         self._outcomes_lock = threading.Lock()
         self._specs: dict[str, LaunchSpec | Exception] = {}  # read ahead by the tick
         self._volumes = (VolumeWork(store, driver, storage, self._submit)
@@ -167,7 +167,7 @@ class Agent:
         if outcomes:
             self.store.observe_many(outcomes)
             self._network_dirty = self._network_dirty or any(
-                event == "booted" for _, event, _ in outcomes)
+                o.event == "booted" for o in outcomes)
             if self.network is not None:
                 self.network.dirty = True
 
@@ -220,7 +220,7 @@ class Agent:
                 self._submit(name, partial(self.driver.destroy, name))
 
     # deciding -------------------------------------------------------------------------------
-    def _reconcile(self, row: Instance, vm: VmStatus | None) -> None:
+    def _reconcile(self, row: AgentInstance, vm: VmStatus | None) -> None:
         state = State(row.state)
         power = vm.state if vm else None
         if state == State.PENDING:
@@ -234,7 +234,7 @@ class Agent:
         elif state == State.SHUTTING_DOWN:
             self._shutting_down(row, power)
 
-    def _pending(self, row: Instance, power: PowerState | None) -> None:
+    def _pending(self, row: AgentInstance, power: PowerState | None) -> None:
         if power == PowerState.RUNNING:
             self.store.observe(row.id, "booted", expected=State.PENDING)
             self._network_dirty = True
@@ -252,7 +252,7 @@ class Agent:
             failure = "powered_off"
         self._submit(row.id, action, then=("booted", State.PENDING), failure=failure)
 
-    def _running(self, row: Instance, power: PowerState | None, vm: VmStatus | None) -> None:
+    def _running(self, row: AgentInstance, power: PowerState | None, vm: VmStatus | None) -> None:
         if power != PowerState.RUNNING:
             reason = CRASHED if power in (PowerState.CRASHED, None) else GUEST_SHUTDOWN
             if vm and vm.reason:
@@ -263,7 +263,7 @@ class Agent:
         elif vm is not None and vm.addresses:
             self.store.report_addresses(row, vm.addresses)
 
-    def _sync_network(self, row: Instance, vm: VmStatus | None) -> None:
+    def _sync_network(self, row: AgentInstance, vm: VmStatus | None) -> None:
         """Apply security-group changes to a running VM at once."""
         if row.state != State.RUNNING or vm is None or vm.state != PowerState.RUNNING:
             self._applied.pop(row.id, None)
@@ -279,14 +279,14 @@ class Agent:
         self.driver.reboot(name)
         self.store.reboot_done(name)
 
-    def _stopping(self, row: Instance, power: PowerState | None) -> None:
+    def _stopping(self, row: AgentInstance, power: PowerState | None) -> None:
         if power == PowerState.RUNNING:
             self._submit(row.id, lambda: self.driver.stop(row.id, force=row.force_stop),
                          then=("powered_off", State.STOPPING))
         else:
             self.store.observe(row.id, "powered_off", expected=State.STOPPING)
 
-    def _shutting_down(self, row: Instance, power: PowerState | None) -> None:
+    def _shutting_down(self, row: AgentInstance, power: PowerState | None) -> None:
         if power is None:
             self.store.observe(row.id, "destroyed", expected=State.SHUTTING_DOWN)
         else:
@@ -340,7 +340,7 @@ class Agent:
             action()
             if then and then[0] == "booted":  # launches come in storms: one write a tick
                 with self._outcomes_lock:
-                    self._outcomes.append((name, *then))
+                    self._outcomes.append(Observation(name, *then))
                 self.store.wake()
             elif then:
                 self.store.observe(name, then[0], expected=then[1])

@@ -3,7 +3,7 @@ host added with `overcast host add`, each with the Hyper-V driver over PowerShel
 
 A host that does not answer is retried in the background: `overcast up` starts whatever
 the hosts' state. While it stays silent its agent cannot heartbeat, so after
-overcast.cloud.compute.hosts.ALIVE_FOR the scheduler stops placing there and its running instances
+host_down_after seconds (a setting) the scheduler stops placing there and its running instances
 read as impaired; their rows stay as they are and are reconciled when it answers again.
 """
 
@@ -18,9 +18,9 @@ from dataclasses import replace
 
 from overcast.agent.reconciler import Agent
 from overcast.agent.store import LocalStore, spec_per_row
+from overcast.agent.views import AgentInstance
 from overcast.cloud.compute import HyperVHosts
 from overcast.cloud.service import Cloud
-from overcast.db.models import Instance
 from overcast.db.models_hyperv import HyperVHost
 from overcast.drivers.base import DriverError, HostCapacity, LaunchSpec
 from overcast.drivers.hyperv import HostConfig, HyperVDriver
@@ -63,11 +63,11 @@ class HyperVStore(LocalStore):
             raise HostUnreachable(f"Hyper-V host {name} was removed")
         return host_id
 
-    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]:
         found = super().launch_specs(rows)
         return spec_per_row(rows, lambda row: self._for_hyperv(row, found[row.id]))
 
-    def _for_hyperv(self, row: Instance, spec: LaunchSpec | Exception) -> LaunchSpec:
+    def _for_hyperv(self, row: AgentInstance, spec: LaunchSpec | Exception) -> LaunchSpec:
         if isinstance(spec, Exception):
             raise spec
         spec = replace(spec, image=replace(spec.image, properties=self._properties(row)))
@@ -78,12 +78,12 @@ class HyperVStore(LocalStore):
                 spec = replace(spec, config_drive=config_drive_files(facts))
         return spec
 
-    def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
+    def report_addresses(self, row: AgentInstance, addresses: tuple[str, ...]) -> None:
         reachable = guest_address(addresses)
         if reachable and reachable != row.public_ip:
             self.cloud.instances.set_addresses(row.id, None, reachable)
 
-    def _properties(self, row: Instance) -> dict[str, str]:
+    def _properties(self, row: AgentInstance) -> dict[str, str]:
         """The image's Glance properties (hw_machine_type, os_type, os_secure_boot…)."""
         uploads = getattr(self.cloud, "image_uploads", None)
         attributes = uploads.attributes([row.image_id]).get(row.image_id) if uploads else None

@@ -1,7 +1,9 @@
 """The agent's narrow window on the cloud: what this host should run, and where to report.
 
-In `overcast up` it calls the service layer in-process; a remote agent would implement the
-same methods over the network.
+Every call takes and hands out plain values and frozen dataclasses (overcast.agent.views,
+the drivers' specs, the service layer's jobs), never ORM rows. In `overcast up` LocalStore
+calls the service layer in-process; an `overcast agent` on another host speaks the same
+calls over HTTP (overcast.agent.http_store, served by overcast.api.agent_api).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Protocol, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.agent.views import AgentInstance, Observation, view_of
 from overcast.cloud.compute import SnapshotJob, WrittenImage
 from overcast.cloud.service import Cloud
 from overcast.cloud.storage import VolumeJob
@@ -40,21 +43,21 @@ DEFAULT_SUBNET = "172.31.0.0/16"
 
 class AgentStore(Protocol):
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity) -> str: ...
-    def for_host(self, host_id: str) -> list[Instance]: ...
+    def for_host(self, host_id: str) -> list[AgentInstance]: ...
     def changed_since(self, host_id: str, since: float) -> dict[str, float]: ...
-    def rows(self, ids: list[str]) -> list[Instance]: ...
+    def rows(self, ids: list[str]) -> list[AgentInstance]: ...
     def known_ids(self, host_id: str) -> set[str]: ...
-    def launch_spec(self, row: Instance) -> LaunchSpec: ...
-    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]: ...
-    def network(self, row: Instance) -> NetworkSpec: ...
+    def launch_spec(self, row: AgentInstance) -> LaunchSpec: ...
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]: ...
+    def network(self, row: AgentInstance) -> NetworkSpec: ...
     def observe(self, instance_id: str, event: str, reason: tuple[str, str] | None = None,
                 expected: State | None = None) -> State | None: ...
-    def observe_many(self, seen: list[tuple[str, str, State]]) -> None: ...
+    def observe_many(self, seen: list[Observation]) -> None: ...
     def reboot_done(self, instance_id: str) -> None: ...
     def network_state(self, host_id: str) -> DesiredNetwork: ...
     def wait_for_change(self, timeout: float) -> bool: ...
     def wake(self) -> None: ...
-    def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None: ...
+    def report_addresses(self, row: AgentInstance, addresses: tuple[str, ...]) -> None: ...
     def snapshot_requests(self) -> int: ...
     def snapshot_jobs(self, host_id: str) -> list[SnapshotJob]: ...
     def snapshot_done(self, image_id: str, error: str | None = None) -> None: ...
@@ -91,7 +94,7 @@ def forwarded_ports(rules: list[tuple[str, int, int]]) -> list[tuple[str, int]]:
     return sorted(found)
 
 
-def spec_per_row(rows: list[Instance], build: Callable[[Instance], LaunchSpec],
+def spec_per_row(rows: list[AgentInstance], build: Callable[[AgentInstance], LaunchSpec],
                  ) -> dict[str, LaunchSpec | Exception]:
     """build(row) for each row; a row whose spec cannot be built gets the error (its launch
     fails with it) and the others go on."""
@@ -102,6 +105,12 @@ def spec_per_row(rows: list[Instance], build: Callable[[Instance], LaunchSpec],
         except Exception as exc:
             found[row.id] = exc
     return found
+
+
+def user_data_of(s: Session, ids: list[str]) -> dict[str, bytes]:
+    """Each instance's user data (only launch specs carry it)."""
+    return {i: bytes(data or b"") for i, data in s.execute(
+        select(Instance.id, Instance.user_data).where(Instance.id.in_(ids))).all()}
 
 
 class LocalStore:
@@ -126,42 +135,45 @@ class LocalStore:
         """What this host's network driver should build (kernel networking)."""
         return self.cloud.dataplane.host_network(host_id)
 
-    def for_host(self, host_id: str) -> list[Instance]:
-        return self.instances.for_host(host_id)
+    def for_host(self, host_id: str) -> list[AgentInstance]:
+        return [view_of(row) for row in self.instances.for_host(host_id)]
 
     def changed_since(self, host_id: str, since: float) -> dict[str, float]:
         return self.instances.changed_since(host_id, since)
 
-    def rows(self, ids: list[str]) -> list[Instance]:
-        return self.instances.rows(ids)
+    def rows(self, ids: list[str]) -> list[AgentInstance]:
+        return [view_of(row) for row in self.instances.rows(ids)]
 
     def known_ids(self, host_id: str) -> set[str]:
         return self.instances.known_ids(host_id)
 
-    def launch_spec(self, row: Instance) -> LaunchSpec:
+    def launch_spec(self, row: AgentInstance) -> LaunchSpec:
         found = self.launch_specs([row])[row.id]
         if isinstance(found, Exception):
             raise found
         return found
 
-    def launch_specs(self, rows: list[Instance]) -> dict[str, LaunchSpec | Exception]:
+    def launch_specs(self, rows: list[AgentInstance]) -> dict[str, LaunchSpec | Exception]:
         """What each row's VM is made from, all read in one snapshot (a launch storm's rows
         share their image and their groups); a row that cannot have one gets its error."""
+        ids = [r.id for r in rows]
         with self.cloud.db.read() as s:
-            rules = self.cloud.security_groups.open_ports_of([r.id for r in rows], s)
-            disks = self.cloud.volume_jobs.attached_disks(s, [r.id for r in rows])
+            rules = self.cloud.security_groups.open_ports_of(ids, s)
+            disks = self.cloud.volume_jobs.attached_disks(s, ids)
+            user_data = user_data_of(s, ids)
             return spec_per_row(rows, lambda row: self._spec(
-                s, row, rules.get(row.id, []), disks.get(row.id, ())))
+                s, row, rules.get(row.id, []), disks.get(row.id, ()),
+                user_data.get(row.id, b"")))
 
-    def _spec(self, s: Session, row: Instance, rules: list[tuple[str, int, int]],
-              volumes: tuple[VolumeDisk, ...] = ()) -> LaunchSpec:
+    def _spec(self, s: Session, row: AgentInstance, rules: list[tuple[str, int, int]],
+              volumes: tuple[VolumeDisk, ...] = (), user_data: bytes = b"") -> LaunchSpec:
         image = s.get(Image, row.image_id)
         # on kernel networking every guest gets a config drive too: its data without asking
         wants_drive = row.config_drive or bool(image and image.config_drive) or \
             self.kernel_network
         return LaunchSpec(name=row.id, vcpus=row.vcpus, memory_mib=row.memory_mib,
                           disk_gib=row.disk_gib, image=boot_image(image),
-                          network=self._network(row, rules), user_data=row.user_data or b"",
+                          network=self._network(row, rules), user_data=user_data,
                           metadata_endpoint=self.metadata_endpoint,
                           config_drive=self._config_drive(row.id) if wants_drive else None,
                           volumes=volumes)
@@ -170,18 +182,19 @@ class LocalStore:
         facts = self.cloud.metadata.facts(instance_id)
         return config_drive_files(facts) if facts is not None else None
 
-    def network(self, row: Instance) -> NetworkSpec:
+    def network(self, row: AgentInstance) -> NetworkSpec:
         """The instance's addresses and the forwards its security groups call for."""
         return self._network(row, self.cloud.security_groups.open_ports(row.id))
 
-    def _network(self, row: Instance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
+    def _network(self, row: AgentInstance, rules: list[tuple[str, int, int]]) -> NetworkSpec:
         public_ip, forwards = row.public_ip, cast(tuple[PortForward, ...], ())
         if self.loopback_public_ips:
             # rows made before launches allocated public IPs get theirs now
             public_ip = public_ip or self.cloud.addresses.ensure_public_ip(row.id)
             forwards = tuple(PortForward(proto, public_ip, port, port)
                              for proto, port in forwarded_ports(rules)) if public_ip else ()
-        subnet = self.cloud.vpcs.subnet_cidr(row) or DEFAULT_SUBNET
+        # subnet_cidr reads only the subnet ID, which the view carries
+        subnet = self.cloud.vpcs.subnet_cidr(cast(Instance, row)) or DEFAULT_SUBNET
         return NetworkSpec(mac_address=row.mac_address, private_ip=row.private_ip or "",
                            subnet_cidr=subnet,
                            gateway_ip=str(ipaddress.ip_network(subnet)[1]),
@@ -192,8 +205,15 @@ class LocalStore:
                 expected: State | None = None) -> State | None:
         return self.instances.observe(instance_id, event, reason, expected)
 
-    def observe_many(self, seen: list[tuple[str, str, State]]) -> None:
-        self.instances.observe_many(seen)
+    def observe_many(self, seen: list[Observation]) -> None:
+        """Those without a reason in one transaction; the few with one each in its own."""
+        plain = [(o.instance_id, o.event, o.expected) for o in seen
+                 if o.reason is None and o.expected is not None]
+        if plain:
+            self.instances.observe_many(plain)
+        for o in seen:
+            if o.reason is not None or o.expected is None:
+                self.observe(o.instance_id, o.event, o.reason, o.expected)
 
     def reboot_done(self, instance_id: str) -> None:
         self.instances.reboot_done(instance_id)
@@ -241,7 +261,7 @@ class LocalStore:
         else:
             getattr(jobs, kind)(volume_id)
 
-    def report_addresses(self, row: Instance, addresses: tuple[str, ...]) -> None:
+    def report_addresses(self, row: AgentInstance, addresses: tuple[str, ...]) -> None:
         """Addresses the hypervisor reports for a running guest; a local guest's are known."""
 
     def wait_for_change(self, timeout: float) -> bool:

@@ -1,6 +1,6 @@
 """The HTTP app that mounts the faces on one listen address: the OpenStack services under
 their DevStack path prefixes, the web dashboard under /dashboard, Prometheus metrics at
-/metrics, EC2 everywhere else. Every
+/metrics, the API of other hosts' `overcast agent` under /agent/v1, EC2 everywhere else. Every
 request to a face gets one log line and its metrics (overcast/api/requestlog.py)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.wrappers import Response
 
 from overcast import metrics
+from overcast.api.agent import AgentApi
 from overcast.api.requestlog import NotedEc2App, observed
 from overcast.api.requestnote import note_action
 from overcast.cloud.service import Cloud
@@ -57,10 +58,11 @@ class NotedDashboard(Dashboard):
 
 
 class App:
-    def __init__(self, cloud: Cloud) -> None:
+    def __init__(self, cloud: Cloud, metadata_endpoint: tuple[str, int] | None = None) -> None:
         self.ec2 = NotedEc2App(cloud)
         self.prefixed = _openstack_faces(cloud)  # first path segment -> face
         self.prefixed["dashboard"] = NotedDashboard(cloud)
+        self.prefixed["agent"] = AgentApi(cloud, metadata_endpoint)
         self.metrics = MetricsEndpoint(cloud)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -5,6 +5,7 @@
     overcast host check hv01      # connect, Get-VMHost, free memory and disk, the switch
     overcast host list            # every host the scheduler knows, alive or not
     overcast host remove hv01     # once it runs no instance
+    overcast host token create node2   # a join token for `overcast agent` on node2
 
 A running `overcast up` picks up an added host within seconds, and lets a removed one go.
 """
@@ -16,6 +17,7 @@ import stat
 import sys
 from pathlib import Path
 
+from overcast.cli import host_tokens
 from overcast.cli.runtime import add_data_dir, open_cloud, open_existing_cloud
 from overcast.cloud.compute import HyperVHosts
 from overcast.cloud.service import Cloud
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.set_defaults(func=remove_host)
     for parser in (add, check, listing, remove):
         add_data_dir(parser)
+    host_tokens.register(noun)
 
 
 def _hyperv_hosts(cloud: Cloud) -> HyperVHosts:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from overcast.cli import (
+    agent,
     burst,
     credentials,
     hosts,
@@ -35,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="overcast", description="A private cloud on your hosts.")
     sub = top.add_subparsers(dest="command", required=True)
     for module in (up, credentials, projects, status, instance_types, image, users, burst,
-                   hosts):
+                   hosts, agent):
         module.register(sub)
     _mark_parsers(top)
     return top

@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "dnsmasq (needs root, ip, nft, dnsmasq)")
     parser.add_argument("--metadata-listen-public", action="store_true",
                         help="allow a METADATA_LISTEN that is not a loopback address")
+    parser.add_argument("--no-local-agent", action="store_true",
+                        help="run no agent in this process: instances run only on hosts "
+                        "joined with `overcast agent` (a controller of many hosts)")
     parser.set_defaults(func=run)
 
 
@@ -139,6 +142,21 @@ def _preflight(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _local_agent(cloud: Cloud, settings: Settings,
+                 metadata_endpoint: tuple[str, int] | None) -> Agent:
+    """This host's own agent, in this process, registered."""
+    _step(f"starting the agent ({settings.driver} driver, {settings.network_mode} networking)")
+    driver = make_driver(settings)
+    store = LocalStore(cloud, metadata_endpoint, settings.network_mode,
+                       settings.underlay_ip or None)
+    agent = Agent(store, driver, settings.host_name, cloud.catalog.default_zone,
+                  settings.agent_interval,
+                  network=make_network_driver(settings, metadata_endpoint),
+                  storage=make_storage(settings))
+    cloud.instances.console_readers[agent.register()] = driver.console_output
+    return agent
+
+
 def run(args: argparse.Namespace) -> int:
     settings = _preflight(args)
     configure_logging(settings.log_level, settings.log_format)
@@ -151,23 +169,17 @@ def run(args: argparse.Namespace) -> int:
     made = cloud.identity.bootstrap()
     _step("checking the built-in image")
     ensure_builtin_image(cloud.images, cloud.settings)
-    _step(f"starting the agent ({settings.driver} driver, {settings.network_mode} networking)")
-    driver = make_driver(settings)
     try:
         metadata = start_metadata_server(settings, cloud.metadata.facts,
                                          args.metadata_listen_public)
     except (MetadataListenError, RelayKeyError, OSError) as exc:
         raise SystemExit(f"error: metadata service: {exc}") from exc
-    store = LocalStore(cloud, metadata.endpoint, settings.network_mode,
-                       settings.underlay_ip or None)
-    agent = Agent(store, driver, settings.host_name, cloud.catalog.default_zone,
-                  settings.agent_interval,
-                  network=make_network_driver(settings, metadata.endpoint),
-                  storage=make_storage(settings))
-    cloud.instances.console_readers[agent.register()] = driver.console_output
-    server = HttpServer(App(cloud), settings.listen_host, settings.listen_port)
+    agent = None if args.no_local_agent else _local_agent(cloud, settings, metadata.endpoint)
+    server = HttpServer(App(cloud, metadata.endpoint), settings.listen_host,
+                        settings.listen_port)
     server.start()
-    agent.start()
+    if agent is not None:
+        agent.start()
     hyperv = HyperVHostAgents(cloud, settings.agent_interval)  # hosts from `overcast host add`
     hyperv.start()
     bursting = BurstSupervisor(cloud, settings.agent_interval)
@@ -183,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         log.info("stopping")
         server.stop()
-        agent.stop()
+        if agent is not None:
+            agent.stop()
         hyperv.stop()
         bursting.stop()
         metadata.stop()

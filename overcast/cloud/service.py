@@ -66,7 +66,7 @@ class Cloud:
         self.db = db or Database(settings.sqlalchemy_url)
         self.identity = Identity(self.db, SecretBox(settings.data_dir / "secret.key"))
         self.catalog = Catalog(self.db, settings.region)
-        self.hosts = Hosts(self.db)
+        self.hosts = Hosts(self.db, settings.host_down_after)
         self.addresses = Addresses(self.db)
         self.image_store = ImageStore(self.db, settings.data_dir)
         self.image_quotas = ImageQuotas(settings)

@@ -17,7 +17,6 @@ from botocore.exceptions import ClientError
 from overcast.agent.remote_hosts import HyperVHostAgents
 from overcast.api.app import App
 from overcast.api.server import HttpServer
-from overcast.cloud.compute import hosts as hosts_module
 from overcast.cloud.compute.hyperv_hosts import HyperVHosts
 from overcast.cloud.images.images import ImageFiles
 from overcast.cloud.service import Cloud
@@ -51,10 +50,9 @@ def wait(condition: Callable[[], object], timeout: float = 20.0) -> object:
 @pytest.fixture
 def harness(tmp_path: Path, qcow2_image: Path,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    monkeypatch.setattr(hosts_module, "ALIVE_FOR", hosts_module.timedelta(seconds=2))
     monkeypatch.setattr("overcast.agent.reconciler.HEARTBEAT_EVERY", 0.3)
     monkeypatch.setenv("HOME", str(tmp_path))
-    cloud = Cloud(load_settings(data_dir=tmp_path / "data", driver="fake"))
+    cloud = Cloud(load_settings(data_dir=tmp_path / "data", driver="fake", host_down_after=2))
     cloud.prepare()
     cloud.identity.bootstrap()
     image = cloud.images.register_public("debian-disk", ImageFiles(

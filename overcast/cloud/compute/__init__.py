@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from overcast.cloud.compute.burst import KEEP, Burst, NewTarget, TargetChange
 from overcast.cloud.compute.catalog import HOST_DRIVERS, Catalog
+from overcast.cloud.compute.host_credentials import HostCredentials, JoinRefused
 from overcast.cloud.compute.hosts import Hosts
 from overcast.cloud.compute.hyperv_hosts import HyperVHosts
 from overcast.cloud.compute.instances import (
@@ -53,8 +54,10 @@ from overcast.cloud.compute.usage import InstanceUsage, Usage
 __all__ = [
     "InstanceRecord", "InstanceTypeRecord", "KeyPairRecord",
     "AttributeChange", "Burst", "Catalog", "DEFAULT_ROOT_DEVICE", "HOST_DRIVERS", "Hosts",
+    "HostCredentials",
     "HyperVHosts", "InstanceFacts", "InstanceMetadata", "InstanceOptions", "InstanceView",
-    "Instances", "KEEP", "KeyPairs", "LaunchTemplate", "LaunchTemplates", "Launched",
+    "Instances", "JoinRefused", "KEEP", "KeyPairs", "LaunchTemplate", "LaunchTemplates",
+    "Launched",
     "Launcher", "MetadataOptions", "NetworkRequest", "Networking", "NewTarget", "RunRequest",
     "ServerCreate", "SnapshotJob", "SnapshotRequest", "Snapshots", "StartChecks",
     "StateChange", "TargetChange", "TemplateRef", "VersionView", "WrittenImage",

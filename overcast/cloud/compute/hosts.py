@@ -34,8 +34,10 @@ def local_hosts(hosts: Iterable[HostSnapshot]) -> list[HostSnapshot]:
 
 
 class Hosts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, down_after: float = ALIVE_FOR.total_seconds()) -> None:
         self.db = db
+        # silent this long, a host is down (Settings.host_down_after, in seconds)
+        self.down_after = timedelta(seconds=down_after)
 
     def heartbeat(self, name: str, driver: str, zone: str, capacity: HostCapacity,
                   network: tuple[str, str | None] = (USER_NETWORK, None)) -> str:
@@ -67,14 +69,15 @@ class Hosts:
         return [HostSnapshot(h.id, h.name, h.availability_zone, h.vcpus, h.memory_mib,
                              h.disk_gib, used_vcpus=usage[h.id][0],
                              used_memory_mib=usage[h.id][1], used_disk_gib=usage[h.id][2],
-                             enabled=h.enabled, alive=now - as_utc(h.last_seen) < ALIVE_FOR,
+                             enabled=h.enabled,
+                             alive=now - as_utc(h.last_seen) < self.down_after,
                              driver=h.driver, network_mode=h.network_mode)
                 for h in s.scalars(_HOSTS)]
 
     def unreachable_ids(self) -> set[str]:
-        """Hosts whose agent has not checked in for ALIVE_FOR (their host stopped answering,
+        """Hosts whose agent has not checked in for `down_after` (their host stopped answering,
         or the agent is down): their running instances read as impaired."""
-        cutoff = utcnow() - ALIVE_FOR
+        cutoff = utcnow() - self.down_after
         with self.db.session() as s:
             return {h.id for h in s.scalars(select(Host)) if as_utc(h.last_seen) < cutoff}
 

@@ -3,7 +3,6 @@ agent's view (what a host should run, what it observed)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.compute.changes import ChangeSignal
 from overcast.cloud.compute.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
 from overcast.cloud.compute.nova_actions import check_unlocked
 from overcast.cloud.compute.records import INSTANCE_COLUMNS, InstanceRecord
@@ -191,7 +191,7 @@ class Instances:
     def __init__(self, db: Database, retention: float) -> None:
         self.db = db
         self.retention = timedelta(seconds=retention)
-        self.changed = threading.Event()  # set whenever the agent has work to do
+        self.changed = ChangeSignal()  # set whenever the agents have work to do
         self.console_readers: dict[str, Callable[[str], bytes]] = {}  # host_id -> reader
         self.zone_id: Callable[[str], str] = lambda zone: zone  # set by Cloud (zone IDs)
         # set by Cloud: refuses starting instances the quota or their hosts have no room for
