@@ -48,6 +48,7 @@ from overcast.cloud.storage import (
     CinderQuotas,
     CinderSnapshots,
     CinderVolumes,
+    NovaAttachments,
     RootVolumes,
     VolumeJobs,
     VolumeQuotas,
@@ -122,6 +123,8 @@ class Cloud:
         self.cinder_snapshots = CinderSnapshots(self.db, self.cinder_volumes,
                                                 self.volume_snapshots)
         self.cinder_quotas = CinderQuotas(self.db, settings)
+        self.nova_attachments = NovaAttachments(self.db, self.volume_attachments,
+                                                self.cinder_volumes)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,
