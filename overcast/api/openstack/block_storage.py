@@ -19,6 +19,7 @@ from overcast.api.openstack.wsgi import (
     Router,
     bad_request,
     json_response,
+    no_content,
     not_found,
 )
 from overcast.cloud.service import Cloud
@@ -163,6 +164,17 @@ def update_quotas(req: Req) -> Response:
     body = _quota_set(req.args["target_id"], found.volumes, found.gib)
     body.pop("id")
     return json_response({"quota_set": body})
+
+
+@router.route(f"{V3}/extensions")
+def extensions(req: Req) -> Response:
+    return json_response({"extensions": []})  # none beyond the base API
+
+
+@router.route(f"{V3}/os-quota-sets/<target_id>", "DELETE", Need.ADMIN)
+def reset_quotas(req: Req) -> Response:
+    req.cloud.cinder_quotas.reset(req.args["target_id"])
+    return no_content(200)
 
 
 # zones ------------------------------------------------------------------------------------

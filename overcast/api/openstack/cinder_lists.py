@@ -11,8 +11,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from overcast.api.openstack.catalog import link
-from overcast.api.openstack.wsgi import Req, bad_request, int_arg
+from overcast.api.openstack.wsgi import Req, bad_request, int_arg, not_found
 
+SORT_ALIASES = {"display_name": "name", "display_description": "description"}
 SORT_KEYS = ("created_at", "updated_at", "id", "name", "size", "status",
              "availability_zone", "volume_id", "description")
 FILTERS = ("name", "status", "availability_zone", "volume_id", "bootable")
@@ -55,6 +56,7 @@ def _sort_spec(query: Any) -> list[tuple[str, bool]]:
     spec = []
     for key, direction in pairs:
         key, direction = key.strip(), (direction or "desc").strip().lower()
+        key = SORT_ALIASES.get(key, key)
         if key not in SORT_KEYS:
             raise bad_request(f"Invalid input received: Invalid sort key {key[:32]}.")
         if direction not in ("asc", "desc"):
@@ -83,16 +85,15 @@ def listing(req: Req, kind: str, items: list[dict[str, Any]],
     if marker:
         ids = [i["id"] for i in found]
         if marker not in ids:
-            raise bad_request(f"Invalid input received: marker [{marker[:64]}] not found.")
+            raise not_found(f"Marker {marker[:64]} could not be found.")
         found = found[ids.index(marker) + 1:]
     offset = int_arg(query.get("offset"), "offset") or 0
     found = found[offset:]
     limit = int_arg(query.get("limit"), "limit")
-    if limit is None or len(found) <= min(limit, MAX_LIMIT):
-        return found[:MAX_LIMIT], []
-    page = found[:min(limit, MAX_LIMIT)]
-    if not page:
-        return [], []
+    page = found[:MAX_LIMIT if limit is None else min(limit, MAX_LIMIT)]
+    if limit is None or not page or len(page) < limit:
+        return page, []
+    # a full page has a next link, as Cinder gives it (one more call may find it empty)
     args = {k: v for k, v in query.items() if k not in ("marker", "offset")}
     args["marker"] = page[-1]["id"]
     return page, [link(f"{req.host_url}{req.request.path}?{urlencode(args)}", "next")]

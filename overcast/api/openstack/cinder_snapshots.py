@@ -71,8 +71,8 @@ def _force(spec: dict[str, Any]) -> bool:
 def create_snapshot(req: Req) -> Response:
     spec = element(req, "snapshot")
     volume = text(spec, "volume_id")
-    if not volume:
-        raise bad_request("Invalid input received: a snapshot needs a volume_id.")
+    if not volume:  # Cinder looks the volume None up
+        raise not_found(f"Volume {volume} could not be found.")
     made = req.cloud.cinder_snapshots.create(req.ctx, SnapshotCreate(
         volume_ref=volume, name=text(spec, "name") or text(spec, "display_name") or "",
         description=text(spec, "description") or text(spec, "display_description") or "",

@@ -57,9 +57,10 @@ def volume_summary(req: Req, found: CinderVolume) -> dict[str, Any]:
     return {"id": found.uuid, "name": found.name, "links": links(req, "volumes", found.uuid)}
 
 
-def volume_detail(req: Req, found: CinderVolume) -> dict[str, Any]:
+def volume_detail(req: Req, found: CinderVolume, owner: bool = True) -> dict[str, Any]:
+    """`owner`: with the project's ID, as show and list answer (create and update do not)."""
     view = found.volume
-    return {
+    body: dict[str, Any] = {
         **volume_summary(req, found),
         "description": found.description, "status": volume_status(found),
         "size": view.size_gib, "availability_zone": view.zone,
@@ -69,8 +70,10 @@ def volume_detail(req: Req, found: CinderVolume) -> dict[str, Any]:
         "metadata": found.metadata, "bootable": "false", "encrypted": view.encrypted,
         "multiattach": False, "replication_status": None, "consistencygroup_id": None,
         "migration_status": None, "user_id": req.ctx.user_id if req.scope else None,
-        "os-vol-tenant-attr:tenant_id": req.ctx.project_id,
     }
+    if owner:
+        body["os-vol-tenant-attr:tenant_id"] = req.ctx.project_id
+    return body
 
 
 def snapshot_body(req: Req, found: CinderSnapshot, detail: bool = True) -> dict[str, Any]:

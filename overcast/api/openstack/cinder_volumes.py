@@ -83,6 +83,8 @@ def _details(req: Req) -> list[dict[str, Any]]:
 
 @router.route(f"{V3}/volumes")
 def list_volumes(req: Req) -> Response:
+    if req.request.path.endswith("/"):  # /volumes/ is a volume with no ID
+        raise not_found("Volume could not be found.")
     page, links = listing(req, "volumes", _details(req))
     body: dict[str, Any] = {"volumes": [{k: v[k] for k in ("id", "name", "links")}
                                         for v in page]}
@@ -109,6 +111,8 @@ def show_volume(req: Req) -> Response:
 @router.route(f"{V3}/volumes", "POST", Need.MEMBER)
 def create_volume(req: Req) -> Response:
     spec = element(req, "volume")
+    if isinstance(spec.get("source_volid"), str):  # an unknown one is a 404, as in Cinder
+        req.cloud.cinder_volumes.get(req.ctx, spec["source_volid"])
     for key, what in UNSUPPORTED_SOURCES.items():
         if spec.get(key):
             raise bad_request(f"Invalid input received: {what} is not supported here "
@@ -125,7 +129,7 @@ def create_volume(req: Req) -> Response:
         name=text(spec, "name") or text(spec, "display_name") or "",
         description=text(spec, "description") or text(spec, "display_description") or "",
         metadata=metadata(spec)))
-    return json_response({"volume": views.volume_detail(req, made)}, 202)
+    return json_response({"volume": views.volume_detail(req, made, owner=False)}, 202)
 
 
 @router.route(f"{V3}/volumes/<volume_ref>", "PUT", Need.MEMBER)
@@ -141,7 +145,7 @@ def update_volume(req: Req) -> Response:
     found = req.cloud.cinder_volumes.update(req.ctx, req.args["volume_ref"], CinderUpdate(
         name=name if name is not None or "name" not in spec else "",
         description=description, metadata=metadata(spec)))
-    return json_response({"volume": views.volume_detail(req, found)})
+    return json_response({"volume": views.volume_detail(req, found, owner=False)})
 
 
 @router.route(f"{V3}/volumes/<volume_ref>", "DELETE", Need.MEMBER)
@@ -158,8 +162,10 @@ def volume_action(req: Req) -> Response:
     if len(body) != 1:
         raise bad_request("Invalid request body: exactly one action is expected.")
     action, spec = next(iter(body.items()))
+    req.cloud.cinder_volumes.get(req.ctx, req.args["volume_ref"])  # 404 first, as Cinder
     if action != "os-extend":
-        raise bad_request(f"There is no such action: {str(action)[:64]}")
+        raise bad_request(f"The action {str(action)[:64]} is not supported here: of the "
+                          "volume actions only os-extend is (attach through Nova).")
     if not isinstance(spec, dict):
         raise bad_request("Invalid input received: os-extend needs an object with new_size.")
     new_size = size(spec, "new_size")

@@ -62,5 +62,13 @@ class CinderQuotas:
                 project.max_volume_gib = UNLIMITED if gib == -1 else gib
             return volume_limits(project, self.settings)
 
+    def reset(self, project_id: str) -> None:
+        """Back to the cloud's defaults."""
+        with self.db.session() as s:
+            project = s.get(Project, project_id)
+            if project is None:
+                raise NotFound("ProjectNotFound", f"Project {project_id} could not be found.")
+            project.max_volumes = project.max_volume_gib = None
+
 
 UNLIMITED = 2**31 - 1
