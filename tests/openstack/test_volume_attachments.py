@@ -87,6 +87,9 @@ def test_openstack_cli_volume_commands(osc: OsCloud, admin, image_id) -> None:
     wait_volume(admin, made["id"], "available")
     assert "cli-vol" in [v["Name"] for v in osc.cli_json("volume", "list")]
     assert osc.cli_json("volume", "show", "cli-vol")["status"] == "available"
+    osc.cli("volume", "set", "--description", "from the CLI", "--property", "k=v", "cli-vol")
+    shown = osc.cli_json("volume", "show", "cli-vol")
+    assert (shown["description"], shown["properties"]) == ("from the CLI", {"k": "v"})
     snap = osc.cli_json("volume", "snapshot", "create", "--volume", "cli-vol", "cli-snap")
     wait_snapshot(admin, snap["id"], "available")
     server = _server(admin, image_id, "cli-attach")
