@@ -45,6 +45,10 @@ from overcast.cloud.network import (
 )
 from overcast.cloud.storage import (
     Attachments,
+    CinderQuotas,
+    CinderSnapshots,
+    CinderVolumes,
+    NovaAttachments,
     RootVolumes,
     VolumeJobs,
     VolumeQuotas,
@@ -114,6 +118,13 @@ class Cloud:
         self.volume_jobs = VolumeJobs(self.db)
         self.instances.on_terminated.append(VolumeJobs.release_instance)
         self.volume_snapshots = VolumeSnapshots(self.db, self.volumes)
+        self.cinder_volumes = CinderVolumes(  # the Cinder face's view of the same rows
+            self.db, self.volumes, lambda ctx, ref: self.cinder_snapshots.snapshot_id(ctx, ref))
+        self.cinder_snapshots = CinderSnapshots(self.db, self.cinder_volumes,
+                                                self.volume_snapshots)
+        self.cinder_quotas = CinderQuotas(self.db, settings)
+        self.nova_attachments = NovaAttachments(self.db, self.volume_attachments,
+                                                self.cinder_volumes)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,

@@ -5,6 +5,7 @@ state and its attachments' states follow the tables in overcast/lifecycle.py."""
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
@@ -39,6 +40,11 @@ class Volume(Base):
     modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     original_size_gib: Mapped[int | None] = mapped_column(Integer)
     original_type: Mapped[str | None] = mapped_column(String(16))
+    # added by 0975_cinder_ids: the Cinder face's ID and description (its name and metadata
+    # are the volume's tags)
+    uuid: Mapped[str | None] = mapped_column(String(36), unique=True, index=True,
+                                             default=lambda: str(uuidlib.uuid4()))
+    description: Mapped[str | None] = mapped_column(Text, default="")
 
 
 class VolumeAttachment(Base):
@@ -70,3 +76,6 @@ class VolumeSnapshot(Base):
     host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"), index=True)
     backing_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # added by 0975_cinder_ids: the Cinder face's ID (its name is the Name tag)
+    uuid: Mapped[str | None] = mapped_column(String(36), unique=True, index=True,
+                                             default=lambda: str(uuidlib.uuid4()))

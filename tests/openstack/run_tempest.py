@@ -1,4 +1,4 @@
-"""Run Tempest's compute and image API tests against a fresh Overcast (fake driver).
+"""Run Tempest's compute, image and volume API tests against a fresh Overcast (fake driver).
 
     tests/openstack/run_tempest.sh [--regex REGEX]   (installs Tempest, runs this)
 
@@ -27,10 +27,38 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import start_cloud  # noqa: E402
 
 # The tests issue 5 asks for: servers (create, list filters, delete, metadata), flavors,
-# keypairs, limits, versions, and all of image v2.
+# keypairs, limits, versions, and all of image v2; issue 14's Cinder v3 subset (volumes,
+# snapshots, their metadata and lists, extend, zones, limits, versions, quota sets) and Nova's
+# volume attachments.
 REQUIRED = (r"^tempest\.api\.(compute\.(servers\.(test_create_server|test_list_server_filters"
-            r"|test_delete_server|test_server_metadata)|flavors|keypairs|limits|test_versions)"
-            r"|image\.v2)\.")
+            r"|test_delete_server|test_server_metadata)|flavors|keypairs|limits|test_versions"
+            r"|volumes\.(test_attach_volume|test_attach_volume_negative))"
+            r"|image\.v2"
+            r"|volume\.(test_availability_zone|test_extensions|test_versions"
+            r"|test_volume_absolute_limits|test_volume_metadata|test_snapshot_metadata"
+            r"|test_volumes_get|test_volumes_list|test_volumes_negative|test_volumes_snapshots"
+            r"|test_volumes_snapshots_list|test_volumes_snapshots_negative|test_volumes_extend"
+            r"|admin\.test_volume_quotas))\.")
+# Left out of the Cinder subset, and why. Not in REQUIRED at all: backups, clones, transfers,
+# cascade delete, volume types' create/update/access and extra specs (the types are the fixed
+# EBS ones), QoS, groups, services, hosts, pools, manage/unmanage, retype, user messages, the
+# admin volume actions (reset-status, force-delete, force-detach), quota classes, encrypted
+# volumes and volume image metadata; Cinder's own attach bookkeeping and other volume actions
+# (test_volumes_actions: os-attach, os-reserve, bootable, read-only, upload to an image):
+# Overcast offers none of them.
+EXCLUDED = "|".join((
+    # volumes made from images (Cinder's imageRef) and boot from volume are not offered
+    r"test_volume_create_get_update_delete_from_image",
+    r"VolumesExtendTest\.test_volume_extend\[",
+    r"test_snapshot_create_delete_with_volume_in_use",
+    r"ServersTestBootFromVolume",
+    # Cinder's own attach bookkeeping (os-reserve, os-attach...) on a real volume: attaching is
+    # Nova's call here; the same actions on a missing volume answer 404 and are run
+    r"test_reserve_volume_with_negative_volume_status",
+    # quotas for snapshots and backups are not kept (only volumes and gigabytes are)
+    r"test_update_all_quota_resources_for_tenant",
+    r"test_quota_usage_after_volume_transfer",  # volume transfers
+))
 
 # Run by the Tempest venv's python on `stestr last --subunit`: one JSON line per test.
 SUBUNIT_READER = """
@@ -109,7 +137,8 @@ def main() -> int:
             print(f"cloud and tempest workspace ready after {time.monotonic() - started:.0f} s",
                   flush=True)
             subprocess.run([_bin(venv, "tempest"), "run", "--concurrency", args.concurrency,
-                            "--regex", args.regex], cwd=workspace, env=env, check=False)
+                            "--regex", args.regex, "--exclude-regex", EXCLUDED],
+                           cwd=workspace, env=env, check=False)
             print(f"tempest run done after {time.monotonic() - started:.0f} s", flush=True)
             tests = results(venv, workspace, env)
         finally:

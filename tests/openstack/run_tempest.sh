@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tempest 47.0.0 (compute servers/flavors/keypairs/limits/versions, image v2) against Overcast
+# Tempest 47.0.0 (compute servers/flavors/keypairs/limits/versions/volume attachments, image v2,
+# volume v3: the Cinder subset listed in run_tempest.py) against Overcast
 # on the fake driver. Installs Tempest in its own virtualenv (it pins OpenStack libraries we do
 # not want in .venv), then runs tests/openstack/run_tempest.py. Extra arguments go to it
 # (e.g. --regex 'tempest.api.compute.flavors').

@@ -28,6 +28,12 @@ DISABLED_COMPUTE = ("resize", "snapshot", "rescue", "pause", "suspend", "shelve"
                     "config_drive", "metadata_service", "swap_volume", "volume_multiattach",
                     "attach_encrypted_volume", "hostname_fqdn_sanitization")
 
+# Cinder features this cloud does not offer: backups, clones (and volumes from images), the
+# manage calls, replication, a second backend, extending an attached volume (3.42)
+DISABLED_VOLUME = ("backup", "clone", "manage_snapshot", "manage_volume", "replication",
+                   "multi_backend", "extend_attached_volume",
+                   "extend_attached_encrypted_volume", "enable_volume_image_dep_tests")
+
 
 def _overcast(data_dir: str, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "overcast.cli.main", *args, "--data-dir", data_dir],
@@ -93,7 +99,7 @@ def _conf(endpoint: str, workspace: Path, image_id: str, alt_image_id: str) -> s
                      "region": "overcast-1"},
         "identity-feature-enabled": {"api_v2": "false"},
         "service_available": {"nova": "true", "glance": "true", "neutron": "true",
-                              "cinder": "false", "swift": "false", "placement": "false"},
+                              "cinder": "true", "swift": "false", "placement": "false"},
         "compute": {"image_ref": image_id, "image_ref_alt": alt_image_id,
                     "flavor_ref": "m1.tiny", "flavor_ref_alt": "m1.small",
                     "build_timeout": "60", "build_interval": "1",
@@ -101,7 +107,12 @@ def _conf(endpoint: str, workspace: Path, image_id: str, alt_image_id: str) -> s
         "compute-feature-enabled": {name: "false" for name in DISABLED_COMPUTE},
         "validation": {"run_validation": "false", "ssh_key_type": "rsa"},
         "image": {"disk_formats": "raw", "container_formats": "bare", "http_image": ""},
-        "volume-feature-enabled": {"enable_volume_image_dep_tests": "false"},
+        "volume": {"catalog_type": "block-storage", "region": "overcast-1",
+                   "build_timeout": "60", "build_interval": "1", "volume_size": "1",
+                   "volume_size_extend": "1"},
+        "volume-feature-enabled": {name: "false" for name in DISABLED_VOLUME} | {
+            "snapshot": "true", "extend_volume_with_snapshot": "true",
+            "api_extensions": ""},
         "image-feature-enabled": {"import_image": "false", "os_glance_reserved": "false"},
         "network-feature-enabled": {"ipv6": "false"},
     }

@@ -18,6 +18,7 @@ from overcast.api.openstack import (
     server_extras,
     server_tags,
     servers,
+    volume_attachments,
 )
 from overcast.api.openstack import microversions as mv
 from overcast.api.openstack import nova_views as views
@@ -200,7 +201,7 @@ class ComputeFace(Face):
                                  compute_extras.router, compute_images.router,
                                  compute_secgroups.router, flavor_extras.router,
                                  server_extras.router, server_tags.router,
-                                 compute_admin.router])
+                                 compute_admin.router, volume_attachments.router])
 
     def fault(self, status: int, message: str) -> Response:
         name = FAULT_NAMES.get(status, "computeFault")

@@ -182,7 +182,8 @@ def token_body(req: Req, scope: Scope, catalog: bool = True) -> dict[str, Any]:
         body["application_credential"] = {"id": scope.token.app_credential_id,
                                           "restricted": True}
     if catalog:
-        body["catalog"] = service_catalog(req.host_url, req.cloud.settings.region)
+        body["catalog"] = service_catalog(req.host_url, req.cloud.settings.region,
+                                          scope.project.id)
     return {"token": body}
 
 
@@ -221,7 +222,9 @@ def revoke_token(req: Req) -> Response:
 
 @router.route(f"{V3}/auth/catalog", need=Need.TOKEN)
 def catalog(req: Req) -> Response:
-    return json_response({"catalog": service_catalog(req.host_url, req.cloud.settings.region),
+    assert req.scope is not None
+    return json_response({"catalog": service_catalog(req.host_url, req.cloud.settings.region,
+                                                     req.scope.project.id),
                           "links": {"self": f"{req.host_url}{V3}/auth/catalog"}})
 
 

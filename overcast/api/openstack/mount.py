@@ -12,6 +12,7 @@ from overcast.api.openstack import (
     network_quotas,  # noqa: F401 - likewise
     routers,  # noqa: F401 - likewise
 )
+from overcast.api.openstack.block_storage import BlockStorageFace
 from overcast.api.openstack.compute import ComputeFace
 from overcast.api.openstack.identity import IdentityFace
 from overcast.api.openstack.image import ImageFace
@@ -22,7 +23,8 @@ from overcast.cloud.service import Cloud
 
 def faces(cloud: Cloud) -> dict[str, Any]:
     found: dict[str, Any] = {"identity": IdentityFace(cloud), "compute": ComputeFace(cloud),
-                             "image": ImageFace(cloud), "network": NetworkFace(cloud)}
+                             "image": ImageFace(cloud), "network": NetworkFace(cloud),
+                             "volume": BlockStorageFace(cloud)}
     document = json.dumps(describe(found)).encode()
     found["openapi.json"] = Response(document, content_type="application/json")
     return found

@@ -47,6 +47,9 @@ def _view(row: VolumeSnapshot, owner_id: str) -> SnapshotView:
                         row.description, as_utc(row.created_at), owner_id)
 
 
+snapshot_view = _view  # for the Cinder face's snapshots
+
+
 def progress(view: SnapshotView) -> str:
     return "100%" if view.state == SnapshotState.COMPLETED else "0%"
 
