@@ -51,7 +51,7 @@ def merged(image: tuple[BlockDevice, ...] | list[BlockDevice],
 
 
 class LaunchVolumes:
-    """The LaunchDisks the launcher calls (cloud/compute/block_devices.py)."""
+    """The LaunchDisks the launcher calls (cloud/block_devices.py)."""
 
     def __init__(self, volumes: Volumes, quotas: VolumeQuotas) -> None:
         self.volumes, self.quotas = volumes, quotas
@@ -75,12 +75,15 @@ class LaunchVolumes:
             if checked.snapshot_id:
                 snapshot = s.get(VolumeSnapshot, checked.snapshot_id)
                 hosts.add(snapshot.host_id if snapshot and snapshot.host_id else "")
+            elif checked.volume_id:  # the instance goes where the volume is kept
+                hosts.add(self.volumes.find(s, ctx, checked.volume_id).host_id or "")
         if len(volumes) > MAX_ATTACHED:
             raise QuotaExceeded("AttachmentLimitExceeded", f"An instance can have at most "
                                 f"{MAX_ATTACHED} volumes attached; {len(volumes)} were asked.")
         if len(hosts) > 1:
-            raise InvalidParameter("UnsupportedOperation", "The snapshots of these mappings "
-                                   "are kept on different hosts (local storage backend).")
+            raise InvalidParameter("UnsupportedOperation", "The snapshots or volumes of these "
+                                   "mappings are kept on different hosts (local storage "
+                                   "backend).")
         return LaunchPlan(tuple(volumes), root_gib, frozenset(hosts) if hosts else None)
 
     @staticmethod
@@ -165,9 +168,9 @@ class LaunchVolumes:
                                        f"a host that attaches volumes; this launch was "
                                        f"placed on a {driver} host.")
             if plan.hosts is not None and row.host_id not in plan.hosts:
-                raise InvalidParameter("UnsupportedOperation", "The mapped snapshots are "
-                                       "kept on another host than the instance's (local "
-                                       "storage backend).")
+                raise InvalidParameter("UnsupportedOperation", "The mapped snapshots or "
+                                       "volumes are kept on another host than the "
+                                       "instance's (local storage backend).")
 
     def _existing(self, s: Session, ctx: Context, row: Instance, volume_id: str,
                   count: int) -> str:
