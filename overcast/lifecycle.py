@@ -135,6 +135,9 @@ class AttachmentState(StrEnum):
 # (event, from) -> to for volumes; anything missing is an IncorrectState.
 VOLUME_TRANSITIONS: dict[tuple[str, VolumeState], VolumeState] = {
     ("created", VolumeState.CREATING): VolumeState.AVAILABLE,
+    # made for a launch's block-device mapping: attached to its instance from the start
+    ("created_attached", VolumeState.CREATING): VolumeState.IN_USE,
+    ("delete", VolumeState.CREATING): VolumeState.DELETING,  # its instance ended first
     ("create_failed", VolumeState.CREATING): VolumeState.ERROR,
     ("attach", VolumeState.AVAILABLE): VolumeState.IN_USE,
     ("detached", VolumeState.IN_USE): VolumeState.AVAILABLE,

@@ -142,6 +142,8 @@ class Agent:
         to_check |= powers
         to_check |= {i for i, r in self._rows.items() if r.state in UNSETTLED
                      or r.reboot_requested}
+        if self._volumes is not None:  # first: a launch's volumes are made before its VM
+            self._volumes.tick(self.host_id, observed)
         self._specs = self._read_ahead_specs(to_check, observed)
         for instance_id in to_check & self._rows.keys():
             row = self._rows[instance_id]
@@ -155,8 +157,6 @@ class Agent:
             self.network.tick(self.host_id, full)
         if self._snapshots:
             self._write_images(full)
-        if self._volumes is not None:
-            self._volumes.tick(self.host_id, observed)
         strays = observed.keys() - self._rows.keys()
         if strays:
             self._remove_strays(sorted(strays))
@@ -239,6 +239,9 @@ class Agent:
             self.store.observe(row.id, "booted", expected=State.PENDING)
             self._network_dirty = True
             return
+        if power is None and self._volumes is not None and \
+                row.id in self._volumes.unmade_for:
+            return  # its mapped volumes are being made: it starts with them (next ticks)
         if power is None:
             def action() -> None:
                 spec = self._specs.pop(row.id, None) or self.store.launch_spec(row)

@@ -28,6 +28,8 @@ class VolumeWork:
                  submit: Submit) -> None:
         self.store, self.driver, self.backend, self.submit = store, driver, backend, submit
         self._held_until: dict[str, float] = {}  # detaches a guest refused, by volume
+        # instances whose launch made volumes not yet made: their VMs wait (cold attach)
+        self.unmade_for: set[str] = set()
 
     def tick(self, host_id: str, observed: dict[str, VmStatus]) -> None:
         try:
@@ -35,6 +37,7 @@ class VolumeWork:
         except Exception:  # the rest of the tick goes on; the next one asks again
             log.exception("could not read this host's volume jobs")
             return
+        self.unmade_for = {j.instance_id for j in jobs if j.kind == "create" and j.instance_id}
         for job in jobs:
             if job.kind in ("snapshot", "delete_snapshot"):
                 self._snapshot(job, observed)

@@ -55,6 +55,8 @@ from overcast.cloud.storage import (
     Volumes,
     VolumeSnapshots,
 )
+from overcast.cloud.storage.image_volumes import check_image_mappings, snapshot_data_volumes
+from overcast.cloud.storage.launch_volumes import LaunchVolumes
 from overcast.cloud.tags import Tags
 from overcast.config import Settings
 from overcast.db import Database
@@ -125,6 +127,9 @@ class Cloud:
         self.cinder_quotas = CinderQuotas(self.db, settings)
         self.nova_attachments = NovaAttachments(self.db, self.volume_attachments,
                                                 self.cinder_volumes)
+        self.launcher.disks = LaunchVolumes(self.volumes, self.volumes.quotas)
+        self.images.check_mappings = check_image_mappings
+        self.snapshots.on_created.append(snapshot_data_volumes)
         self.tags.resolvers.update({
             "instance": self.instances.exists,
             "image": self.images.exists,
@@ -157,13 +162,13 @@ class Cloud:
 
     def run_instances(self, ctx: Context, req: RunRequest) -> Launched:
         launched = self.launcher.run(ctx, req)
-        self.instances.changed.set()
+        self.volumes.wake()  # also wakes the agents for the new instances
         return launched
 
     def create_server(self, ctx: Context, req: ServerCreate) -> Launched:
         """Nova's server create: every check and the launch in one transaction."""
         launched = self.launcher.create_server(ctx, req)
-        self.instances.changed.set()
+        self.volumes.wake()  # also wakes the agents for the new instances
         return launched
 
 

@@ -117,6 +117,8 @@ class Image(Base):
     # why making it failed
     source_instance_id: Mapped[str | None] = mapped_column(String(32), index=True)
     state_reason: Mapped[str | None] = mapped_column(Text)
+    # added by 0981_image_block_devices: its data volumes' mappings (JSON of BlockDevice)
+    block_device_mappings: Mapped[str] = mapped_column(Text, default="")
 
 
 class KeyPair(Base):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from overcast.api.ec2.block_device_params import block_devices, image_mapping
 from overcast.api.ec2.dispatch import Call, action, dry_run_check, tag_list, tags_for
 from overcast.cloud import filters as flt
+from overcast.cloud.block_devices import from_json
 from overcast.cloud.compute import SnapshotRequest
 from overcast.cloud.images import (
     DescribeRequest,
@@ -35,9 +37,11 @@ def _required(call: Call, name: str) -> Any:
 
 
 def _block_devices(view: ImageView) -> list[dict[str, Any]]:
+    """The root disk, then the data volumes' snapshots."""
     return [{"DeviceName": view.item.root_device_name, "Ebs": {
         "VolumeSize": volume_size(view), "DeleteOnTermination": True,
-        "VolumeType": "gp2", "Encrypted": False}}]
+        "VolumeType": "gp2", "Encrypted": False}}] + [
+        image_mapping(d) for d in from_json(view.item.block_device_mappings)]
 
 
 def render_image(view: ImageView) -> dict[str, Any]:
@@ -86,11 +90,6 @@ def _check_register_params(call: Call) -> None:
     if virtualization != "hvm":
         raise invalid(f"Value ({virtualization}) for parameter virtualizationType is invalid. "
                       "This cloud runs hvm images only.")
-    for mapping in call.get("BlockDeviceMappings", []):
-        snapshot = (mapping.get("Ebs") or {}).get("SnapshotId")
-        if snapshot:
-            raise InvalidParameter("InvalidSnapshot.NotFound",
-                                   f"The snapshot '{snapshot}' does not exist.")
     for spec in call.get("TagSpecifications", []):
         if spec.get("ResourceType") != "image":
             raise invalid(f"'{spec.get('ResourceType')}' is not a valid taggable resource "
@@ -101,13 +100,14 @@ def _check_register_params(call: Call) -> None:
 def register_image(call: Call) -> dict[str, Any]:
     _check_register_params(call)
     if not call.get("ImageLocation") and call.get("BlockDeviceMappings"):
-        raise invalid("Registering an image from block device mappings needs snapshots, "
-                      "which this cloud does not have; give ImageLocation.")
+        raise invalid("An image's root disk cannot come from a snapshot here; give "
+                      "ImageLocation (the mappings may add data volumes from snapshots).")
     req = RegisterRequest(
         name=_required(call, "Name"), location=call.get("ImageLocation"),
         description=call.get("Description", ""),
         architecture=call.get("Architecture", "x86_64"),
-        root_device_name=call.get("RootDeviceName"), tags=tags_for(call, "image"))
+        root_device_name=call.get("RootDeviceName"), tags=tags_for(call, "image"),
+        block_devices=block_devices(call.get("BlockDeviceMappings")))
     image = call.cloud.images.register(call.ctx, req, dry_run=bool(call.get("DryRun")))
     dry_run_check(call)
     return {"ImageId": image.id}

@@ -8,6 +8,7 @@ from collections.abc import Container, Sequence
 from dataclasses import replace
 from typing import Any
 
+from overcast.api.ec2.block_device_params import block_devices
 from overcast.api.ec2.dispatch import (
     Call,
     action,
@@ -155,13 +156,19 @@ def _with_template(call: Call) -> Call:
     return replace(call, params=merge(data, call.params))
 
 
-def _tag_attached(call: Call, rows: Sequence[InstanceRecord]) -> None:
-    """TagSpecifications for the root volumes and primary interfaces just made."""
+def _tag_attached(call: Call, rows: Sequence[InstanceRecord],
+                  mapped: dict[str, list[AttachmentView]]) -> None:
+    """TagSpecifications for the root volumes, mapped volumes and primary interfaces just
+    made."""
     for resource_type, id_of in (("volume", root_volume_id),
                                  ("network-interface", primary_interface_id)):
         tags = tags_for(call, resource_type)
         if tags and rows:
             call.cloud.tags.create(call.ctx, [id_of(r.id) for r in rows], tags)
+    volume_tags = tags_for(call, "volume")
+    ids = [a.volume_id for found in mapped.values() for a in found]
+    if volume_tags and ids:
+        call.cloud.tags.create(call.ctx, ids, volume_tags)
 
 
 @action("RunInstances")
@@ -176,17 +183,20 @@ def run_instances(call: Call) -> dict[str, Any]:
         key_name=call.get("KeyName"), user_data=_user_data(call.get("UserData")),
         tags=tags_for(call, "instance"), client_token=call.get("ClientToken"),
         availability_zone=placement.get("AvailabilityZone") or None,
-        dry_run=bool(call.get("DryRun")))
+        dry_run=bool(call.get("DryRun")),
+        block_devices=block_devices(call.get("BlockDeviceMappings")))
     launched = call.cloud.run_instances(call.ctx, req)
-    _tag_attached(call, launched.instances)
     tags = req.tags
     ids = [r.id for r in launched.instances]
+    volumes = call.cloud.volume_attachments.of_instances(call.ctx, ids)
+    _tag_attached(call, launched.instances, volumes)
     groups = ({i: launched.groups for i in ids} if launched.groups is not None
               else call.cloud.security_groups.of_instances(call.ctx, ids))
     owner = call.ctx.account_id
     root = call.cloud.instances.root_devices([req.image_id])[req.image_id]
     return {"ReservationId": launched.reservation_id, "OwnerId": owner, "Groups": [],
-            "Instances": [render_instance(r, tags, groups.get(r.id, []), owner, root)
+            "Instances": [render_instance(r, tags, groups.get(r.id, []), owner, root,
+                                          volumes.get(r.id, ()))
                           for r in launched.instances]}
 
 

@@ -17,6 +17,7 @@ from overcast.api.openstack import nova_views as views
 from overcast.api.openstack import server_versions as versions
 from overcast.api.openstack.catalog import COMPUTE, link
 from overcast.api.openstack.network_views import network_name
+from overcast.api.openstack.server_block_devices import nova_mappings
 from overcast.api.openstack.wsgi import (
     REQUEST_ID_KEY,
     Fault,
@@ -213,20 +214,10 @@ def _ref(value: Any, what: str) -> str:
 
 def _image_from(spec: dict[str, Any]) -> str:
     image_ref = spec.get("imageRef")
-    mappings = spec.get("block_device_mapping_v2") or []
-    if not isinstance(mappings, list):
-        raise bad_request("block_device_mapping_v2 must be a list.")
-    for mapping in mappings:
-        if not isinstance(mapping, dict):
-            raise bad_request("Each block device mapping must be an object.")
-        source, dest = mapping.get("source_type"), mapping.get("destination_type", "local")
-        if source != "image" or dest != "local" or str(mapping.get("boot_index", 0)) != "0":
-            raise bad_request("Only the root disk from an image (source_type image, "
-                              "destination_type local, boot_index 0) is supported.")
-        image_ref = image_ref or mapping.get("uuid")
-        if mapping.get("uuid") and mapping.get("uuid") != _ref(image_ref, "imageRef"):
-            raise bad_request("The block device mapping names another image than imageRef.")
-    return _ref(image_ref, "imageRef")
+    root_ref, _volumes = nova_mappings(spec)
+    if root_ref and image_ref and root_ref != _ref(image_ref, "imageRef"):
+        raise bad_request("The block device mapping names another image than imageRef.")
+    return _ref(image_ref or root_ref, "imageRef")
 
 
 def _networks(spec: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
@@ -337,7 +328,8 @@ def _server_create(req: Req, spec: dict[str, Any]) -> ServerCreate:
                      key_name=None if key_name is None else str(key_name),
                      user_data=_user_data(spec.get("user_data")),
                      tags=tags, availability_zone=(zone or "").split(":")[0] or None,
-                     network=_network_request(spec, private_ip))
+                     network=_network_request(spec, private_ip),
+                     block_devices=nova_mappings(spec)[1])
     return ServerCreate(run, network_ids, req.request.environ.get(REQUEST_ID_KEY, ""))
 
 

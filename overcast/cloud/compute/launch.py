@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.block_devices import BlockDevice, LaunchDisks, LaunchPlan
 from overcast.cloud.compute.catalog import Catalog
 from overcast.cloud.compute.hosts import Hosts, local_hosts
-from overcast.cloud.compute.instances import InstanceOptions
+from overcast.cloud.compute.instances import DEFAULT_ROOT_DEVICE, InstanceOptions
 from overcast.cloud.compute.keypairs import KeyPairs
 from overcast.cloud.compute.launch_tokens import earlier_launch, request_digest
 from overcast.cloud.compute.nova_actions import add_action
@@ -23,7 +24,7 @@ from overcast.cloud.images import Images
 from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
 from overcast.config import Settings
 from overcast.db import Database, utcnow
-from overcast.db.models import Instance, Project
+from overcast.db.models import Image, Instance, Project
 from overcast.db.models_network import SecurityGroup, Subnet, Vpc
 from overcast.db.models_openstack import GlanceImage
 from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
@@ -86,6 +87,7 @@ class RunRequest:
     dry_run: bool = False
     network: NetworkRequest = field(default_factory=NetworkRequest)
     options: InstanceOptions = field(default_factory=InstanceOptions)
+    block_devices: tuple[BlockDevice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ class Placement:
 
 class Launcher:
     burst: Burst | None = None  # set by Cloud: overflow to remote clouds (cloud/burst.py)
+    disks: LaunchDisks | None = None  # set by Cloud: the volumes of block-device mappings
 
     def __init__(self, db: Database, settings: Settings, catalog: Catalog, images: Images,
                  keypairs: KeyPairs, hosts: Hosts, *, networking: Networking) -> None:
@@ -248,6 +251,7 @@ class Launcher:
                     self.catalog.availability_zones(s):
                 raise invalid(f"Invalid availability zone: [{req.availability_zone}]")
             where = self._network(s, ctx, req, default_vpc)
+            plan = self._disk_plan(s, ctx, req)
             if req.dry_run:
                 raise DryRunOk()
             if earlier := self._by_token(s, ctx, req, digest):
@@ -256,8 +260,10 @@ class Launcher:
             if earlier := self._by_token(s, ctx, req, digest):  # committed while we waited
                 return Launched(earlier[0].reservation_id, _records(earlier))
             zone = where.subnet.availability_zone if where.subnet else req.availability_zone
-            hosts = self._place(s, req, itype, count, zone, ctx.project_id)
+            hosts = self._place(s, req, itype, count, zone, ctx.project_id, plan.hosts)
             rows = self._create_rows(s, ctx, req, itype, hosts, where)
+            if self.disks is not None:
+                self.disks.create(s, ctx, plan, rows)
             if server is not None:
                 for row in rows:
                     add_action(s, ctx, row.id, "create", server.request_id)
@@ -265,6 +271,15 @@ class Launcher:
             log_transition(row.id, ctx.project_id, None, State.PENDING, "user: launch")
         return Launched(rows[0].reservation_id, _records(rows),
                         [(g.id, g.name) for g in where.groups])
+
+    def _disk_plan(self, s: Session, ctx: Context, req: RunRequest) -> LaunchPlan:
+        """The request's block-device mappings over the image's, checked."""
+        image = s.get(Image, req.image_id)
+        if self.disks is None or not (req.block_devices or (
+                image is not None and image.block_device_mappings)):
+            return LaunchPlan()
+        root = image.root_device_name if image is not None else None
+        return self.disks.plan(s, ctx, image, req.block_devices, root or DEFAULT_ROOT_DEVICE)
 
     def _network(self, s: Session, ctx: Context, req: RunRequest, default_vpc: str) -> Placement:
         net = req.network
@@ -304,13 +319,18 @@ class Launcher:
         return min(req.max_count, by_count, by_vcpus)
 
     def _place(self, s: Session, req: RunRequest, itype: InstanceTypeRecord, count: int,
-               zone: str | None, project_id: str = "") -> list:
+               zone: str | None, project_id: str = "",
+               only: frozenset[str] | None = None) -> list:
         demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone,
                         _driver_for(itype, wanted_driver(s, req.image_id)))
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
                         self.settings.disk_allocation_ratio)
         local = local_hosts(self.hosts.snapshots(s))
+        if only is not None:  # mapped snapshots are kept on these hosts' disks
+            local = [h for h in local if h.id in only]
         hosts, burst = place(local, demand, count, ratios), self.burst
+        if only is not None:
+            burst = None
         if burst and len(hosts) < count:  # local hosts first, then a burst target with room
             hosts += burst.place(s, project_id, req.image_id, itype, count - len(hosts), zone)
         if len(hosts) < req.min_count:

@@ -9,6 +9,7 @@ boots the way its source image did (same kernel, if it had one) from the copied 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,9 @@ class Snapshots:
     def __init__(self, db: Database, images: Images, instances: Instances) -> None:
         self.db, self.images, self.instances = db, images, instances
         self.requests = 0  # images asked for through this process: agents here look at once
+        # set by Cloud: what else an image of an instance takes, in the transaction that
+        # records it (the storage wing snapshots its data volumes into the image's mappings)
+        self.on_created: list[Callable[[Session, Context, Instance, Image], None]] = []
 
     def create(self, ctx: Context, req: SnapshotRequest, dry_run: bool = False,
                unique_name: bool = True) -> Image:
@@ -83,6 +87,8 @@ class Snapshots:
             source = s.get(Image, row.image_id)
             image = self._image_row(ctx, req, row, source)
             image.disk_path = str(store / f"{image.uuid}.qcow2")
+            for hook in self.on_created:
+                hook(s, ctx, row, image)
             s.add(image)
             s.flush()
             s.add(self._glance_row(image, row, source, req.properties))

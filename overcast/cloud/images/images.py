@@ -11,7 +11,7 @@ from every API; their files go once no instance that is not yet terminated uses 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
+from overcast.cloud.block_devices import BlockDevice
 from overcast.cloud.images.quotas import ImageQuotas
 from overcast.cloud.images.store import ImageStore
 from overcast.db import Database, as_utc, utcnow
@@ -66,6 +67,7 @@ class RegisterRequest:
     architecture: str = "x86_64"
     root_device_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    block_devices: tuple[BlockDevice, ...] = ()  # data volumes from snapshots
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ class Images:
         self.data_dir = data_dir
         self.store = store  # removes deleted images' files once unused
         self.quotas = quotas
+        # set by Cloud: RegisterImage's mappings checked by the storage wing, as JSON
+        self.check_mappings: Callable[[Session, Context, tuple[BlockDevice, ...], str],
+                                      str] | None = None
 
     # registration -------------------------------------------------------------------------
     def register_public(self, name: str, files: ImageFiles, description: str = "",
@@ -170,14 +175,15 @@ class Images:
     def _insert(self, project_id: str | None, name: str, files: ImageFiles, *,
                 description: str = "", is_public: bool = False, default_user: str = "root",
                 location: str = "", root_device_name: str = "/dev/xvda",
-                tags: dict[str, str] | None = None) -> Image:
+                tags: dict[str, str] | None = None, mappings: str = "") -> Image:
         image = Image(id=new_id("ami"), uuid=new_uuid(), project_id=project_id, name=name,
                       description=description, state="available", is_public=is_public,
                       disk_path=files.disk_path, disk_format=files.disk_format,
                       kernel_path=files.kernel_path, ramdisk_path=files.ramdisk_path,
                       kernel_cmdline=files.kernel_cmdline, size_bytes=files.size_bytes,
                       default_user=default_user, created_at=utcnow(),
-                      image_location=location, root_device_name=root_device_name)
+                      image_location=location, root_device_name=root_device_name,
+                      block_device_mappings=mappings)
         with self.db.session() as s:
             if project_id is not None:
                 self.check_unique_name(s, project_id, name)
@@ -205,8 +211,11 @@ class Images:
         if not req.location:
             raise InvalidParameter("MissingParameter",
                                    "The request must contain the parameter ImageLocation")
+        root_device = req.root_device_name or "/dev/xvda"
         with self.db.session() as s:
             self.check_unique_name(s, ctx.project_id, req.name)
+            mappings = self.check_mappings(s, ctx, req.block_devices, root_device) \
+                if req.block_devices and self.check_mappings else ""
         local = req.location.startswith(("/", "file:"))
         if local and not ctx.is_admin:
             raise Forbidden("UnauthorizedOperation", "Only a cloud administrator may register "
@@ -217,8 +226,8 @@ class Images:
         files = self._files_from_local(req) if local else self._files_from_store(ctx, req)
         return self._insert(ctx.project_id, req.name, files, description=req.description,
                             location=f"{ctx.account_id}/{req.name}",
-                            root_device_name=req.root_device_name or "/dev/xvda",
-                            tags=req.tags)
+                            root_device_name=root_device, tags=req.tags,
+                            mappings=mappings)
 
     def _store(self) -> Path:
         if self.data_dir is None:

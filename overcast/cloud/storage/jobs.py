@@ -13,7 +13,13 @@ from overcast.db import Database, utcnow
 from overcast.db.models import Instance, Tag
 from overcast.db.models_volumes import Volume, VolumeAttachment, VolumeSnapshot
 from overcast.drivers.base import VolumeDisk
-from overcast.lifecycle import AttachmentState, SnapshotState, State, VolumeState
+from overcast.lifecycle import (
+    AttachmentState,
+    SnapshotState,
+    State,
+    VolumeState,
+    next_volume_state,
+)
 
 GIB = 1024**3
 
@@ -55,8 +61,9 @@ class VolumeJobs:
             if volume.state == VolumeState.CREATING:
                 source = s.scalar(select(VolumeSnapshot.backing_path).where(
                     VolumeSnapshot.id == volume.snapshot_id)) if volume.snapshot_id else ""
-                found.append(VolumeJob("create", volume.id, volume.size_gib,
-                                       snapshot_id=volume.snapshot_id, source=source or ""))
+                found.append(VolumeJob("create", volume.id, volume.size_gib, instance_id or "",
+                                       instance_state or "", snapshot_id=volume.snapshot_id,
+                                       source=source or ""))
             elif volume.state == VolumeState.DELETING:
                 found.append(VolumeJob("delete", volume.id))
             elif volume.state in (VolumeState.AVAILABLE, VolumeState.IN_USE):
@@ -70,7 +77,8 @@ class VolumeJobs:
                          .join(Instance, Instance.id == VolumeAttachment.instance_id)
                          .join(Volume, Volume.id == VolumeAttachment.volume_id)
                          .where(Instance.host_id == host_id, VolumeAttachment.state.in_(
-                             [AttachmentState.ATTACHING, AttachmentState.DETACHING])))
+                             [AttachmentState.ATTACHING, AttachmentState.DETACHING]),
+                             Volume.state != VolumeState.CREATING))  # a launch's: made first
         return [VolumeJob("attach" if a.state == AttachmentState.ATTACHING else "detach",
                           a.volume_id, 0, a.instance_id, state, path, a.force)
                 for a, state, path in rows]
@@ -142,7 +150,11 @@ class VolumeJobs:
                       .values(updated_at=utcnow(), **values))
 
     def created(self, volume_id: str, path: str, size_bytes: int) -> None:
-        self._set_volume(volume_id, VolumeState.CREATING, state=VolumeState.AVAILABLE,
+        """Available, or in use when a launch's block-device mapping attached it."""
+        with self.db.read() as s:
+            event = "created_attached" if s.get(VolumeAttachment, volume_id) else "created"
+        self._set_volume(volume_id, VolumeState.CREATING,
+                         state=next_volume_state(volume_id, VolumeState.CREATING, event),
                          backing_path=path, provisioned_bytes=size_bytes)
 
     def create_failed(self, volume_id: str, reason: str) -> None:
@@ -203,9 +215,13 @@ class VolumeJobs:
 def _end_attachment(s: Session, attachment: VolumeAttachment) -> None:
     """The volume is available again, or deleted with its instance when DeleteOnTermination
     says so (the agent removes its file)."""
-    state = VolumeState.DELETING if attachment.delete_on_termination else VolumeState.AVAILABLE
-    s.execute(update(Volume).where(Volume.id == attachment.volume_id)
-              .values(state=state, updated_at=utcnow()))
+    if attachment.delete_on_termination:
+        s.execute(update(Volume).where(Volume.id == attachment.volume_id)
+                  .values(state=VolumeState.DELETING, updated_at=utcnow()))
+    else:  # one a launch made and its host has not yet: available once made
+        s.execute(update(Volume).where(Volume.id == attachment.volume_id,
+                                       Volume.state != VolumeState.CREATING)
+                  .values(state=VolumeState.AVAILABLE, updated_at=utcnow()))
     if attachment.delete_on_termination:
         s.execute(delete(Tag).where(Tag.resource_id == attachment.volume_id))
     s.delete(attachment)

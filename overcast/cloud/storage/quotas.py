@@ -59,6 +59,20 @@ class VolumeQuotas:
         if used + size_gib > limits.gib:
             raise QuotaExceeded(CODE, _over(limits, used, size_gib))
 
+    def check_many(self, s: Session, project_id: str, count: int, size_gib: int) -> None:
+        """Raise unless the project may add `count` volumes of `size_gib` together (the
+        volumes of one launch's block-device mappings)."""
+        if count == 0:
+            return
+        limits = self._locked_limits(s, project_id)
+        have, used = self._used(s, project_id, "")
+        if have + count > limits.volumes:
+            raise QuotaExceeded(CODE, f"You have reached the limit of {limits.volumes} "
+                                f"volumes for this project ({have} exist, {count} more were "
+                                "asked for).")
+        if used + size_gib > limits.gib:
+            raise QuotaExceeded(CODE, _over(limits, used, size_gib))
+
     def check_size(self, s: Session, project_id: str, volume_id: str, size_gib: int) -> None:
         """Raise unless `volume_id` may grow to `size_gib` beside the project's others."""
         limits = self._locked_limits(s, project_id)
