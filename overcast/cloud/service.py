@@ -43,6 +43,7 @@ from overcast.cloud.network import (
     VpcChanges,
     Vpcs,
 )
+from overcast.cloud.network.nat_gateways import NatGateways
 from overcast.cloud.storage import (
     Attachments,
     RootVolumes,
@@ -104,6 +105,7 @@ class Cloud:
         self.internet_gateways = InternetGateways(self.db)
         self.route_tables = RouteTables(self.db)
         self.routes = Routes(self.db)
+        self.nat_gateways = NatGateways(self.db, self.vpcs, self.elastic_ips)
         self.routers = Routers(self.db)  # Neutron's view of the above
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.nova_actions = NovaActions(self.db)  # locks and instance actions
@@ -129,6 +131,7 @@ class Cloud:
             "elastic-ip": self.elastic_ips.exists,
             "internet-gateway": InternetGateways.exists,
             "route-table": RouteTables.exists,
+            "natgateway": NatGateways.exists,
         })
 
     def prepare(self) -> None:
