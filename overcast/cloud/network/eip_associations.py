@@ -4,9 +4,10 @@ An associated instance's public IP *is* the Elastic IP: Instance.public_ip holds
 DescribeInstances, the metadata service and Nova show it, and the agent hands it to the driver
 in the instance's NetworkSpec (public_ip, and the forwards of its open ports on that address)
 at launch and through update_network on a running VM. That is the whole driver-facing part:
-user-mode networking forwards ports on the address, a kernel data plane would route it. The
+user-mode networking forwards ports on the address; the kernel data plane translates it 1:1
+on the VPC router's leg on the public network (public_plane.py, which needs `public_cidr`). The
 auto-assigned address the instance had is given back; disassociating gives the instance a
-fresh auto-assigned one, as AWS does in a default subnet."""
+fresh auto-assigned one (user-mode networking), as AWS does in a default subnet."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from overcast.db import Database, utcnow
 from overcast.db.models import Host, Instance
 from overcast.db.models_eips import ElasticIp
 from overcast.db.models_network import NetworkInterface
+from overcast.drivers.base import KERNEL_NETWORK
 from overcast.drivers.registry import capabilities_of
 from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
@@ -146,13 +148,21 @@ class Associations:
             raise Conflict("IncorrectInstanceState",
                            f"The instance '{instance_id}' is not in a valid state for this "
                            f"operation.")
-        host = s.execute(select(Host.driver, Host.network_mode)
-                         .where(Host.id == instance.host_id)).first()
-        if host is None or not capabilities_of(*host).loopback_public_ips:
+        if not self._manages_public_ips(s, instance):
             raise InvalidParameter("UnsupportedOperation",
                                    f"The instance '{instance_id}' runs on a host whose public "
                                    f"addresses this cloud does not manage.")
         return Target(instance, primary_interface_id(instance.id), instance.private_ip)
+
+    def _manages_public_ips(self, s: Session, instance: Instance) -> bool:
+        """Loopback public IPs (user-mode networking), or a kernel data plane with the cloud's
+        public network configured."""
+        host = s.execute(select(Host.driver, Host.network_mode)
+                         .where(Host.id == instance.host_id)).first()
+        if host is None:
+            return False
+        return capabilities_of(*host).loopback_public_ips or (
+            host.network_mode == KERNEL_NETWORK and bool(self.eips.settings.public_cidr))
 
     def _interface_target(self, s: Session, ctx: Context, interface_id: str) -> Target:
         if not is_well_formed(interface_id, "eni"):
@@ -174,10 +184,18 @@ class Associations:
         instance = s.scalar(select(Instance).where(Instance.id == row.instance_id)
                             .with_for_update()) if row.instance_id else None
         if instance is not None and instance.public_ip == row.public_ip:
-            fresh = self.addresses.free_address(s, instance.host_id) if refill else None
+            fresh = self.addresses.free_address(s, instance.host_id) \
+                if refill and _loopback_host(s, instance) else None
             _set_public_ip(instance, fresh)
         row.association_id = row.instance_id = None
         row.network_interface_id = row.private_ip = None
+
+
+def _loopback_host(s: Session, instance: Instance) -> bool:
+    """Does the instance's host give it an auto-assigned loopback public IP."""
+    host = s.execute(select(Host.driver, Host.network_mode)
+                     .where(Host.id == instance.host_id)).first()
+    return host is not None and capabilities_of(*host).loopback_public_ips
 
 
 def _same(row: ElasticIp, target: Target) -> bool:

@@ -68,6 +68,9 @@ def elastic_pool(settings: Settings) -> ipaddress.IPv4Network:
     if pool.overlaps(PUBLIC_POOL):
         raise ValueError(f"ELASTIC_IP_POOL {pool} overlaps the auto-assigned public "
                          f"addresses {PUBLIC_POOL}")
+    if settings.public_cidr:  # kernel networking's public network: the pool lies in it
+        public = ipaddress.IPv4Network(settings.public_cidr, strict=False)
+        return pool if pool.subnet_of(public) else public
     return pool
 
 
@@ -91,6 +94,9 @@ class ElasticIps:
     def __init__(self, db: Database, settings: Settings, addresses: Addresses) -> None:
         self.db, self.settings, self.addresses = db, settings, addresses
         self.pool = elastic_pool(settings)
+        # the public network's gateway is never handed out
+        self.reserved = {int(ipaddress.IPv4Address(settings.public_gateway_ip))} \
+            if settings.public_gateway_ip else set()
         self._round = RoundRobin()
 
     # allocating -----------------------------------------------------------------------------
@@ -143,8 +149,8 @@ class ElasticIps:
                 wanted = ipaddress.IPv4Address(address)
             except ValueError as exc:
                 raise invalid(f"Invalid value '{address}' for address.") from exc
-            if wanted not in self.pool or wanted in (self.pool.network_address,
-                                                     self.pool.broadcast_address):
+            if wanted not in self.pool or int(wanted) in self.reserved or \
+                    wanted in (self.pool.network_address, self.pool.broadcast_address):
                 raise invalid(f"Address {address} is not in this cloud's pool of public "
                               f"addresses ({self.pool}).")
 
@@ -172,7 +178,8 @@ class ElasticIps:
                 ElasticIp.public_ip.in_(candidates))))
         first = int(self.pool.network_address) + 1
         size = max(self.pool.num_addresses - 2, 1)
-        return self._round.free("eip", first, size, in_use, self.addresses.bound())
+        return self._round.free("eip", first, size, in_use,
+                                self.addresses.bound() | self.reserved)
 
     # finding --------------------------------------------------------------------------------
     def find(self, s: Session, ctx: Context, allocation_id: str | None,

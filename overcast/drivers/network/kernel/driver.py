@@ -74,6 +74,7 @@ class KernelNetwork:
                 if p.is_dir() and p.name.startswith(self.netns_prefix)}
 
     def _converge(self, vpc: VpcSpec, underlay_ip: str | None) -> list[str]:
+        vpc = dataclasses.replace(vpc, public=public.within(vpc.public, self.public_network))
         netns = names.namespace(vpc.id, self.netns_prefix)
         home = self.state_dir / netns
         home.mkdir(parents=True, exist_ok=True)  # recorded before anything is made

@@ -18,6 +18,7 @@ The VPC's table `inet overcast_pub` does the rest:
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from overcast.drivers.network.kernel import checks, commands, names, nftables
@@ -51,6 +52,21 @@ def remove_bridge(public: PublicNetwork) -> None:
         commands.ip(None, "link", "del", public.bridge, check=False)
     elif public.bridge_netns in commands.namespaces():
         commands.ip(None, "netns", "del", public.bridge_netns)
+
+
+def within(wanted: VpcPublicSpec | None,
+           public: PublicNetwork | None) -> VpcPublicSpec | None:
+    """What of a VPC's public part this host can do: nothing without a public network, and
+    only the public addresses that lie in its CIDR."""
+    if wanted is None or public is None:
+        return None
+    cidr = checks.network(public.cidr)
+
+    def ours(address: str) -> bool:
+        return ipaddress.IPv4Address(checks.address(address)) in cidr
+    return dataclasses.replace(
+        wanted, mappings=tuple(m for m in wanted.mappings if ours(m.public_ip)),
+        nat_gateways=tuple(n for n in wanted.nat_gateways if ours(n.public_ip)))
 
 
 def converge_leg(netns: str, vpc: VpcSpec, public: PublicNetwork | None) -> bool:
