@@ -1,5 +1,6 @@
 """NAT gateways (migration 0995_nat_gateways): a VPC's way out for private subnets, through an
-Elastic IP associated with the gateway's own interface in a public subnet."""
+Elastic IP associated with the gateway's own interface in a public subnet; and the leases of
+the public network's addresses."""
 
 from __future__ import annotations
 
@@ -25,3 +26,14 @@ class NatGateway(Base):
     state: Mapped[str] = mapped_column(String(16))  # available | deleted
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PublicAddressLease(Base):
+    """An address of the public network that is taken (migration 0995): by an Elastic IP
+    allocation, or auto-assigned to an instance at launch (kernel networking's
+    MapPublicIpOnLaunch). The primary key decides between racing takers of either kind."""
+
+    __tablename__ = "public_address_leases"
+    public_ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    allocation_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    instance_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from overcast.cli import preflight
 from overcast.cli.preflight import CliError
@@ -14,9 +15,11 @@ from overcast.cloud.compute.launch import NetworkRequest, RunRequest
 from overcast.cloud.network import AssociateRequest
 from overcast.cloud.network.routes import RouteRequest
 from overcast.config import Settings
+from overcast.db.models_nat import PublicAddressLease
 from overcast.drivers.base import HostCapacity
 from overcast.drivers.network.spec import NatGatewaySpec, PublicMapping, VpcSpec
 from overcast.drivers.registry import public_network
+from overcast.errors import CloudError
 from tests.conftest import InProcessCloud, in_process_cloud
 
 PUBLIC = "203.0.113.0/24"
@@ -37,20 +40,47 @@ def _vpc(made: InProcessCloud) -> VpcSpec:
     return vpc
 
 
-def test_an_elastic_ip_of_the_public_network_maps_to_its_instance(made: InProcessCloud) -> None:
+def test_public_addresses_map_to_their_instances(made: InProcessCloud) -> None:
     cloud, ctx, image = made
     (instance,) = cloud.run_instances(ctx, RunRequest(image)).instances
+    auto = instance.public_ip  # the default subnet maps public IPs on launch
+    assert auto is not None and auto.startswith("203.0.113.") and auto != "203.0.113.1"
     vpc = _vpc(made)
-    assert vpc.public is not None and vpc.public.mappings == ()
+    assert vpc.public is not None
+    assert vpc.public.mappings == (PublicMapping(auto, instance.private_ip),)
     assert cloud.vpcs.subnet_cidr(instance) in vpc.public.internet_cidrs  # default VPC: igw
     address = cloud.elastic_ips.allocate(ctx).address.public_ip
-    assert address.startswith("203.0.113.") and address != "203.0.113.1"  # not the gateway
+    assert address.startswith("203.0.113.") and address not in (auto, "203.0.113.1")
     association = cloud.eip_associations.associate(ctx, AssociateRequest(
-        allocation_id=None, public_ip=address, instance_id=instance.id))
+        public_ip=address, instance_id=instance.id))
     assert _vpc(made).public.mappings == (PublicMapping(address, instance.private_ip),)
     cloud.eip_associations.disassociate(ctx, association, None)
-    assert _vpc(made).public.mappings == ()
-    assert cloud.instances.rows([instance.id])[0].public_ip is None  # no loopback refill
+    fresh = cloud.instances.rows([instance.id])[0].public_ip
+    assert fresh is not None and fresh != address  # a fresh one, as AWS gives
+    assert _vpc(made).public.mappings == (PublicMapping(fresh, instance.private_ip),)
+    cloud.instances.change(ctx, [instance.id], "terminate")
+    cloud.instances.observe(instance.id, "destroyed")  # as the agent does
+    with cloud.db.read() as s:
+        assert s.scalar(select(PublicAddressLease).where(
+            PublicAddressLease.instance_id == instance.id)) is None
+
+
+def test_elastic_ips_and_launches_never_share_an_address(tmp_path: Path) -> None:
+    cloud, ctx, image = in_process_cloud(tmp_path, public_cidr="203.0.113.0/29",
+                                         default_max_elastic_ips=10)
+    cloud.hosts.heartbeat("h1", "qemu", "overcast-1a", HostCapacity(8, 8192, 100),
+                          ("kernel", None))
+    launched = cloud.run_instances(ctx, RunRequest(image, min_count=2, max_count=2)).instances
+    allocated = []
+    with pytest.raises(CloudError) as exc:
+        for _ in range(6):
+            allocated.append(cloud.elastic_ips.allocate(ctx).address.public_ip)
+    assert exc.value.code == "InsufficientAddressCapacity"
+    taken = [*(i.public_ip for i in launched), *allocated]
+    assert sorted(taken) == [f"203.0.113.{n}" for n in range(2, 7)]  # not .1: the gateway
+    (extra,) = cloud.run_instances(ctx, RunRequest(image)).instances
+    assert extra.public_ip is None  # the pool is full: no public address, no failure
+    cloud.db.dispose()
 
 
 def test_a_private_subnet_routed_to_a_nat_gateway(made: InProcessCloud) -> None:

@@ -22,7 +22,7 @@ from overcast.cloud.network.elastic_ips import ElasticIps
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Instance
 from overcast.db.models_eips import ElasticIp
-from overcast.db.models_network import NetworkInterface
+from overcast.db.models_network import NetworkInterface, Subnet
 from overcast.drivers.base import KERNEL_NETWORK
 from overcast.drivers.registry import capabilities_of
 from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, invalid
@@ -91,6 +91,7 @@ class Associations:
             row.instance_id = target.instance.id if target.instance else None
             row.network_interface_id, row.private_ip = target.interface_id, target.private_ip
             if target.instance is not None:
+                self.eips.leases.release_instance(s, target.instance.id)  # an auto-assigned one
                 _set_public_ip(target.instance, row.public_ip)
             association_id = row.association_id
         self.changed()
@@ -164,6 +165,16 @@ class Associations:
         return capabilities_of(*host).loopback_public_ips or (
             host.network_mode == KERNEL_NETWORK and bool(self.eips.settings.public_cidr))
 
+    def _fresh_address(self, s: Session, instance: Instance) -> str | None:
+        """The auto-assigned public IP an instance gets back when its Elastic IP goes: a
+        loopback one (user-mode networking), or one of the public network when its subnet maps
+        public IPs on launch."""
+        if _loopback_host(s, instance):
+            return self.addresses.free_address(s, instance.host_id)
+        maps = s.scalar(select(Subnet.map_public_ip_on_launch).where(
+            Subnet.id == instance.subnet_id))
+        return self.eips.leases.assign(s, instance.id) if maps else None
+
     def _interface_target(self, s: Session, ctx: Context, interface_id: str) -> Target:
         if not is_well_formed(interface_id, "eni"):
             raise InvalidParameter("InvalidNetworkInterfaceID.Malformed",
@@ -184,9 +195,7 @@ class Associations:
         instance = s.scalar(select(Instance).where(Instance.id == row.instance_id)
                             .with_for_update()) if row.instance_id else None
         if instance is not None and instance.public_ip == row.public_ip:
-            fresh = self.addresses.free_address(s, instance.host_id) \
-                if refill and _loopback_host(s, instance) else None
-            _set_public_ip(instance, fresh)
+            _set_public_ip(instance, self._fresh_address(s, instance) if refill else None)
         row.association_id = row.instance_id = None
         row.network_interface_id = row.private_ip = None
 

@@ -1,7 +1,8 @@
-"""NAT gateways, and routes that name one
+"""NAT gateways, and routes that name one; leases of public addresses (one for each Elastic IP
+allocated so far)
 
 Revision ID: 0995_nat_gateways
-Revises: 0961_routes
+Revises: 0961_routes (and needs 0851_elastic_ips)
 """
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from alembic import op
 revision = "0995_nat_gateways"
 down_revision = "0961_routes"
 branch_labels = None
-depends_on = None
+depends_on = "0851_elastic_ips"  # the leases copy its addresses
 
 
 def upgrade() -> None:
@@ -31,9 +32,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("routes") as batch:
         batch.add_column(sa.Column("nat_gateway_id", sa.String(32), nullable=True))
+    leases = op.create_table(
+        "public_address_leases",
+        sa.Column("public_ip", sa.String(64), primary_key=True),
+        sa.Column("allocation_id", sa.String(32), nullable=True, index=True),
+        sa.Column("instance_id", sa.String(32), nullable=True, index=True),
+    )
+    eips = sa.table("elastic_ips", sa.column("id"), sa.column("public_ip"))
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(eips.c.id, eips.c.public_ip)).all()
+    if rows:
+        bind.execute(leases.insert(), [{"public_ip": ip, "allocation_id": allocation_id}
+                                       for allocation_id, ip in rows])
 
 
 def downgrade() -> None:
+    op.drop_table("public_address_leases")
     with op.batch_alter_table("routes") as batch:
         batch.drop_column("nat_gateway_id")
     op.drop_table("nat_gateways")
