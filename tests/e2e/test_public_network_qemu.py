@@ -1,9 +1,10 @@
 """The public network with a real qemu guest (TCG), as root: `overcast up --network-mode kernel
 --public-cidr 203.0.113.0/24` makes the cloud's own public bridge (in a namespace of its own).
-A "client" namespace the test joins to that bridge reaches the guest's Elastic IP over ssh, and
-the guest reaches the public network's gateway from that address; after disassociation the
-client reaches nothing. After terminate and `overcast up` stopping: no namespace, tap or
-device of the cloud or the test remains.
+A "client" namespace the test joins to that bridge reaches the guest over ssh at its
+auto-assigned public address, then at its Elastic IP (and the guest reaches the public
+network's gateway from it); after disassociation the Elastic IP answers no more. After
+terminate and `overcast up` stopping: no namespace, tap or device of the cloud or the test
+remains.
 """
 
 from __future__ import annotations
@@ -89,17 +90,21 @@ def test_an_elastic_ip_is_reached_from_the_public_network(
             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         _console_says(ec2, iid, BOOT_LINE, timeout=180)
         vpc_netns = "ocv-" + found["VpcId"].removeprefix("vpc-")
-        allocation = ec2.allocate_address(Domain="vpc")
-        eip = allocation["PublicIp"]
-        association = ec2.associate_address(AllocationId=allocation["AllocationId"],
-                                            InstanceId=iid)["AssociationId"]
+        auto = found["PublicIpAddress"]  # the default subnet maps public IPs on launch
+        assert auto.startswith("203.0.113.")
         deadline = time.monotonic() + 30  # the agent gives the VPC its leg on the bridge
         while network.bridge_netns not in _namespaces():
             assert time.monotonic() < deadline, "no public network made"
             time.sleep(0.2)
         _join_client(client, network.bridge_netns, network.bridge)
+        assert _run(client, key, auto, INSTANCE_ID, timeout=90).strip() == iid
 
-        assert _run(client, key, eip, INSTANCE_ID, timeout=90).strip() == iid
+        allocation = ec2.allocate_address(Domain="vpc")
+        eip = allocation["PublicIp"]
+        association = ec2.associate_address(AllocationId=allocation["AllocationId"],
+                                            InstanceId=iid)["AssociationId"]
+        assert _run(client, key, eip, INSTANCE_ID, timeout=30).strip() == iid
+        assert not _ssh_gets_in(client, key, auto)  # the Elastic IP took its place
         assert "64 bytes from" in _run(client, key, eip, f"ping -c1 -W2 {network.gateway_ip}")
 
         ec2.disassociate_address(AssociationId=association)
