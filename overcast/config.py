@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -45,6 +46,13 @@ class Settings:
     # this host's address on the network that carries VXLAN between hosts (kernel mode with
     # several hosts; empty: instances of a VPC on other hosts are not reached)
     underlay_ip: str = ""
+    # kernel mode: the cloud's public network, where Elastic IPs and NAT gateways answer (empty:
+    # none). `public_bridge`: a bridge of the host (a real LAN) that VPC routers join; empty:
+    # a bridge in a namespace of the cloud's own, holding `public_gateway` (default: the CIDR's
+    # first address), never one of the machine's interfaces
+    public_cidr: str = ""
+    public_gateway: str = ""
+    public_bridge: str = ""
     # scheduling
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
@@ -79,6 +87,13 @@ class Settings:
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'overcast.db'}"
+
+    @property
+    def public_gateway_ip(self) -> str:
+        """The public network's gateway: as set, or the first address of public_cidr."""
+        if self.public_gateway or not self.public_cidr:
+            return self.public_gateway
+        return str(ipaddress.IPv4Network(self.public_cidr, strict=False).network_address + 1)
 
     @property
     def listen_host(self) -> str:

@@ -14,6 +14,7 @@ PREFIXES = {
     "sg": "security-group", "vpc": "vpc", "subnet": "subnet", "eni": "network-interface",
     "vol": "volume", "snap": "snapshot", "eipalloc": "elastic-ip",
     "lt": "launch-template", "igw": "internet-gateway", "rtb": "route-table",
+    "nat": "natgateway",
 }
 _EC2_ID = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")
 

@@ -5,6 +5,7 @@ what the network mode needs."""
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -75,6 +76,28 @@ def check_network_mode(settings: Settings) -> None:
         raise CliError(f"--network-mode kernel needs {', '.join(missing)} (run as root; "
                        "scripts/install-deps installs iproute2, nftables and dnsmasq-base), "
                        "or use --network-mode user")
+
+
+def check_public_network(settings: Settings) -> None:
+    """A public network needs kernel networking, a CIDR, a gateway in it and (when named) a
+    bridge that exists."""
+    if not (settings.public_cidr or settings.public_bridge):
+        return
+    if settings.network_mode != KERNEL_NETWORK:
+        raise CliError("--public-cidr needs --network-mode kernel")
+    if not settings.public_cidr:
+        raise CliError("--public-bridge needs --public-cidr")
+    try:
+        network = ipaddress.IPv4Network(settings.public_cidr, strict=False)
+        gateway = ipaddress.IPv4Address(settings.public_gateway_ip)
+    except ValueError as exc:
+        raise CliError(f"public network: {exc}") from None
+    if gateway not in network or network.num_addresses < 4:
+        raise CliError(f"public network {network}: too small, or its gateway {gateway} is "
+                       "not in it")
+    if settings.public_bridge and not Path(
+            f"/sys/class/net/{settings.public_bridge}/bridge").is_dir():
+        raise CliError(f"--public-bridge {settings.public_bridge}: no such bridge on this host")
 
 
 def prepare_data_dir(data_dir: Path) -> None:

@@ -24,6 +24,7 @@ from overcast.cli.preflight import (
     check_can_listen,
     check_database,
     check_network_mode,
+    check_public_network,
     listen_argument,
     prepare_data_dir,
     shown_url,
@@ -65,6 +66,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="user: user-mode networking, no root needed (default); kernel: "
                         "a namespace per VPC with routing, nftables security groups and "
                         "dnsmasq (needs root, ip, nft, dnsmasq)")
+    parser.add_argument("--public-cidr", metavar="CIDR",
+                        help="kernel networking: the cloud's public network, where Elastic "
+                        "IPs and NAT gateways answer (e.g. 203.0.113.0/24); by default a "
+                        "bridge in a namespace of the cloud's own, its gateway the first "
+                        "address (OVERCAST_PUBLIC_GATEWAY to choose another)")
+    parser.add_argument("--public-bridge", metavar="IFACE",
+                        help="with --public-cidr: a bridge of this host on that network (a real "
+                        "LAN) that VPC routers join, instead of the cloud's own")
     parser.add_argument("--metadata-listen-public", action="store_true",
                         help="allow a METADATA_LISTEN that is not a loopback address")
     parser.add_argument("--no-local-agent", action="store_true",
@@ -130,11 +139,13 @@ def _preflight(args: argparse.Namespace) -> Settings:
     reachable, the data dir can be written."""
     settings = load_settings(data_dir=args.data_dir, listen=args.listen, driver=args.driver,
                              log_level=args.log_level, log_format=args.log_format,
-                             network_mode=args.network_mode)
+                             network_mode=args.network_mode, public_cidr=args.public_cidr,
+                             public_bridge=args.public_bridge)
     if settings.driver not in LOCAL_DRIVERS:
         raise CliError(f"unknown driver {settings.driver!r} "
                        f"(choose from {', '.join(LOCAL_DRIVERS)})")
     check_network_mode(settings)
+    check_public_network(settings)
     check_can_listen(settings.listen, "--listen")
     check_can_listen(settings.metadata_listen, "OVERCAST_METADATA_LISTEN")
     check_database(settings.database_url)

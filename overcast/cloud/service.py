@@ -43,6 +43,8 @@ from overcast.cloud.network import (
     VpcChanges,
     Vpcs,
 )
+from overcast.cloud.network.nat_gateways import NatGateways
+from overcast.cloud.network.public_leases import PublicLeases
 from overcast.cloud.storage import (
     Attachments,
     CinderQuotas,
@@ -94,22 +96,24 @@ class Cloud:
         self.launch_templates = LaunchTemplates(self.db)
         self.instances.zone_id = self.vpcs.zone_id
         self.instances.check_start = StartChecks(settings, self.hosts)
+        self.elastic_ips = ElasticIps(self.db, settings, self.addresses)
         self.launcher = Launcher(self.db, settings, self.catalog, self.images, self.keypairs,
                                  self.hosts,
                                  networking=Networking(self.vpcs, self.security_groups,
-                                                       self.addresses))
+                                                       self.addresses, self.elastic_ips.leases))
         self.burst = Burst(self.db, SecretBox(settings.data_dir / "secret.key"),
                            settings.region)
         self.launcher.burst = self.burst
         self.metadata = InstanceMetadata(self.db, settings.region, self.security_groups,
                                          self.vpcs)
         self.tags = Tags(self.db)
-        self.elastic_ips = ElasticIps(self.db, settings, self.addresses)
+        self.instances.on_terminated.append(PublicLeases.release_instance)
         self.eip_associations = Associations(self.db, self.elastic_ips, self.addresses,
                                              self.instances.changed.set)
         self.internet_gateways = InternetGateways(self.db)
         self.route_tables = RouteTables(self.db)
         self.routes = Routes(self.db)
+        self.nat_gateways = NatGateways(self.db, self.vpcs, self.elastic_ips)
         self.routers = Routers(self.db)  # Neutron's view of the above
         self.snapshots = Snapshots(self.db, self.images, self.instances)
         self.nova_actions = NovaActions(self.db)  # locks and instance actions
@@ -145,6 +149,7 @@ class Cloud:
             "elastic-ip": self.elastic_ips.exists,
             "internet-gateway": InternetGateways.exists,
             "route-table": RouteTables.exists,
+            "natgateway": NatGateways.exists,
         })
 
     def prepare(self) -> None:

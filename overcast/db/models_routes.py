@@ -29,7 +29,8 @@ class RouteTable(Base):
 
 
 class Route(Base):
-    """One route: a destination and exactly one target (`local`, an igw-, an eni- or an i-)."""
+    """One route: a destination and exactly one target (`local`, an igw-, an eni-, an i- or a
+    nat-)."""
 
     __tablename__ = "routes"
     __table_args__ = (UniqueConstraint("route_table_id", "destination_cidr"),)
@@ -39,6 +40,7 @@ class Route(Base):
     gateway_id: Mapped[str | None] = mapped_column(String(32))  # "local" or igw-...
     network_interface_id: Mapped[str | None] = mapped_column(String(32))
     instance_id: Mapped[str | None] = mapped_column(String(32))
+    nat_gateway_id: Mapped[str | None] = mapped_column(String(32))  # migration 0995
     origin: Mapped[str] = mapped_column(String(32))  # CreateRouteTable | CreateRoute
 
 

@@ -4,6 +4,7 @@ The cloud decides by a driver's Capabilities (`capabilities_of`), never by its n
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from overcast.config import Settings
@@ -21,6 +22,7 @@ from overcast.drivers.hyperv import HostConfig, HyperVDriver
 from overcast.drivers.network.base import NetworkDriver
 from overcast.drivers.network.kernel import KernelNetwork
 from overcast.drivers.network.kernel.metadata import MetadataRelays
+from overcast.drivers.network.spec import PublicNetwork
 from overcast.drivers.qemu import QemuDriver
 from overcast.drivers.storage.local import LocalBackend
 
@@ -73,7 +75,21 @@ def make_network_driver(settings: Settings, metadata_endpoint: tuple[str, int] |
     relays = (MetadataRelays(metadata_endpoint, key_path(settings.data_dir))
               if metadata_endpoint is not None else None)
     return KernelNetwork(settings.data_dir / "hosts" / settings.host_name / "network",
-                         metadata=relays)
+                         metadata=relays, public_network=public_network(settings))
+
+
+def public_network(settings: Settings) -> PublicNetwork | None:
+    """The host's public network from the settings (None: none configured). Without a bridge
+    named, the cloud's own in a namespace named after its data dir (two clouds on one machine
+    each have theirs)."""
+    if not settings.public_cidr:
+        return None
+    if settings.public_bridge:
+        return PublicNetwork(settings.public_cidr, settings.public_gateway_ip,
+                             settings.public_bridge, bridge_netns=None, own_bridge=False)
+    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return PublicNetwork(settings.public_cidr, settings.public_gateway_ip,
+                         bridge_netns=f"ocpub-{digest}")
 def make_storage(settings: Settings) -> LocalBackend:
     """This host's storage backend for volumes: qcow2 files beside its VMs."""
     return LocalBackend(settings.data_dir / "hosts" / settings.host_name / "volumes")

@@ -3,6 +3,8 @@ echo back. Used by the data-plane tests in place of guest programs.
 
     python probe.py serve PORT [PORT ...]             prints "ready", serves until killed
     python probe.py connect HOST PORT [SOURCE] [TIMEOUT]   exit 0 on an echo, 1 otherwise
+    python probe.py peer PORT                 prints "ready", answers each caller's address
+    python probe.py ask HOST PORT [TIMEOUT]   prints what the server answered (exit 1: nothing)
 """
 
 from __future__ import annotations
@@ -31,6 +33,27 @@ def serve(ports: list[int]) -> None:
                     conn.sendall(conn.recv(64))
 
 
+def serve_peer(port: int) -> None:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", port))
+    listener.listen(16)
+    print("ready", flush=True)
+    while True:
+        conn, (peer, _) = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            conn.sendall(peer.encode())
+
+
+def ask(host: str, port: int, timeout: float) -> int:
+    try:
+        with socket.create_connection((host, port), timeout) as sock:
+            print(sock.recv(64).decode())
+            return 0
+    except OSError:
+        return 1
+
+
 def connect(host: str, port: int, source: str, timeout: float) -> int:
     try:
         with socket.socket() as sock:
@@ -47,6 +70,10 @@ def connect(host: str, port: int, source: str, timeout: float) -> int:
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve([int(p) for p in sys.argv[2:]])
+    elif sys.argv[1] == "peer":
+        serve_peer(int(sys.argv[2]))
+    elif sys.argv[1] == "ask":
+        sys.exit(ask(sys.argv[2], int(sys.argv[3]), float((sys.argv[4:] or ["1.0"])[0])))
     else:
         args = sys.argv[2:] + [""] * (4 - len(sys.argv[2:]))
         sys.exit(connect(args[0], int(args[1]), args[2], float(args[3] or 1.0)))

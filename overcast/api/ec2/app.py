@@ -19,6 +19,7 @@ from overcast.api.ec2 import (  # noqa: F401
     keypairs,
     launch_templates,
     meta,
+    nat_gateways,
     network_interfaces,
     protocol,
     route_tables,

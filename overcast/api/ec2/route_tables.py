@@ -29,7 +29,8 @@ def _render(tagged: flt.Tagged[TableView]) -> dict[str, Any]:
     view = tagged.item
     routes = [{"DestinationCidrBlock": r.route.destination_cidr, "GatewayId": r.route.gateway_id,
                "NetworkInterfaceId": r.route.network_interface_id,
-               "InstanceId": r.route.instance_id, "State": r.state, "Origin": r.route.origin}
+               "InstanceId": r.route.instance_id, "NatGatewayId": r.route.nat_gateway_id,
+               "State": r.state, "Origin": r.route.origin}
               for r in view.routes]
     associations = [{"Main": a.is_main, "RouteTableAssociationId": a.id,
                      "RouteTableId": a.route_table_id, "SubnetId": a.subnet_id,

@@ -22,11 +22,13 @@ from overcast.cloud.compute.nova_actions import add_action
 from overcast.cloud.compute.records import InstanceRecord, InstanceTypeRecord
 from overcast.cloud.images import Images
 from overcast.cloud.network import DEFAULT_VPC_CIDR, Addresses, SecurityGroups, Vpcs
+from overcast.cloud.network.public_leases import PublicLeases
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Image, Instance, Project
 from overcast.db.models_network import SecurityGroup, Subnet, Vpc
 from overcast.db.models_openstack import GlanceImage
+from overcast.drivers.base import KERNEL_NETWORK
 from overcast.drivers.registry import HYPERVISOR_TYPES, capabilities_of
 from overcast.errors import (
     DryRunOk,
@@ -192,6 +194,8 @@ class Networking:
     vpcs: Vpcs
     security_groups: SecurityGroups
     addresses: Addresses
+    # kernel networking's public network: addresses given at launch (None: none)
+    public_leases: PublicLeases | None = None
 
 
 @dataclass
@@ -350,9 +354,14 @@ class Launcher:
             pools[subnet.id] = (subnet, self.networking.vpcs.free_addresses(s, subnet, wanted))
         return subnet, next(pools[subnet.id][1])
 
-    def _public_address(self, s: Session, host: HostSnapshot) -> str | None:
+    def _public_address(self, s: Session, host: HostSnapshot, subnet: Subnet,
+                        instance_id: str) -> str | None:
         # Hyper-V guests sit on a real switch and show the address they report, burst ones
-        # the remote's; guests in user-mode networking get a loopback one with port forwards
+        # the remote's; guests in user-mode networking get a loopback one with port forwards;
+        # on kernel networking a subnet that maps public IPs gives one of the public network
+        if host.network_mode == KERNEL_NETWORK and self.networking.public_leases is not None:
+            return self.networking.public_leases.assign(s, instance_id) \
+                if subnet.map_public_ip_on_launch else None
         if not capabilities_of(host.driver, host.network_mode).loopback_public_ips:
             return None
         # The rows of this launch not yet written hold addresses the search has gone past
@@ -369,8 +378,9 @@ class Launcher:
         for index, host in enumerate(hosts):
             subnet, address = self._addresses(s, where, host.availability_zone,
                                               req.network.private_ip, pools)
-            row = Instance(public_ip=self._public_address(s, host),
-                id=new_id("i"), uuid=new_uuid(), project_id=ctx.project_id,
+            instance_id = new_id("i")
+            row = Instance(public_ip=self._public_address(s, host, subnet, instance_id),
+                id=instance_id, uuid=new_uuid(), project_id=ctx.project_id,
                 reservation_id=reservation, launch_index=index, client_token=req.client_token,
                 image_id=req.image_id, instance_type=itype.name, vcpus=itype.vcpus,
                 memory_mib=itype.memory_mib, disk_gib=itype.disk_gib, key_name=req.key_name,

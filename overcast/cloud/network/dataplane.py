@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.cloud.network.public_plane import vpc_public
 from overcast.db import Database
 from overcast.db.models import Host, Instance
 from overcast.db.models_network import (
@@ -86,7 +87,9 @@ def desired_network(s: Session, host_id: str) -> DesiredNetwork:
             security_groups=tuple(SecurityGroupSpec(g, *rules[g])
                                   for g in sorted({g for i in mine if i.host_id == host_id
                                                    for g in groups[i.id]})),
-            dns_hostnames=vpc.enable_dns_hostnames))
+            dns_hostnames=vpc.enable_dns_hostnames,
+            public=vpc_public(s, vpc.id, subnets[vpc.id],
+                              [i for i in mine if i.host_id == host_id])))
     return DesiredNetwork(vpcs=tuple(vpcs), underlay_ip=hosts.get(host_id))
 
 

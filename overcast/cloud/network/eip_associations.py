@@ -4,9 +4,10 @@ An associated instance's public IP *is* the Elastic IP: Instance.public_ip holds
 DescribeInstances, the metadata service and Nova show it, and the agent hands it to the driver
 in the instance's NetworkSpec (public_ip, and the forwards of its open ports on that address)
 at launch and through update_network on a running VM. That is the whole driver-facing part:
-user-mode networking forwards ports on the address, a kernel data plane would route it. The
+user-mode networking forwards ports on the address; the kernel data plane translates it 1:1
+on the VPC router's leg on the public network (public_plane.py, which needs `public_cidr`). The
 auto-assigned address the instance had is given back; disassociating gives the instance a
-fresh auto-assigned one, as AWS does in a default subnet."""
+fresh auto-assigned one (user-mode networking), as AWS does in a default subnet."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from overcast.cloud.network.elastic_ips import ElasticIps
 from overcast.db import Database, utcnow
 from overcast.db.models import Host, Instance
 from overcast.db.models_eips import ElasticIp
-from overcast.db.models_network import NetworkInterface
+from overcast.db.models_network import NetworkInterface, Subnet
+from overcast.drivers.base import KERNEL_NETWORK
 from overcast.drivers.registry import capabilities_of
 from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
@@ -89,6 +91,7 @@ class Associations:
             row.instance_id = target.instance.id if target.instance else None
             row.network_interface_id, row.private_ip = target.interface_id, target.private_ip
             if target.instance is not None:
+                self.eips.leases.release_instance(s, target.instance.id)  # an auto-assigned one
                 _set_public_ip(target.instance, row.public_ip)
             association_id = row.association_id
         self.changed()
@@ -146,13 +149,31 @@ class Associations:
             raise Conflict("IncorrectInstanceState",
                            f"The instance '{instance_id}' is not in a valid state for this "
                            f"operation.")
-        host = s.execute(select(Host.driver, Host.network_mode)
-                         .where(Host.id == instance.host_id)).first()
-        if host is None or not capabilities_of(*host).loopback_public_ips:
+        if not self._manages_public_ips(s, instance):
             raise InvalidParameter("UnsupportedOperation",
                                    f"The instance '{instance_id}' runs on a host whose public "
                                    f"addresses this cloud does not manage.")
         return Target(instance, primary_interface_id(instance.id), instance.private_ip)
+
+    def _manages_public_ips(self, s: Session, instance: Instance) -> bool:
+        """Loopback public IPs (user-mode networking), or a kernel data plane with the cloud's
+        public network configured."""
+        host = s.execute(select(Host.driver, Host.network_mode)
+                         .where(Host.id == instance.host_id)).first()
+        if host is None:
+            return False
+        return capabilities_of(*host).loopback_public_ips or (
+            host.network_mode == KERNEL_NETWORK and bool(self.eips.settings.public_cidr))
+
+    def _fresh_address(self, s: Session, instance: Instance) -> str | None:
+        """The auto-assigned public IP an instance gets back when its Elastic IP goes: a
+        loopback one (user-mode networking), or one of the public network when its subnet maps
+        public IPs on launch."""
+        if _loopback_host(s, instance):
+            return self.addresses.free_address(s, instance.host_id)
+        maps = s.scalar(select(Subnet.map_public_ip_on_launch).where(
+            Subnet.id == instance.subnet_id))
+        return self.eips.leases.assign(s, instance.id) if maps else None
 
     def _interface_target(self, s: Session, ctx: Context, interface_id: str) -> Target:
         if not is_well_formed(interface_id, "eni"):
@@ -174,10 +195,16 @@ class Associations:
         instance = s.scalar(select(Instance).where(Instance.id == row.instance_id)
                             .with_for_update()) if row.instance_id else None
         if instance is not None and instance.public_ip == row.public_ip:
-            fresh = self.addresses.free_address(s, instance.host_id) if refill else None
-            _set_public_ip(instance, fresh)
+            _set_public_ip(instance, self._fresh_address(s, instance) if refill else None)
         row.association_id = row.instance_id = None
         row.network_interface_id = row.private_ip = None
+
+
+def _loopback_host(s: Session, instance: Instance) -> bool:
+    """Does the instance's host give it an auto-assigned loopback public IP."""
+    host = s.execute(select(Host.driver, Host.network_mode)
+                     .where(Host.id == instance.host_id)).first()
+    return host is not None and capabilities_of(*host).loopback_public_ips
 
 
 def _same(row: ElasticIp, target: Target) -> bool:

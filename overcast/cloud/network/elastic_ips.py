@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
-from overcast.cloud.network.addresses import PUBLIC_POOL, Addresses, RoundRobin
+from overcast.cloud.network.addresses import PUBLIC_POOL, Addresses
+from overcast.cloud.network.public_leases import PublicLeases
 from overcast.config import Settings
 from overcast.db import Database, utcnow
 from overcast.db.models import Project, Tag
 from overcast.db.models_eips import ElasticIp
+from overcast.db.models_nat import PublicAddressLease
 from overcast.errors import (
     Conflict,
     DryRunOk,
@@ -69,6 +71,9 @@ def elastic_pool(settings: Settings) -> ipaddress.IPv4Network:
     if pool.overlaps(PUBLIC_POOL):
         raise ValueError(f"ELASTIC_IP_POOL {pool} overlaps the auto-assigned public "
                          f"addresses {PUBLIC_POOL}")
+    if settings.public_cidr:  # kernel networking's public network: the pool lies in it
+        public = ipaddress.IPv4Network(settings.public_cidr, strict=False)
+        return pool if pool.subnet_of(public) else public
     return pool
 
 
@@ -92,7 +97,11 @@ class ElasticIps:
     def __init__(self, db: Database, settings: Settings, addresses: Addresses) -> None:
         self.db, self.settings, self.addresses = db, settings, addresses
         self.pool = elastic_pool(settings)
-        self._round = RoundRobin()
+        # the public network's gateway is never handed out
+        reserved = {int(ipaddress.IPv4Address(settings.public_gateway_ip))} \
+            if settings.public_gateway_ip else set()
+        # with a public network, instances get addresses of the same pool at launch
+        self.leases = PublicLeases(self.pool, reserved, auto_assign=bool(settings.public_cidr))
 
     # allocating -----------------------------------------------------------------------------
     def allocate(self, ctx: Context, address: str | None = None,
@@ -144,21 +153,23 @@ class ElasticIps:
                 wanted = ipaddress.IPv4Address(address)
             except ValueError as exc:
                 raise invalid(f"Invalid value '{address}' for address.") from exc
-            if wanted not in self.pool or wanted in (self.pool.network_address,
-                                                     self.pool.broadcast_address):
+            if wanted not in self.pool or int(wanted) in self.leases.reserved or \
+                    wanted in (self.pool.network_address, self.pool.broadcast_address):
                 raise invalid(f"Address {address} is not in this cloud's pool of public "
                               f"addresses ({self.pool}).")
 
     def _insert(self, s: Session, ctx: Context, address: str | None) -> ElasticIp:
         """Insert the project's new row with the first candidate no one holds; a candidate
         another transaction took meanwhile fails the unique column and the next is tried."""
-        candidates = [address] if address is not None else self._candidates(s)
+        candidates = [address] if address is not None else \
+            self.leases.candidates(s, "eip", self.addresses.bound())
         for candidate in candidates:
             row = ElasticIp(id=new_id("eipalloc"), project_id=ctx.project_id,
                             public_ip=candidate, domain="vpc", created_at=utcnow())
             try:
                 with s.begin_nested():
                     s.add(row)
+                    s.add(PublicAddressLease(public_ip=candidate, allocation_id=row.id))
             except IntegrityError:
                 continue
             return row
@@ -166,14 +177,6 @@ class ElasticIps:
             raise Conflict("InvalidIPAddress.InUse", f"Address {address} is in use.")
         raise InsufficientCapacity("InsufficientAddressCapacity",
                                    "There are no free addresses in the cloud's public pool.")
-
-    def _candidates(self, s: Session):  # noqa: ANN202 - an iterator of addresses
-        def in_use(candidates: list[str]) -> set[str]:
-            return set(s.scalars(select(ElasticIp.public_ip).where(
-                ElasticIp.public_ip.in_(candidates))))
-        first = int(self.pool.network_address) + 1
-        size = max(self.pool.num_addresses - 2, 1)
-        return self._round.free("eip", first, size, in_use, self.addresses.bound())
 
     # finding --------------------------------------------------------------------------------
     def find(self, s: Session, ctx: Context, allocation_id: str | None,
@@ -222,6 +225,7 @@ class ElasticIps:
             if dry_run:
                 raise DryRunOk()
             s.execute(delete(Tag).where(Tag.resource_id == row.id))
+            self.leases.release_allocation(s, row.id)
             s.delete(row)
 
     def describe(self, ctx: Context, allocation_ids: Sequence[str], public_ips: Sequence[str],

@@ -15,6 +15,7 @@ from overcast.cloud import tags as tagsvc
 from overcast.cloud.network import route_rows
 from overcast.db import Database
 from overcast.db.models import Tag
+from overcast.db.models_nat import NatGateway
 from overcast.db.models_network import Subnet
 from overcast.db.models_routes import InternetGateway, Route, RouteTable, RouteTableAssociation
 from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, invalid
@@ -54,6 +55,7 @@ TABLE_FILTERS: dict[str, flt.Extractor] = {
     "route.gateway-id": lambda t: _routes(t, "gateway_id"),
     "route.instance-id": lambda t: _routes(t, "instance_id"),
     "route.network-interface-id": lambda t: _routes(t, "network_interface_id"),
+    "route.nat-gateway-id": lambda t: _routes(t, "nat_gateway_id"),
     "route.origin": lambda t: _routes(t, "origin"),
     "route.state": lambda t: [r.state for r in t.item.routes],
 }
@@ -186,8 +188,12 @@ class RouteTables:
             InternetGateway.vpc_id == table.vpc_id)))
         routes = list(s.scalars(select(Route).where(Route.route_table_id == table.id)
                                 .order_by(Route.id)))
-        views = [RouteView(r, "blackhole" if r.gateway_id not in (None, route_rows.LOCAL)
-                           and r.gateway_id not in attached else "active") for r in routes]
+        live_nats = set(s.scalars(select(NatGateway.id).where(
+            NatGateway.vpc_id == table.vpc_id, NatGateway.state != "deleted")))
+        views = [RouteView(r, "blackhole" if (r.gateway_id not in (None, route_rows.LOCAL)
+                                              and r.gateway_id not in attached)
+                           or (r.nat_gateway_id and r.nat_gateway_id not in live_nats)
+                           else "active") for r in routes]
         associations = list(s.scalars(select(RouteTableAssociation).where(
             RouteTableAssociation.route_table_id == table.id)
             .order_by(RouteTableAssociation.is_main.desc(), RouteTableAssociation.id)))

@@ -1,6 +1,6 @@
 """CreateRoute, ReplaceRoute and DeleteRoute: one destination per table, one target per route
-(an internet gateway attached to the table's VPC, a network interface or an instance of that
-VPC); the `local` route is made with the table and never changes."""
+(an internet gateway attached to the table's VPC, a NAT gateway, a network interface or an
+instance of that VPC); the `local` route is made with the table and never changes."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from overcast.cloud.network import route_rows
 from overcast.db import Database
 from overcast.db.models import Instance
+from overcast.db.models_nat import NatGateway
 from overcast.db.models_network import NetworkInterface
 from overcast.db.models_routes import InternetGateway, Route, RouteTable
 from overcast.errors import Conflict, DryRunOk, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
+from overcast.ids import is_well_formed
 from overcast.lifecycle import State
 
 
@@ -36,6 +38,7 @@ class Target:
     gateway_id: str | None = None
     network_interface_id: str | None = None
     instance_id: str | None = None
+    nat_gateway_id: str | None = None
 
 
 def parse_destination(cidr: str | None) -> str:
@@ -119,10 +122,10 @@ class Routes:
         if len(named) != 1:
             raise InvalidParameter("InvalidParameterCombination" if named else
                                    "MissingParameter", "Specify exactly one target: "
-                                   "gatewayId, networkInterfaceId or instanceId.")
+                                   "gatewayId, natGatewayId, networkInterfaceId or "
+                                   "instanceId.")
         if req.nat_gateway_id is not None:
-            raise NotFound("InvalidNatGatewayID.NotFound",
-                           f"The nat gateway ID '{req.nat_gateway_id[:64]}' does not exist")
+            return Target(nat_gateway_id=self._nat(s, ctx, table, req.nat_gateway_id))
         if req.gateway_id is not None:
             return Target(gateway_id=self._gateway(s, ctx, table, req.gateway_id))
         if req.network_interface_id is not None:
@@ -140,6 +143,22 @@ class Routes:
             raise invalid(f"route table {table.id} and network gateway {gateway.id} belong "
                           "to different networks")
         return gateway.id
+
+    @staticmethod
+    def _nat(s: Session, ctx: Context, table: RouteTable, nat_id: str) -> str:
+        if not is_well_formed(nat_id, "nat"):
+            raise NotFound("InvalidNatGatewayID.NotFound",
+                           f"The nat gateway ID '{nat_id[:64]}' does not exist")
+        nat = s.scalar(select(NatGateway).where(NatGateway.id == nat_id,
+                                                NatGateway.project_id == ctx.project_id,
+                                                NatGateway.state != "deleted"))
+        if nat is None:
+            raise NotFound("InvalidNatGatewayID.NotFound",
+                           f"The nat gateway ID '{nat_id}' does not exist")
+        if nat.vpc_id != table.vpc_id:
+            raise invalid(f"route table {table.id} and nat gateway {nat_id} belong to "
+                          "different networks")
+        return nat.id
 
     @staticmethod
     def _interface(s: Session, ctx: Context, table: RouteTable, interface_id: str) -> str:

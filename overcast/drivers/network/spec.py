@@ -70,6 +70,49 @@ class RemotePortSpec:
 
 
 @dataclass(frozen=True)
+class PublicMapping:
+    """A public address translated 1:1 to a port's private one: an Elastic IP or an
+    auto-assigned public IP (MapPublicIpOnLaunch)."""
+
+    public_ip: str
+    private_ip: str
+
+
+@dataclass(frozen=True)
+class NatGatewaySpec:
+    """A NAT gateway: the subnets whose 0.0.0.0/0 route names it leave from `public_ip`."""
+
+    id: str
+    public_ip: str
+    subnet_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VpcPublicSpec:
+    """A VPC's leg on the cloud's public network, wanted while an internet gateway is attached.
+    `internet_cidrs`: the subnets whose route table sends 0.0.0.0/0 to that gateway; only their
+    ports' public addresses are translated (no such route: no way in or out)."""
+
+    internet_cidrs: tuple[str, ...] = ()
+    mappings: tuple[PublicMapping, ...] = ()
+    nat_gateways: tuple[NatGatewaySpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class PublicNetwork:
+    """The cloud's public network on a host (the driver's setting, not per VPC): each VPC
+    router's leg is a veth whose other end joins `bridge` in `bridge_netns` (None: the host's
+    own namespace, a real deployment's LAN bridge). With `own_bridge` the driver makes that
+    namespace and bridge, with `gateway_ip` on it, and removes them on teardown."""
+
+    cidr: str
+    gateway_ip: str
+    bridge: str = "ocpub0"
+    bridge_netns: str | None = "ocpub"
+    own_bridge: bool = True
+
+
+@dataclass(frozen=True)
 class VpcSpec:
     id: str  # "vpc-<hex>"
     cidr: str
@@ -80,6 +123,7 @@ class VpcSpec:
     remote_ports: tuple[RemotePortSpec, ...] = ()
     dns_domain: str = "ec2.internal"  # e.g. "us-east-1.compute.internal"
     dns_hostnames: bool = True  # answer ip-a-b-c-d.<dns_domain> names
+    public: VpcPublicSpec | None = None  # its leg on the public network (an attached igw)
 
     def subnet(self, subnet_id: str) -> SubnetSpec:
         for subnet in self.subnets:

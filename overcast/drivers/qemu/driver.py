@@ -158,7 +158,8 @@ class QemuDriver:
         return found
 
     def console_output(self, name: str) -> bytes:
-        inst = self._existing(name)
+        """The console's tail; nothing for a VM not made yet (a launch still pending)."""
+        inst = self._dir(name)
         try:
             with open(inst.console_log, "rb") as log:
                 log.seek(max(0, os.fstat(log.fileno()).st_size - CONSOLE_TAIL))

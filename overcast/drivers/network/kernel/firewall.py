@@ -79,6 +79,9 @@ def _base_chains(vpc: VpcSpec, vxlan: bool) -> list[NftObject]:
     if vxlan:  # the sending host asked the sender's groups; the receiving host asks the rest
         egress.append(f"iifname {_quoted(names.VXLAN_DEVICE)} accept")
         ingress.append(f"oifname {_quoted(names.VXLAN_DEVICE)} accept")
+    if vpc.public is not None:  # the public network: its own table (public.py) decides
+        egress.append(f"iifname {_quoted(names.PUBLIC_DEVICE)} accept")
+        ingress.append(f"oifname {_quoted(names.PUBLIC_DEVICE)} accept")
     local = ["ct state established,related accept", 'iifname "lo" accept',
              "udp dport 67 accept", "udp dport 53 accept", "tcp dport 53 accept",
              "icmp type echo-request accept",

@@ -60,7 +60,8 @@ def converge_ports(netns: str, vpc: VpcSpec) -> list[str]:
         settings[f"net.ipv4.neigh.{device}.proxy_delay"] = "0"  # else up to 0.8 s per ARP
     commands.ip_batch(netns, lines)
     commands.sysctl(netns, settings)
-    wanted = {port.device for port in vpc.ports} | {"lo", names.VXLAN_DEVICE}
+    wanted = {port.device for port in vpc.ports} | {"lo", names.VXLAN_DEVICE,
+                                                    names.PUBLIC_DEVICE}
     for device in sorted(present - wanted):
         commands.ip(netns, "link", "del", device, check=False)
     return pending

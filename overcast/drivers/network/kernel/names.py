@@ -9,6 +9,7 @@ from overcast.drivers.network.base import NetworkError
 
 NETNS_PREFIX = "ocv-"
 VXLAN_DEVICE = "vx0"  # inside the VPC's namespace
+PUBLIC_DEVICE = "pub0"  # inside the VPC's namespace: its leg on the public network
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,14}$")  # no dots: sysctl keys
 
 
@@ -21,7 +22,7 @@ def namespace(vpc_id: str, prefix: str = NETNS_PREFIX) -> str:
 
 
 def check_device(name: str) -> str:
-    if not IFNAME.match(name) or name in ("lo", VXLAN_DEVICE):
+    if not IFNAME.match(name) or name in ("lo", VXLAN_DEVICE, PUBLIC_DEVICE):
         raise NetworkError(f"not a usable device name: {name!r}")
     return name
 
@@ -36,3 +37,9 @@ def router_mac(vni: int, host_ip: str) -> str:
     same wherever it is computed, so every host knows every other host's without asking."""
     digest = hashlib.sha256(f"{vni}/{host_ip}".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
+def public_peer(netns: str) -> str:
+    """The name of a VPC router's public leg where it joins the public bridge: the same for
+    one namespace wherever it is computed, at most 15 characters."""
+    return "ocp" + hashlib.sha256(netns.encode()).hexdigest()[:12]
