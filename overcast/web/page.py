@@ -4,7 +4,7 @@ and how to answer (a whole page, a live fragment with its ETag, a redirect)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -120,3 +120,7 @@ class Page:
         return {"visitor": visitor, "csrf": visitor.csrf, "is_admin": visitor.ctx.is_admin,
                 "projects": projects_of(self.cloud, visitor), "path": self.request.path,
                 "roles": ", ".join(visitor.scope.roles)}
+
+
+# a page module's routes: name -> (path under /dashboard, handler, methods)
+Routes = dict[str, tuple[str, Callable[[Page], Response], tuple[str, ...]]]
