@@ -18,6 +18,7 @@ from overcast.web import (
     assets,
     auth,
     groups,
+    image_sharing,
     images,
     instances,
     keypairs,
@@ -56,7 +57,7 @@ ROUTES: dict[str, tuple[str, Handler, tuple[str, ...]]] = {
     "rule_add": ("/security-groups/<group_id>/rules", groups.add_rule, ("POST",)),
     "rule_delete": ("/security-groups/<group_id>/rules/<rule_id>/delete", groups.delete_rule,
                     ("POST",)),
-    **volumes.ROUTES, **addresses.ROUTES, **networks.ROUTES,
+    **volumes.ROUTES, **addresses.ROUTES, **networks.ROUTES, **image_sharing.ROUTES,
 }
 
 

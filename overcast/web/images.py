@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from overcast.cloud.images.images import DescribeRequest
 from overcast.cloud.images.uploads import NewImage
 from overcast.errors import CloudError, invalid
+from overcast.web.image_sharing import known_accounts
 from overcast.web.page import BASE, Page
 
 FORMATS = ("qcow2", "raw")
@@ -25,10 +26,12 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 def _page(page: Page, status: int = 200, error: str = "") -> Response:
     views = page.cloud.images.describe(page.ctx, DescribeRequest())
-    images = sorted((v.item for v in views), key=lambda i: (i.project_id is not None, i.name))
-    return page.render("images.html", status=status, images=images, error=error,
+    views.sort(key=lambda v: (v.item.project_id is not None, v.item.name))
+    return page.render("images.html", status=status, views=views, error=error,
                        formats=FORMATS, project_id=page.ctx.project_id,
-                       can_upload=page.allows("RegisterImage"))
+                       accounts=known_accounts(page),
+                       can_upload=page.allows("RegisterImage"),
+                       can_share=page.allows("ModifyImageAttribute"))
 
 
 def listing(page: Page) -> Response:
