@@ -124,3 +124,30 @@ def test_elastic_ip_allocate_associate_disassociate_release(browser: Browser,
     row.locator("button:has-text('Release')").click()
     expect(page.locator("#addresses tbody tr", has_text=address)).to_have_count(0)
     page.context.close()
+
+
+WEIGHT = """() => [performance.getEntriesByType("navigation")[0],
+                   ...performance.getEntriesByType("resource")]
+                  .reduce((sum, e) => sum + e.transferSize, 0)"""
+MAX_TRANSFERRED = 300_000  # bytes: a page with its static files, nothing cached
+
+
+def test_new_pages_are_light_and_fit_a_phone(browser: Browser, dash: DashCloud) -> None:
+    page = log_in(browser, dash)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/volumes", "/addresses", "/networks", "/images"):
+        fresh = page.context.browser.new_context() if page.context.browser else None
+        assert fresh is not None
+        fresh.add_cookies(page.context.cookies())
+        cold = fresh.new_page()
+        cold.set_viewport_size({"width": 390, "height": 844})
+        cold.goto(f"{dash.url}{path}", wait_until="load")
+        weight = cold.evaluate(WEIGHT)
+        print(f"\n{path}: {weight} bytes transferred with its static files")
+        assert 0 < weight < MAX_TRANSFERRED, path
+        width = cold.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide at a phone's 390"
+        name = path.strip("/") or "overview"
+        shot(cold, f"phone-{name}")
+        fresh.close()
+    page.context.close()
