@@ -34,18 +34,18 @@ def _row_values(page: Page) -> dict[str, Any]:
         if view.item.state in ATTACHABLE_INSTANCE:
             attachable.setdefault(view.item.availability_zone, []).append(
                 (view.item.id, view.tags.get("Name", "")))
+    snapshots, _ = page.cloud.volume_snapshots.describe(page.ctx, [], [], [], None, None)
     return {"volumes": volumes, "names": {t.item.id: t.tags.get("Name", "") for t in found},
             "attachable": attachable, "devices": DEVICES,
+            "snapshots": sorted((t.item for t in snapshots), key=lambda s: s.started,
+                                reverse=True),
             "can_change": page.allows("AttachVolume")}
 
 
 def _page(page: Page, status: int = 200, error: str = "", form: Any = None) -> Response:
     rows, _ = page.live("volume_rows.html", ROWS_URL, "volume-rows", **_row_values(page))
-    snapshots, _ = page.cloud.volume_snapshots.describe(page.ctx, [], [], [], None, None)
     return page.render("volumes.html", status=status, error=error, form=form or {},
-                       rows=rows, snapshots=sorted((t.item for t in snapshots),
-                                                   key=lambda s: s.started, reverse=True),
-                       zones=local_zones(page), types=list(SIZES),
+                       rows=rows, zones=local_zones(page), types=list(SIZES),
                        can_change=page.allows("CreateVolume"))
 
 
