@@ -4,22 +4,14 @@ which only a cloud admin may (the image service refuses anyone else, as Glance d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from werkzeug.wrappers import Response
 
 from overcast.cloud.images import PermissionChange
+from overcast.errors import CloudError
+from overcast.web.images import show
 from overcast.web.page import BASE, Page, Routes
-from overcast.web.session import projects_of
-
-
-def known_accounts(page: Page) -> dict[str, str]:
-    """Account ID -> name of the projects the visitor holds a role on (what the share form
-    offers; any other project's account ID may be typed)."""
-    assert page.visitor is not None
-    found = {}
-    for project_id, name in projects_of(page.cloud, page.visitor):
-        if project_id != page.ctx.project_id:
-            found[page.cloud.identity.roles.project(project_id).account_id] = name
-    return found
 
 
 def _owned_image_id(page: Page) -> str:
@@ -27,31 +19,37 @@ def _owned_image_id(page: Page) -> str:
     return page.cloud.images.check_owned(page.ctx, page.args["image_id"]).id
 
 
-def share(page: Page) -> Response:
+def _act(page: Page, change: Callable[[str], object]) -> Response:
+    """Change an image the project owns; a refused value is shown on the images page."""
     page.require("ModifyImageAttribute")
     image_id = _owned_image_id(page)
-    account = page.request.form.get("account", "").strip()
-    page.cloud.images.change_permissions(page.ctx, image_id,
-                                         PermissionChange(add_accounts=(account,)))
+    try:
+        change(image_id)
+    except CloudError as exc:
+        if exc.kind in ("not_found", "forbidden"):
+            raise
+        return show(page, 400, exc.message)
     return page.redirect(f"{BASE}/images#image-{image_id}")
+
+
+def _account(page: Page) -> str:
+    return page.request.form.get("account", "").strip()
+
+
+def share(page: Page) -> Response:
+    return _act(page, lambda image_id: page.cloud.images.change_permissions(
+        page.ctx, image_id, PermissionChange(add_accounts=(_account(page),))))
 
 
 def unshare(page: Page) -> Response:
-    page.require("ModifyImageAttribute")
-    image_id = _owned_image_id(page)
-    account = page.request.form.get("account", "").strip()
-    page.cloud.images.change_permissions(page.ctx, image_id,
-                                         PermissionChange(remove_accounts=(account,)))
-    return page.redirect(f"{BASE}/images#image-{image_id}")
+    return _act(page, lambda image_id: page.cloud.images.change_permissions(
+        page.ctx, image_id, PermissionChange(remove_accounts=(_account(page),))))
 
 
 def visibility(page: Page) -> Response:
-    page.require("ModifyImageAttribute")
-    image_id = _owned_image_id(page)
     public = page.request.form.get("public") == "true"
-    page.cloud.image_uploads.update(page.ctx, image_id,
-                                    {"visibility": "public" if public else "private"})
-    return page.redirect(f"{BASE}/images#image-{image_id}")
+    return _act(page, lambda image_id: page.cloud.image_uploads.update(
+        page.ctx, image_id, {"visibility": "public" if public else "private"}))
 
 
 ROUTES: Routes = {

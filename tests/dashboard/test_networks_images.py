@@ -92,6 +92,10 @@ def test_share_an_image_with_a_project_and_make_it_public(browser: Browser, dash
     row.locator("input[name=account]").fill("12345")  # not an account ID: the form refuses
     row.locator("button:has-text('Share')").click()
     expect(row.locator("ul.shared li")).to_have_count(0)
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    refused = page.request.post(f"{dash.url}/images/{image_id}/share", max_redirects=0,
+                                form={"csrf_token": token, "account": "12345"})
+    assert refused.status == 400 and "Invalid attribute item value" in refused.text()
     page.context.close()
 
 
