@@ -165,5 +165,14 @@ def test_overview_bars_events_and_burst_targets(browser: Browser, dash: DashClou
     burst = page.locator("#burst-targets")
     expect(burst).to_contain_text("far")
     expect(burst.locator("table.burst")).to_contain_text(far_id)
+    expect(page.locator("section", has_text="Hosts")).not_to_contain_text("burst-far")
     shot(page, "overview-full")
     page.context.close()
+
+    reader = log_in(browser, dash, "viewer")  # not a cloud admin: its project's part only
+    burst = reader.locator("#burst-targets")
+    expect(burst.locator("table.burst")).to_contain_text(far_id)
+    expect(burst.locator("h3")).not_to_contain_text("instance")  # the cloud-wide count
+    expect(reader.locator("h2", has_text="Hosts")).to_have_count(0)
+    expect(reader.locator("#events")).to_contain_text(instance_id)
+    reader.context.close()
