@@ -13,7 +13,20 @@ from werkzeug.wrappers import Request, Response
 
 from overcast.cloud.service import Cloud
 from overcast.errors import CloudError
-from overcast.web import assets, auth, groups, images, instances, keypairs, overview, session
+from overcast.web import (
+    addresses,
+    assets,
+    auth,
+    groups,
+    image_sharing,
+    images,
+    instances,
+    keypairs,
+    networks,
+    overview,
+    session,
+    volumes,
+)
 from overcast.web.page import BASE, SECURITY_HEADERS, Page, make_templates
 
 Handler = Callable[[Page], Response]
@@ -44,6 +57,7 @@ ROUTES: dict[str, tuple[str, Handler, tuple[str, ...]]] = {
     "rule_add": ("/security-groups/<group_id>/rules", groups.add_rule, ("POST",)),
     "rule_delete": ("/security-groups/<group_id>/rules/<rule_id>/delete", groups.delete_rule,
                     ("POST",)),
+    **volumes.ROUTES, **addresses.ROUTES, **networks.ROUTES, **image_sharing.ROUTES,
 }
 
 

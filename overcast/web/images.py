@@ -13,6 +13,7 @@ from overcast.cloud.images.images import DescribeRequest
 from overcast.cloud.images.uploads import NewImage
 from overcast.errors import CloudError, invalid
 from overcast.web.page import BASE, Page
+from overcast.web.session import projects_of
 
 FORMATS = ("qcow2", "raw")
 CHUNK = 1 << 20
@@ -23,17 +24,30 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _page(page: Page, status: int = 200, error: str = "") -> Response:
+def known_accounts(page: Page) -> dict[str, str]:
+    """Account ID -> name of the projects the visitor holds a role on (what the share form
+    offers; any other project's account ID may be typed)."""
+    assert page.visitor is not None
+    found = {}
+    for project_id, name in projects_of(page.cloud, page.visitor):
+        if project_id != page.ctx.project_id:
+            found[page.cloud.identity.roles.project(project_id).account_id] = name
+    return found
+
+
+def show(page: Page, status: int = 200, error: str = "") -> Response:
     views = page.cloud.images.describe(page.ctx, DescribeRequest())
-    images = sorted((v.item for v in views), key=lambda i: (i.project_id is not None, i.name))
-    return page.render("images.html", status=status, images=images, error=error,
+    views.sort(key=lambda v: (v.item.project_id is not None, v.item.name))
+    return page.render("images.html", status=status, views=views, error=error,
                        formats=FORMATS, project_id=page.ctx.project_id,
-                       can_upload=page.allows("RegisterImage"))
+                       accounts=known_accounts(page),
+                       can_upload=page.allows("RegisterImage"),
+                       can_share=page.allows("ModifyImageAttribute"))
 
 
 def listing(page: Page) -> Response:
     if page.request.method == "GET":
-        return _page(page)
+        return show(page)
     page.require("RegisterImage")
     form, upload = page.request.form, page.request.files.get("file")
     try:
@@ -51,5 +65,5 @@ def listing(page: Page) -> Response:
             page.cloud.image_uploads.delete(page.ctx, made.image.id)
             raise
     except CloudError as exc:
-        return _page(page, 400, exc.message)
+        return show(page, 400, exc.message)
     return page.redirect(f"{BASE}/images")

@@ -12,10 +12,11 @@ from overcast.cloud.filters import Filter
 from overcast.errors import CloudError, NotFound
 from overcast.lifecycle import ACTS_FROM, IncorrectInstanceState, State, acts_on, next_state
 from overcast.web.launch_form import launch_choices, run_request
-from overcast.web.page import BASE, Page
+from overcast.web.page import BASE, Page, record_action
 
 ACTIONS = {"start": "StartInstances", "stop": "StopInstances", "reboot": "RebootInstances",
            "terminate": "TerminateInstances"}
+NOVA_ACTIONS = {"start": "start", "stop": "stop", "reboot": "reboot", "terminate": "delete"}
 STATES = [s.value for s in State]
 
 
@@ -77,6 +78,8 @@ def launch(page: Page) -> Response:
             return page.render("launch.html", status=400, error=exc.message, form=form,
                                chosen=page.request.form.getlist("group_ids"),
                                **launch_choices(page.cloud, page.ctx))
+        for record in launched.instances:
+            record_action(page, record.id, "create")
         if len(launched.instances) == 1:
             return page.redirect(f"{BASE}/instances/{launched.instances[0].id}")
         return page.redirect(f"{BASE}/instances")
@@ -138,4 +141,5 @@ def act(page: Page) -> Response:
     page.require(ACTIONS[verb])
     instance_id = page.cloud.instances.get(page.ctx, page.args["instance_id"]).id
     page.cloud.instances.change(page.ctx, [instance_id], verb)
+    record_action(page, instance_id, NOVA_ACTIONS[verb])
     return page.back(f"{BASE}/instances/{instance_id}")

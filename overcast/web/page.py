@@ -4,7 +4,8 @@ and how to answer (a whole page, a live fragment with its ETag, a redirect)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -120,3 +121,13 @@ class Page:
         return {"visitor": visitor, "csrf": visitor.csrf, "is_admin": visitor.ctx.is_admin,
                 "projects": projects_of(self.cloud, visitor), "path": self.request.path,
                 "roles": ", ".join(visitor.scope.roles)}
+
+
+def record_action(page: Page, instance_id: str, action: str) -> None:
+    """Record what the visitor asked of an instance, as Nova's instance actions (the recent
+    events of the overview; the Compute API's os-instance-actions)."""
+    page.cloud.nova_actions.record(page.ctx, instance_id, action, f"req-{uuid.uuid4()}")
+
+
+# a page module's routes: name -> (path under /dashboard, handler, methods)
+Routes = dict[str, tuple[str, Callable[[Page], Response], tuple[str, ...]]]

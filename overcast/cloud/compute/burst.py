@@ -233,6 +233,21 @@ class Burst:
                 found.append(TargetUsage(target, count, vcpus, projects, images, types))
         return found
 
+    def placed(self, limit: int = 20) -> dict[str, list[tuple[str, str, str, str]]]:
+        """What runs on each target, newest first, at most `limit` each: target ID ->
+        (instance ID, project name, state, instance type), for the cloud admin's overview."""
+        found: dict[str, list[tuple[str, str, str, str]]] = {}
+        with self.db.read() as s:
+            for target in s.scalars(select(BurstTarget)):
+                rows = s.execute(select(Instance.id, Project.name, Instance.state,
+                                        Instance.instance_type)
+                                 .join(Project, Project.id == Instance.project_id)
+                                 .where(Instance.host_id == target.host_id,
+                                        Instance.state != State.TERMINATED)
+                                 .order_by(Instance.launch_time.desc()).limit(limit))
+                found[target.id] = [(i, p, str(st), t) for i, p, st, t in rows]
+        return found
+
     # placement -----------------------------------------------------------------------------
     @staticmethod
     def _used(s: Session, target: BurstTarget) -> tuple[int, int]:

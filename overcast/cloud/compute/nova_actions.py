@@ -85,6 +85,16 @@ class NovaActions:
         with self.db.session() as s:
             add_action(s, ctx, instance_id, action, request_id)
 
+    def recent(self, ctx: Context, limit: int = 10) -> list[tuple[str, ActionView]]:
+        """The project's newest instance actions, newest first: (instance ID, action)."""
+        with self.db.read() as s:
+            found = s.execute(select(InstanceAction, Instance).join(
+                Instance, Instance.id == InstanceAction.instance_id).where(
+                InstanceAction.project_id == ctx.project_id,
+                Instance.project_id == ctx.project_id)
+                .order_by(InstanceAction.id.desc()).limit(limit)).all()
+            return [(row.id, _view(item, row)) for item, row in found]
+
     def list(self, ctx: Context, instance_id: str) -> list[ActionView]:
         """The instance's actions, newest first; one that waited for the instance to settle
         is finished once it has (at the instance's last change)."""
@@ -96,16 +106,17 @@ class NovaActions:
             found = s.scalars(select(InstanceAction).where(
                 InstanceAction.instance_id == instance_id)
                 .order_by(InstanceAction.id.desc())).all()
-            settled = State(row.state) not in UNSETTLED
-            changed = datetime.fromtimestamp(row.updated_at, UTC) if row.updated_at else None
-            views = []
-            for item in found:
-                finish, result = item.finish_time, item.result
-                if finish is None and settled:
-                    finish = max(changed or as_utc(item.start_time), as_utc(item.start_time))
-                    result = "Error" if row.state == State.TERMINATED and \
-                        item.action != "delete" else "Success"
-                views.append(ActionView(item.action, item.request_id, item.user_id,
-                                        item.project_id, as_utc(item.start_time),
-                                        finish and as_utc(finish), result, item.message))
-            return views
+            return [_view(item, row) for item in found]
+
+
+def _view(item: InstanceAction, row: Instance) -> ActionView:
+    """An action as it stands: one that waited for the instance to settle is finished once
+    it has (at the instance's last change)."""
+    finish, result = item.finish_time, item.result
+    if finish is None and State(row.state) not in UNSETTLED:
+        changed = datetime.fromtimestamp(row.updated_at, UTC) if row.updated_at else None
+        finish = max(changed or as_utc(item.start_time), as_utc(item.start_time))
+        result = "Error" if row.state == State.TERMINATED and \
+            item.action != "delete" else "Success"
+    return ActionView(item.action, item.request_id, item.user_id, item.project_id,
+                      as_utc(item.start_time), finish and as_utc(finish), result, item.message)
