@@ -22,13 +22,28 @@ class State(StrEnum):
     STOPPED = "stopped"
     SHUTTING_DOWN = "shutting-down"
     TERMINATED = "terminated"
+    # Nova's, beyond EC2's vocabulary: the guest frozen in memory, or saved to disk and gone
+    PAUSED = "paused"
+    SUSPENDING = "suspending"
+    SUSPENDED = "suspended"
 
+
+# EC2 has no paused or suspended instance: it shows them as the nearest state it has (as
+# OpenStack's ec2-api approximates both with the stopped code); a start wakes them.
+EC2_NAMES = {State.PAUSED: State.STOPPED, State.SUSPENDING: State.STOPPING,
+             State.SUSPENDED: State.STOPPED}
 
 # EC2's numeric state codes.
 STATE_CODES = {
     State.PENDING: 0, State.RUNNING: 16, State.SHUTTING_DOWN: 32,
     State.TERMINATED: 48, State.STOPPING: 64, State.STOPPED: 80,
+    State.PAUSED: 80, State.SUSPENDING: 64, State.SUSPENDED: 80,
 }
+
+
+def ec2_name(state: State | str) -> str:
+    """The state as EC2 names it."""
+    return str(EC2_NAMES.get(State(state), State(state)))
 
 NOOP = "noop"
 
@@ -49,6 +64,18 @@ TRANSITIONS: dict[tuple[str, State], State | str] = {
     ("terminate", State.STOPPED): State.SHUTTING_DOWN,
     ("terminate", State.SHUTTING_DOWN): NOOP,
     ("terminate", State.TERMINATED): NOOP,
+    ("pause", State.RUNNING): State.PAUSED,  # the agent freezes the guest
+    ("unpause", State.PAUSED): State.RUNNING,
+    ("start", State.PAUSED): State.RUNNING,
+    ("stop", State.PAUSED): NOOP,  # EC2 sees it stopped already
+    ("suspend", State.RUNNING): State.SUSPENDING,
+    ("resume", State.SUSPENDED): State.PENDING,  # the host restores the saved guest
+    ("start", State.SUSPENDED): State.PENDING,
+    ("stop", State.SUSPENDING): NOOP,
+    ("stop", State.SUSPENDED): NOOP,
+    ("terminate", State.PAUSED): State.SHUTTING_DOWN,
+    ("terminate", State.SUSPENDING): State.SHUTTING_DOWN,
+    ("terminate", State.SUSPENDED): State.SHUTTING_DOWN,
     # what the agent observes
     ("booted", State.PENDING): State.RUNNING,
     ("powered_off", State.STOPPING): State.STOPPED,
@@ -56,6 +83,9 @@ TRANSITIONS: dict[tuple[str, State], State | str] = {
     ("powered_off", State.PENDING): State.STOPPED,
     ("launch_failed", State.PENDING): State.TERMINATED,
     ("destroyed", State.SHUTTING_DOWN): State.TERMINATED,
+    ("suspended", State.SUSPENDING): State.SUSPENDED,
+    ("powered_off", State.PAUSED): State.STOPPED,  # qemu died or was quit while frozen
+    ("powered_off", State.SUSPENDING): State.STOPPED,  # the save failed: the guest is gone
 }
 
 # The events a host's agent may report (the rest are users' actions)
@@ -63,10 +93,12 @@ AGENT_EVENTS = frozenset({"booted", "powered_off", "launch_failed", "destroyed"}
 
 # What an instance in each state holds on its host: stopped instances keep their disk but
 # give back CPU and memory.
-HOLDS_CPU = frozenset({State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN})
-HOLDS_DISK = HOLDS_CPU | {State.STOPPED}
+# A paused guest keeps its memory; a suspended one is a file beside its disk.
+HOLDS_CPU = frozenset({State.PENDING, State.RUNNING, State.STOPPING, State.SHUTTING_DOWN,
+                       State.PAUSED, State.SUSPENDING})
+HOLDS_DISK = HOLDS_CPU | {State.STOPPED, State.SUSPENDED}
 # States the agent must drive to their end (a driver call is owed).
-UNSETTLED = frozenset({State.PENDING, State.STOPPING, State.SHUTTING_DOWN})
+UNSETTLED = frozenset({State.PENDING, State.STOPPING, State.SHUTTING_DOWN, State.SUSPENDING})
 
 # The states from which an action does something (a face that refuses no-ops, such as Nova,
 # asks `acts_on`; EC2 answers no-ops with the current state through `next_state`).
@@ -75,10 +107,19 @@ ACTS_FROM: dict[str, frozenset[State]] = {
     "stop": frozenset({State.RUNNING}),
     "reboot": frozenset({State.RUNNING}),
     "snapshot": frozenset({State.RUNNING, State.STOPPED}),
-    "console": frozenset({State.RUNNING, State.STOPPED, State.STOPPING}),
+    "console": frozenset({State.RUNNING, State.STOPPED, State.STOPPING, State.PAUSED,
+                          State.SUSPENDING, State.SUSPENDED}),
+    "pause": frozenset({State.RUNNING}),
+    "unpause": frozenset({State.PAUSED}),
+    "suspend": frozenset({State.RUNNING}),
+    "resume": frozenset({State.SUSPENDED}),
 }
+# The driver capability (a Capabilities field) each of these actions needs of the host.
+NEEDS_CAPABILITY = {"pause": "pause", "unpause": "pause", "suspend": "suspend",
+                    "resume": "suspend"}
 
-VERBS = {"start": "started", "stop": "stopped", "reboot": "rebooted", "terminate": "terminated"}
+VERBS = {"start": "started", "stop": "stopped", "reboot": "rebooted", "terminate": "terminated",
+         "pause": "paused", "unpause": "unpaused", "suspend": "suspended", "resume": "resumed"}
 
 
 class IncorrectInstanceState(Conflict):

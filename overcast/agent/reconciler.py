@@ -229,10 +229,16 @@ class Agent:
             self._running(row, power, vm)
         elif state == State.STOPPING:
             self._stopping(row, power)
-        elif state == State.STOPPED and power == PowerState.RUNNING:
-            self._submit(row.id, lambda: self.driver.stop(row.id))
+        elif state == State.STOPPED and power in (PowerState.RUNNING, PowerState.PAUSED):
+            # a frozen guest cannot answer the power button
+            self._submit(row.id, lambda: self.driver.stop(
+                row.id, force=power == PowerState.PAUSED))
         elif state == State.SHUTTING_DOWN:
             self._shutting_down(row, power)
+        elif state == State.PAUSED:
+            self._paused(row, power)
+        elif state == State.SUSPENDING:
+            self._suspending(row, power)
 
     def _pending(self, row: AgentInstance, power: PowerState | None) -> None:
         if power == PowerState.RUNNING:
@@ -256,7 +262,9 @@ class Agent:
         self._submit(row.id, action, then=("booted", State.PENDING), failure=failure)
 
     def _running(self, row: AgentInstance, power: PowerState | None, vm: VmStatus | None) -> None:
-        if power != PowerState.RUNNING:
+        if power == PowerState.PAUSED:  # unpaused (or started from EC2)
+            self._submit(row.id, lambda: self.driver.unpause(row.id))
+        elif power != PowerState.RUNNING:
             reason = CRASHED if power in (PowerState.CRASHED, None) else GUEST_SHUTDOWN
             if vm and vm.reason:
                 reason = (reason[0], vm.reason)
@@ -265,6 +273,21 @@ class Agent:
             self._submit(row.id, lambda: self._reboot(row.id))
         elif vm is not None and vm.addresses:
             self.store.report_addresses(row, vm.addresses)
+
+    def _paused(self, row: AgentInstance, power: PowerState | None) -> None:
+        if power == PowerState.RUNNING:
+            self._submit(row.id, lambda: self.driver.pause(row.id))
+        elif power != PowerState.PAUSED:
+            self.store.observe(row.id, "powered_off", CRASHED, expected=State.PAUSED)
+
+    def _suspending(self, row: AgentInstance, power: PowerState | None) -> None:
+        if power in (PowerState.RUNNING, PowerState.PAUSED):
+            self._submit(row.id, lambda: self.driver.suspend(row.id),
+                         then=("suspended", State.SUSPENDING))
+        elif power == PowerState.SUSPENDED:
+            self.store.observe(row.id, "suspended", expected=State.SUSPENDING)
+        else:
+            self.store.observe(row.id, "powered_off", CRASHED, expected=State.SUSPENDING)
 
     def _sync_network(self, row: AgentInstance, vm: VmStatus | None) -> None:
         """Apply security-group changes to a running VM at once."""

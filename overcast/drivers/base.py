@@ -18,6 +18,8 @@ class PowerState(StrEnum):
     RUNNING = "running"  # booted (or booting) and consuming CPU
     STOPPED = "stopped"  # defined (disk exists) but not running
     CRASHED = "crashed"  # the VM process died without being asked to stop
+    PAUSED = "paused"  # alive but frozen: no vCPU runs (pause)
+    SUSPENDED = "suspended"  # not running; its memory saved to disk, restored by start
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,10 @@ class Capabilities:
     network_host: bool = False
     # can attach and detach data volumes of this host's storage backend (attach_volume...)
     volumes: bool = False
+    # can freeze and thaw a running guest in memory (pause, unpause)
+    pause: bool = False
+    # can save a running guest's memory to disk and quit, restored by the next start
+    suspend: bool = False
 
 
 USER_NETWORK = "user"
@@ -163,6 +169,16 @@ class Driver(Protocol):
         """Stop gracefully (ACPI), going hard after `timeout` or at once when `force`."""
 
     def reboot(self, name: str) -> None: ...
+
+    def pause(self, name: str) -> None:
+        """Freeze a running VM in memory. No-op if paused (if pause)."""
+
+    def unpause(self, name: str) -> None:
+        """Let a paused VM run on. No-op if it runs (if pause)."""
+
+    def suspend(self, name: str) -> None:
+        """Save a running or paused VM's memory and device state to disk and end its process;
+        `start` restores it where it was. No-op if suspended (if suspend)."""
 
     def destroy(self, name: str) -> None:
         """Remove the VM and everything it owns. No-op if it is gone."""

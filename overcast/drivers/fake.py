@@ -91,7 +91,7 @@ class FakeDriver:
             self._record(name, None if state is None else state.value)
 
     CAPABILITIES = Capabilities(console_output=True, snapshot=True, loopback_public_ips=True,
-                                volumes=True)
+                                volumes=True, pause=True, suspend=True)
 
     def capabilities(self) -> Capabilities:
         return self.CAPABILITIES
@@ -118,8 +118,37 @@ class FakeDriver:
 
     def start(self, name: str) -> None:
         self._require(name)
-        time.sleep(self.boot_delay)
+        if self._vms[name].state == PowerState.SUSPENDED:
+            self._log(name, b"resumed\n")
+        else:
+            time.sleep(self.boot_delay)
         self._set(name, PowerState.RUNNING)
+
+    def _log(self, name: str, line: bytes) -> None:
+        """What the guest's console would show, and the record tests read."""
+        self._consoles[name] = self._consoles.get(name, b"") + line
+
+    def pause(self, name: str) -> None:
+        self._require(name)
+        if self._vms[name].state == PowerState.RUNNING:
+            self._log(name, b"paused\n")
+            self._set(name, PowerState.PAUSED)
+        elif self._vms[name].state != PowerState.PAUSED:
+            raise DriverError(f"{name} is not running")
+
+    def unpause(self, name: str) -> None:
+        self._require(name)
+        if self._vms[name].state == PowerState.PAUSED:
+            self._log(name, b"unpaused\n")
+            self._set(name, PowerState.RUNNING)
+
+    def suspend(self, name: str) -> None:
+        self._require(name)
+        if self._vms[name].state in (PowerState.RUNNING, PowerState.PAUSED):
+            self._log(name, b"suspended\n")
+            self._set(name, PowerState.SUSPENDED)
+        elif self._vms[name].state != PowerState.SUSPENDED:
+            raise DriverError(f"{name} is not running")
 
     def stop(self, name: str, force: bool = False, timeout: float = 60.0) -> None:
         self._require(name)
@@ -127,7 +156,7 @@ class FakeDriver:
 
     def reboot(self, name: str) -> None:
         self._require(name)
-        self._consoles[name] = self._consoles.get(name, b"") + b"rebooted\n"
+        self._log(name, b"rebooted\n")
 
     def destroy(self, name: str) -> None:
         self._consoles.pop(name, None)

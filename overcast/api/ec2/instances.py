@@ -33,13 +33,13 @@ from overcast.cloud.compute import (
 from overcast.cloud.storage import AttachmentView
 from overcast.errors import invalid
 from overcast.ids import check_instance_ids, primary_interface_id, root_volume_id
-from overcast.lifecycle import STATE_CODES, State
+from overcast.lifecycle import STATE_CODES, State, ec2_name
 
 RUN_TAG_TYPES = {"instance", "volume", "network-interface"}
 
 
 def state_dict(state: str) -> dict[str, Any]:
-    return {"Code": STATE_CODES[State(state)], "Name": str(state)}
+    return {"Code": STATE_CODES[State(state)], "Name": ec2_name(state)}
 
 
 def _group_list(groups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
@@ -262,7 +262,7 @@ def terminate_instances(call: Call) -> dict[str, Any]:
 
 STATUS_FILTERS: dict[str, flt.Extractor] = {
     "availability-zone": lambda t: t.item.availability_zone,
-    "instance-state-name": lambda t: t.item.state,
+    "instance-state-name": lambda t: ec2_name(t.item.state),
     "instance-state-code": lambda t: str(STATE_CODES[State(t.item.state)]),
     "instance-status.status": lambda t: _health(t.item),
     "system-status.status": lambda t: _health(t.item),

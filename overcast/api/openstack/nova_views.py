@@ -53,6 +53,12 @@ def nova_state(row: InstanceRecord) -> NovaState:
         return NovaState("SHUTOFF", "stopped", None, 4)
     if state == State.SHUTTING_DOWN:  # as Nova: the server shows until it is gone
         return NovaState("ACTIVE", "active", "deleting", 1)
+    if state == State.PAUSED:
+        return NovaState("PAUSED", "paused", None, 3)
+    if state == State.SUSPENDING:
+        return NovaState("ACTIVE", "active", "suspending", 1)
+    if state == State.SUSPENDED:
+        return NovaState("SUSPENDED", "suspended", None, 4)
     if failed(row):
         return NovaState("ERROR", "error", None, 0)
     return NovaState("DELETED", "deleted", None, 0)

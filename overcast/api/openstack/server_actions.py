@@ -28,10 +28,13 @@ from overcast.lifecycle import acts_on
 
 router = Router()
 # Nova action -> our event; Nova refuses an action that would change nothing (409)
-EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot"}
+EVENTS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot", "pause": "pause",
+          "unpause": "unpause", "suspend": "suspend", "resume": "resume"}
 MAX_CONSOLE_LINES = 10000
 RECORDED_ACTIONS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot",
-                    "lock": "lock", "unlock": "unlock", "createImage": "createImage"}
+                    "lock": "lock", "unlock": "unlock", "createImage": "createImage",
+                    "pause": "pause", "unpause": "unpause", "suspend": "suspend",
+                    "resume": "resume"}
 
 
 def _change(req: Req, tagged: Tagged[InstanceRecord], action: str) -> Response:
@@ -110,6 +113,10 @@ ACTIONS: dict[str, Callable[[Req, Tagged[InstanceRecord], Any], Response]] = {
     "createImage": _create_image,
     "addSecurityGroup": lambda req, t, spec: change_server_groups(req, t, spec, True),
     "removeSecurityGroup": lambda req, t, spec: change_server_groups(req, t, spec, False),
+    "pause": lambda req, t, _spec: _change(req, t, "pause"),
+    "unpause": lambda req, t, _spec: _change(req, t, "unpause"),
+    "suspend": lambda req, t, _spec: _change(req, t, "suspend"),
+    "resume": lambda req, t, _spec: _change(req, t, "resume"),
 }
 @router.route(f"{V21}/servers/<server_id>/action", "POST", Need.MEMBER)
 def server_action(req: Req) -> Response:

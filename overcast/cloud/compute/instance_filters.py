@@ -11,7 +11,7 @@ from overcast.cloud import filters as flt
 from overcast.cloud.compute.records import InstanceRecord
 from overcast.db import as_utc
 from overcast.ids import primary_interface_id, root_volume_id
-from overcast.lifecycle import STATE_CODES, State
+from overcast.lifecycle import STATE_CODES, State, ec2_name
 
 
 def private_dns_name(row: InstanceRecord) -> str:
@@ -132,7 +132,7 @@ ABSENT = (
 
 INSTANCE_FILTERS: dict[str, flt.Extractor] = {
     "instance-id": lambda t: t.item.id,
-    "instance-state-name": lambda t: t.item.state,
+    "instance-state-name": lambda t: ec2_name(t.item.state),
     "instance-state-code": lambda t: str(STATE_CODES[State(t.item.state)]),
     "instance-type": lambda t: t.item.instance_type,
     "image-id": lambda t: t.item.image_id,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import filters as flt
 from overcast.cloud import tags as tagsvc
 from overcast.cloud.compute.changes import ChangeSignal
+from overcast.cloud.compute.host_abilities import check_host_can
 from overcast.cloud.compute.instance_filters import INSTANCE_FILTERS, private_dns_name  # noqa: F401
 from overcast.cloud.compute.nova_actions import check_unlocked
 from overcast.cloud.compute.records import INSTANCE_COLUMNS, InstanceRecord
@@ -24,7 +25,7 @@ from overcast.db.models_network import InstanceSecurityGroup
 from overcast.errors import Conflict, Forbidden, InvalidParameter, NotFound, invalid
 from overcast.identity.context import Context
 from overcast.ids import check_instance_ids
-from overcast.lifecycle import State, log_transition, next_state
+from overcast.lifecycle import HOLDS_CPU, State, log_transition, next_state
 
 USER_REASONS = {
     "stop": ("Client.UserInitiatedShutdown", "User initiated shutdown"),
@@ -334,8 +335,9 @@ class Instances:
                 check_unlocked(ctx, row)
                 _check_protected(row, event)
             targets = [next_state(r.id, State(r.state), event) for r in rows]
-            if event == "start":
-                self.check_start(s, ctx, [r for r in rows if r.state == State.STOPPED])
+            check_host_can(s, rows, event)
+            if event in ("start", "resume"):  # they take back their vCPUs and memory
+                self.check_start(s, ctx, [r for r in rows if State(r.state) not in HOLDS_CPU])
             changes = [self._apply(r, event, target, force) for r, target in zip(rows, targets,
                                                                                   strict=True)]
         self.changed.set()

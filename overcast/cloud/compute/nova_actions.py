@@ -17,7 +17,8 @@ from overcast.errors import Conflict, Forbidden, NotFound
 from overcast.identity.context import Context
 from overcast.lifecycle import UNSETTLED, State
 
-SETTLING_ACTIONS = frozenset({"create", "start", "stop", "delete", "reboot"})
+SETTLING_ACTIONS = frozenset({"create", "start", "stop", "delete", "reboot", "suspend",
+                              "resume"})
 
 
 def add_action(s: Session, ctx: Context, instance_id: str, action: str,

@@ -214,6 +214,15 @@ class Ec2Driver:
     def update_network(self, name: str, network: NetworkSpec) -> None:
         """Addresses come from the remote; security groups are synced by sync_groups."""
 
+    def pause(self, name: str) -> None:
+        raise DriverError("burst instances are not paused here (Capabilities.pause)")
+
+    def unpause(self, name: str) -> None:
+        raise DriverError("burst instances are not paused here (Capabilities.pause)")
+
+    def suspend(self, name: str) -> None:
+        raise DriverError("burst instances are not suspended here (Capabilities.suspend)")
+
     def snapshot(self, name: str, dest: str) -> None:
         raise DriverError("images of burst instances are not written (Capabilities.snapshot)")
 

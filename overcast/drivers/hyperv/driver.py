@@ -259,6 +259,15 @@ class HyperVDriver:
     def update_network(self, name: str, network: NetworkSpec) -> None:
         """Hyper-V guests sit on a real switch: there are no port forwards to change."""
 
+    def pause(self, name: str) -> None:
+        raise DriverError("Hyper-V instances are not paused here (Capabilities.pause)")
+
+    def unpause(self, name: str) -> None:
+        raise DriverError("Hyper-V instances are not paused here (Capabilities.pause)")
+
+    def suspend(self, name: str) -> None:
+        raise DriverError("Hyper-V instances are not suspended here (Capabilities.suspend)")
+
     def snapshot(self, name: str, dest: str) -> None:
         raise DriverError("images of Hyper-V instances are not written yet "
                           "(Capabilities.snapshot)")

@@ -21,7 +21,7 @@ from overcast.drivers.base import (
     VolumeDisk,
     in_network_mode,
 )
-from overcast.drivers.qemu import disks, network, process, qmp, volumes
+from overcast.drivers.qemu import disks, network, power, process, qmp, volumes
 from overcast.drivers.qemu.accel import ACCELS, choose_accel
 from overcast.drivers.qemu.layout import InstanceDir
 from overcast.metadata import configdrive
@@ -69,7 +69,8 @@ class QemuDriver:
     # -- protocol ---------------------------------------------------------------------------
 
     CAPABILITIES = Capabilities(console_output=True, reboot=True, live_network_update=True,
-                                snapshot=True, loopback_public_ips=True, volumes=True)
+                                snapshot=True, loopback_public_ips=True, volumes=True,
+                                pause=True, suspend=True)
 
     def capabilities(self) -> Capabilities:
         return in_network_mode(self.CAPABILITIES, self.network_mode)
@@ -127,6 +128,22 @@ class QemuDriver:
                     qmp.execute(sock, "system_reset")
             except qmp.QmpFailure as exc:
                 raise DriverError(f"reboot of {name} failed: {exc}") from exc
+
+    def pause(self, name: str) -> None:
+        inst = self._existing(name)
+        with self._lock(name):
+            power.pause(inst)
+
+    def unpause(self, name: str) -> None:
+        inst = self._existing(name)
+        with self._lock(name):
+            power.unpause(inst)
+
+    def suspend(self, name: str) -> None:
+        """See overcast/drivers/qemu/power.py; `start` restores."""
+        inst = self._existing(name)
+        with self._lock(name):
+            power.suspend(inst)
 
     def destroy(self, name: str) -> None:
         inst = self._dir(name)
@@ -284,13 +301,14 @@ class QemuDriver:
         inst.check_socket_path()
         cfg = process.QemuConfig(binary=self.qemu_binary, accel=self.accel,
                                  relay_key_file=self.relay_key_file)
-        argv = process.build_argv(cfg, spec, inst)
+        argv = process.build_argv(cfg, spec, inst) + power.incoming_args(inst)
         for stale in (inst.exit_file, inst.pidfile, inst.qmp_socket):
             stale.unlink(missing_ok=True)
         _trim(inst.console_log)
         inst.started_marker.touch()
         process.spawn(argv, inst)
         self._wait_started(inst)
+        power.finish_restore(inst)
 
     def _wait_started(self, inst: InstanceDir) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -311,8 +329,11 @@ class QemuDriver:
     def _stop(self, inst: InstanceDir, force: bool, timeout: float) -> None:
         pid = process.running_pid(inst)
         inst.started_marker.unlink(missing_ok=True)
+        power.saved_state(inst).unlink(missing_ok=True)  # a stop forgets a suspended guest
         if pid is None:
             return
+        if power.paused_marker(inst).exists():  # a frozen guest hears no power button
+            force = True
         if force or not self._powerdown(inst, pid, timeout):
             process.kill(pid, inst)
         process.wait_exit_status(inst, EXIT_STATUS_GRACE)  # let the supervisor finish
@@ -338,7 +359,10 @@ class QemuDriver:
 
     def _status(self, inst: InstanceDir) -> VmStatus:
         if process.running_pid(inst) is not None:
-            return VmStatus(inst.name, PowerState.RUNNING)
+            paused = power.paused_marker(inst).exists()
+            return VmStatus(inst.name, PowerState.PAUSED if paused else PowerState.RUNNING)
+        if power.saved_state(inst).exists():
+            return VmStatus(inst.name, PowerState.SUSPENDED)
         if not inst.started_marker.exists():
             return VmStatus(inst.name, PowerState.STOPPED)
         status = process.wait_exit_status(inst, EXIT_STATUS_GRACE)

@@ -149,3 +149,16 @@ def run_job(path: str, command: str, args: dict[str, Any], job_id: str, timeout:
             execute(path, "job-cancel", {"id": job_id})
             cancelled = True
         time.sleep(poll)
+
+
+def execute_with_fd(path: str, fd: int, fdname: str, command: str, args: dict[str, Any],
+                    timeout: float = 10.0) -> Any:
+    """Hand QEMU an open file (SCM_RIGHTS, QMP `getfd` as `fdname`), then run one command
+    that uses it (e.g. migrate to `fd:<fdname>`), in one session."""
+
+    async def work(client: QMPClient) -> Any:
+        client.send_fd_scm(fd)
+        await asyncio.wait_for(client.execute("getfd", {"fdname": fdname}), timeout)
+        return await asyncio.wait_for(client.execute(command, args), timeout)
+
+    return _run_sync(lambda: _session(path, work, timeout))
