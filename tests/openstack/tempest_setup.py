@@ -22,7 +22,7 @@ import requests
 import yaml
 
 PROJECTS = 6
-DISABLED_COMPUTE = ("resize", "snapshot", "rescue", "pause", "suspend", "shelve",
+DISABLED_COMPUTE = ("resize", "snapshot", "rescue", "shelve",
                     "live_migration", "cold_migration", "vnc_console", "spice_console",
                     "serial_console", "interface_attach", "change_password", "personality",
                     "config_drive", "metadata_service", "swap_volume", "volume_multiattach",

@@ -52,3 +52,21 @@ def test_cli_pause_suspend_and_their_events(osc: OsCloud, admin, server) -> None
     assert osc.cli("server", "unpause", server, check=False).returncode != 0
     actions = [e["Action"] for e in osc.cli_json("server", "event", "list", server)]
     assert actions[:4] == ["resume", "suspend", "unpause", "pause"]
+
+
+def _ec2_state(ec2, instance_id: str) -> tuple[str, int]:
+    found = ec2.describe_instances(InstanceIds=[instance_id])
+    state = found["Reservations"][0]["Instances"][0]["State"]
+    return state["Name"], state["Code"]
+
+
+def test_ec2_sees_a_paused_server_stopped_and_starts_it(osc: OsCloud, admin, server) -> None:
+    ec2 = osc.cloud.client()
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["power-actions"]}])
+    instance_id = found["Reservations"][0]["Instances"][0]["InstanceId"]
+    admin.compute.pause_server(server)
+    wait_status(admin, server, "PAUSED")
+    assert _ec2_state(ec2, instance_id) == ("stopped", 80)
+    ec2.start_instances(InstanceIds=[instance_id])
+    wait_status(admin, server, "ACTIVE")
+    assert _ec2_state(ec2, instance_id) == ("running", 16)
