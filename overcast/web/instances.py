@@ -10,14 +10,21 @@ from werkzeug.wrappers import Response
 from overcast.cloud.compute import InstanceView
 from overcast.cloud.filters import Filter
 from overcast.errors import CloudError, NotFound
-from overcast.lifecycle import ACTS_FROM, IncorrectInstanceState, State, acts_on, next_state
+from overcast.lifecycle import (
+    ACTS_FROM,
+    IncorrectInstanceState,
+    State,
+    acts_on,
+    ec2_name,
+    next_state,
+)
 from overcast.web.launch_form import launch_choices, run_request
 from overcast.web.page import BASE, Page, record_action
 
 ACTIONS = {"start": "StartInstances", "stop": "StopInstances", "reboot": "RebootInstances",
            "terminate": "TerminateInstances"}
 NOVA_ACTIONS = {"start": "start", "stop": "stop", "reboot": "reboot", "terminate": "delete"}
-STATES = [s.value for s in State]
+STATES = list(dict.fromkeys(ec2_name(s) for s in State))  # what the state filter matches
 
 
 def does_something(state: str, action: str) -> bool:
