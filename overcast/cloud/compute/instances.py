@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import filters as flt
@@ -175,10 +175,10 @@ SCAN_BATCH = 500  # instances read at a time by an ID-less DescribeInstances
 Extras = tuple[dict[str, dict[str, str]], dict[str, list[tuple[str, str]]]]  # tags, groups
 
 
-def _tag_narrowing(project_id: str, filters: Sequence[flt.Filter]) -> list:
+def _tag_narrowing(project_id: str, filters: Sequence[flt.Filter]) -> list[ColumnElement[bool]]:
     """SQL conditions that keep only instances that can pass the `tag:KEY` filters without
     wildcards (the filters themselves still decide, in Python)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for entry in filters:
         if entry.name.startswith("tag:") and entry.values and \
                 not any("*" in v or "?" in v for v in entry.values):

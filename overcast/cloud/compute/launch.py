@@ -307,7 +307,7 @@ class Launcher:
         live, used_vcpus = s.execute(_PROJECT_USAGE, {"project": ctx.project_id}).one()
         used_vcpus = int(used_vcpus or 0)
         max_instances, max_vcpus = quotas(project, self.settings)
-        by_count = max_instances - live
+        by_count = max_instances - int(live)
         by_vcpus = (max_vcpus - used_vcpus) // itype.vcpus
         if by_count < req.min_count:
             raise QuotaExceeded(
@@ -324,7 +324,7 @@ class Launcher:
 
     def _place(self, s: Session, req: RunRequest, itype: InstanceTypeRecord, count: int,
                zone: str | None, project_id: str = "",
-               only: frozenset[str] | None = None) -> list:
+               only: frozenset[str] | None = None) -> list[HostSnapshot]:
         demand = Demand(itype.vcpus, itype.memory_mib, itype.disk_gib, zone,
                         _driver_for(itype, wanted_driver(s, req.image_id)))
         ratios = Ratios(self.settings.cpu_allocation_ratio, self.settings.ram_allocation_ratio,
@@ -370,7 +370,7 @@ class Launcher:
             return self.networking.addresses.free_address(s, host.id)
 
     def _create_rows(self, s: Session, ctx: Context, req: RunRequest, itype: InstanceTypeRecord,
-                     hosts: list, where: Placement) -> list[Instance]:
+                     hosts: list[HostSnapshot], where: Placement) -> list[Instance]:
         reservation, digest = new_id("r"), request_digest(req)
         now = utcnow()
         pools: dict[str, tuple[Subnet, Iterator[str]]] = {}

@@ -43,7 +43,8 @@ class VersionView:
 
     @property
     def data(self) -> dict[str, Any]:
-        return json.loads(self.version.data)
+        data: dict[str, Any] = json.loads(self.version.data)
+        return data
 
 
 def _iso(row: Any) -> str:
@@ -260,12 +261,12 @@ class LaunchTemplates:
             rows = list(s.scalars(select(LaunchTemplate).where(
                 LaunchTemplate.project_id == ctx.project_id)))
             tags = tagsvc.for_resources(s, ctx.project_id, [r.id for r in rows])
-        for wanted, key, make in ((ids, "id", lambda v: TemplateRef(template_id=v)),
-                                  (names, "name", lambda v: TemplateRef(name=v))):
-            have = {getattr(r, key) for r in rows}
-            missing = [v for v in wanted if v not in have]
-            if missing:
-                raise _not_found(make(missing[0]))
+        missing_ids = [v for v in ids if v not in {r.id for r in rows}]
+        if missing_ids:
+            raise _not_found(TemplateRef(template_id=missing_ids[0]))
+        missing_names = [v for v in names if v not in {r.name for r in rows}]
+        if missing_names:
+            raise _not_found(TemplateRef(name=missing_names[0]))
         rows = [r for r in rows if (not ids or r.id in ids) and (not names or r.name in names)]
         items = [flt.Tagged(r, tags.get(r.id, {})) for r in rows]
         found = [t for t in items if flt.matches(t, filters, TEMPLATE_FILTERS)]
@@ -313,7 +314,9 @@ class LaunchTemplates:
         """The data of the version RunInstances asked for."""
         with self.db.read() as s:
             template = _find(s, ctx, ref)
-            return json.loads(_version(s, template, version_number(template, version)).data)
+            data: dict[str, Any] = json.loads(
+                _version(s, template, version_number(template, version)).data)
+            return data
 
 
 def _creator(ctx: Context) -> str:

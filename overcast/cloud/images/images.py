@@ -282,7 +282,8 @@ class Images:
             return self.visible(s, ctx, image_id)
 
     @staticmethod
-    def _one_visible(s: Session, ctx: Context, image_id: str, statement: Select) -> Any:
+    def _one_visible(s: Session, ctx: Context, image_id: str,
+                     statement: Select[Any]) -> Any:
         check_image_id(image_id)
         found = s.scalar(statement, _caller(ctx, image_id))
         if found is None:
@@ -291,7 +292,8 @@ class Images:
 
     def visible(self, s: Session, ctx: Context, image_id: str) -> Image:
         """An image the caller may launch, inside an open session."""
-        return self._one_visible(s, ctx, image_id, _VISIBLE_IMAGE)
+        image: Image = self._one_visible(s, ctx, image_id, _VISIBLE_IMAGE)
+        return image
 
     def launchable(self, s: Session, ctx: Context, image_id: str) -> None:
         """Raise unless the caller may launch the image now (visible and available)."""

@@ -47,6 +47,10 @@ class Permission:
     prefix_lists: tuple[str, ...] = field(default=())
 
 
+# what makes two rules the same: protocol, ports, CIDRs and source group
+RuleKey = tuple[str, int, int, str | None, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class RuleSpec:
     """A checked, normalized rule before it is stored."""
@@ -60,12 +64,12 @@ class RuleSpec:
     description: str = ""
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> RuleKey:
         return (self.protocol, self.from_port, self.to_port, self.cidr_ipv4, self.cidr_ipv6,
                 self.source_group_id)
 
 
-def rule_key(rule: SecurityGroupRule) -> tuple:
+def rule_key(rule: SecurityGroupRule) -> RuleKey:
     return (rule.protocol, rule.from_port, rule.to_port, rule.cidr_ipv4, rule.cidr_ipv6,
             rule.source_group_id)
 

@@ -45,7 +45,7 @@ def usable_addresses(cidr: str) -> int:
     return max(ipaddress.ip_network(cidr).num_addresses - RESERVED_LOW - 1, 0)
 
 
-def _absent(_t: flt.Tagged) -> None:
+def _absent(_t: flt.Tagged[object]) -> None:
     """A documented filter for something this cloud does not have: matches nothing."""
     return None
 

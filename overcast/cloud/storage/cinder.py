@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import tags as tagsvc
@@ -97,11 +97,12 @@ class CinderVolumes:
         return self.get(ctx, ref).volume.id
 
     @staticmethod
-    def _matches(ref: str):  # noqa: ANN205 - a SQL condition
+    def _matches(ref: str) -> ColumnElement[bool]:
         return Volume.id == ref if ref.startswith("vol-") else Volume.uuid == ref
 
     @staticmethod
-    def _query(ctx: Context):  # noqa: ANN205 - a select of (Volume, attachment, instance UUID)
+    def _query(ctx: Context) -> Select[Volume, VolumeAttachment, str]:
+        """Live volumes with their attachment and its instance's UUID."""
         return (select(Volume, VolumeAttachment, Instance.uuid)
                 .outerjoin(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
                 .outerjoin(Instance, Instance.id == VolumeAttachment.instance_id)

@@ -71,7 +71,8 @@ def iso(when: datetime) -> str:
     return as_utc(when).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _attached(get: str):  # noqa: ANN202 - an Extractor over the volume's attachment
+def _attached(get: str) -> flt.Extractor:
+    """A filter's extractor: field `get` of the volume's attachment."""
     def extract(t: flt.Tagged[VolumeView]) -> str | None:
         found = t.item.attachment
         if found is None:
