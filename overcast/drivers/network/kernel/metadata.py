@@ -139,7 +139,10 @@ def _pump(guest: socket.socket, server: socket.socket) -> None:
                 return
             else:
                 sel.unregister(guest)
-                server.shutdown(socket.SHUT_WR)
+                # the server may have answered and closed already: its answer is still
+                # buffered here to be read, so a refused half-close is no reason to stop
+                with contextlib.suppress(OSError):
+                    server.shutdown(socket.SHUT_WR)
 
 
 def _close(sock: socket.socket) -> None:
